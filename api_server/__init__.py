@@ -1,0 +1,3 @@
+"""inferstack: an OpenAI- and Anthropic-compatible gateway in front of real inference engines."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Protocol-neutral chat domain: what every front door (OpenAI, Anthropic, ...) translates into."""

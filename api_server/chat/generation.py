@@ -1,0 +1,107 @@
+"""The chat path every front door shares: format the prompt, stream the engine, parse tool
+calls out of the raw text. Streaming and non-streaming responses both consume this."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from api_server.chat.conversation import Conversation
+from api_server.chat.events import ChatEvent, Finished, FinishReason
+from api_server.engines.pool import EnginePool
+from api_server.engines.types import CompletionRequest, SamplingParams, Usage
+from api_server.errors import EngineError, EngineUnavailableError
+from api_server.metrics import GatewayMetrics
+from api_server.prompts.base import PromptFormatter
+from api_server.registry import ModelSpec
+from api_server.tools import build_tool_parser
+from api_server.tools.base import TextDelta, ToolCallParser, ToolCallStart
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRuntime:
+    """A registered model with what serving it needs, built once at startup."""
+
+    spec: ModelSpec
+    format_prompt: PromptFormatter
+    pool: EnginePool
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    model: ModelRuntime
+    conversation: Conversation
+    sampling: SamplingParams
+    request_id: str
+
+
+async def generate_chat(request: ChatRequest, metrics: GatewayMetrics) -> AsyncIterator[ChatEvent]:
+    """Yield text and tool-call events as the engine produces them, then `Finished`."""
+    spec = request.model.spec
+    completion = CompletionRequest(
+        prompt=request.model.format_prompt(request.conversation),
+        sampling=request.sampling,
+        request_id=request.request_id,
+        bos_token=spec.bos_token,
+    )
+    syntax = spec.tool_call_syntax if request.conversation.offers_tools else "none"
+    async for event in generate_text(request.model, completion, build_tool_parser(syntax), metrics):
+        yield event
+
+
+async def generate_text(
+    runtime: ModelRuntime,
+    completion: CompletionRequest,
+    parser: ToolCallParser,
+    metrics: GatewayMetrics,
+) -> AsyncIterator[ChatEvent]:
+    """Stream one engine completion through `parser`, keeping the request's metrics."""
+    spec = runtime.spec
+    replica = runtime.pool.pick()
+    started = time.perf_counter()
+    first_token_seen = False
+    text_chunks = 0
+    called_tool = False
+    engine_finish: str | None = None
+    usage: Usage | None = None
+    try:
+        async for chunk in replica.stream_completion(completion, timeout_s=spec.timeout_s):
+            if chunk.usage is not None:
+                usage = chunk.usage
+            if chunk.finish_reason is not None:
+                engine_finish = chunk.finish_reason
+            if not chunk.text:
+                continue
+            if not first_token_seen:
+                first_token_seen = True
+                metrics.time_to_first_token.labels(spec.name).observe(time.perf_counter() - started)
+            text_chunks += 1
+            for event in parser.feed(chunk.text):
+                called_tool = called_tool or isinstance(event, ToolCallStart)
+                yield event
+    except EngineError as exc:
+        if isinstance(exc, EngineUnavailableError):
+            runtime.pool.mark_down(replica)
+        metrics.engine_errors.labels(spec.name, replica.label, type(exc).__name__).inc()
+        raise
+    for event in parser.finish():
+        called_tool = called_tool or isinstance(event, ToolCallStart)
+        yield event
+
+    # Engines that report no usage in the stream send about one token per chunk.
+    usage = usage or Usage(prompt_tokens=0, completion_tokens=text_chunks)
+    metrics.prompt_tokens.labels(spec.name).inc(usage.prompt_tokens)
+    metrics.completion_tokens.labels(spec.name).inc(usage.completion_tokens)
+    yield Finished(reason=_finish_reason(engine_finish, called_tool), usage=usage)
+
+
+def _finish_reason(engine_finish: str | None, called_tool: bool) -> FinishReason:
+    if called_tool:
+        return "tool_calls"
+    if engine_finish == "length":
+        return "length"
+    return "stop"
+
+
+__all__ = ["ChatRequest", "ModelRuntime", "TextDelta", "generate_chat", "generate_text"]

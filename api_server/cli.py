@@ -1,0 +1,49 @@
+"""Command line: `inferstack serve` (also `python -m api_server`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import uvicorn
+
+from api_server.app import create_app
+from api_server.config import Settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="inferstack",
+        description="Serve the inferstack gateway. Settings come from INFERSTACK_* variables, "
+        ".env and configs/gateway.yaml; the flags below override them.",
+    )
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve"])
+    parser.add_argument("--host", help="address to listen on (default from settings: 0.0.0.0)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    parser.add_argument("--models-file", help="model registry YAML (default configs/models.yaml)")
+    args = parser.parse_args(argv)
+
+    overrides = {
+        key: value
+        for key, value in {
+            "host": args.host,
+            "port": args.port,
+            "models_file": args.models_file,
+        }.items()
+        if value is not None
+    }
+    settings = Settings(**overrides)
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=10,
+    )

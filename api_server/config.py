@@ -1,0 +1,54 @@
+"""One settings object for the gateway.
+
+Precedence: init arguments > environment (`INFERSTACK_*`) > `.env` > `configs/gateway.yaml`
+(or the file named by `INFERSTACK_CONFIG_FILE`) > defaults. Bad values fail at startup.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = "configs/gateway.yaml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="INFERSTACK_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+    )
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=8000, ge=1, le=65535)
+    models_file: Path = Path("configs/models.yaml")
+    max_body_bytes: PositiveInt = 4 * 1024 * 1024
+    engine_connect_timeout_s: PositiveFloat = 3.0
+    engine_max_connections: PositiveInt = 256
+    engine_max_keepalive: PositiveInt = 64
+    health_probe_timeout_s: PositiveFloat = 2.0
+    default_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_file = os.environ.get("INFERSTACK_CONFIG_FILE", DEFAULT_CONFIG_FILE)
+        yaml_settings = YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file)
+        return (init_settings, env_settings, dotenv_settings, yaml_settings)

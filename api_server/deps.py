@@ -1,0 +1,40 @@
+"""FastAPI dependencies: reach the app state and per-request values through these aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api_server.errors import RequestTooLargeError
+from api_server.state import AppState
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.inferstack
+    return state
+
+
+def get_request_id(request: Request) -> str:
+    request_id: str = request.scope["state"]["request_id"]
+    return request_id
+
+
+async def read_limited_body(request: Request) -> bytes:
+    """The request body, refused with 413 past the configured size (checked while reading,
+    so a chunked upload cannot fill memory)."""
+    limit = get_state(request).settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestTooLargeError(f"Request body of {declared} bytes exceeds {limit} bytes")
+    received = bytearray()
+    async for piece in request.stream():
+        received += piece
+        if len(received) > limit:
+            raise RequestTooLargeError(f"Request body exceeds {limit} bytes")
+    return bytes(received)
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+RequestIdDep = Annotated[str, Depends(get_request_id)]
+BodyDep = Annotated[bytes, Depends(read_limited_body)]

@@ -1,0 +1,87 @@
+"""The small differences between engines that speak OpenAI `/v1/completions`.
+
+Pure functions: build the JSON body for an engine kind, read its chunks back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api_server.engines.types import CompletionChunk, CompletionRequest, Usage
+from api_server.registry import EngineKind
+
+
+def build_completion_body(
+    kind: EngineKind,
+    served_name: str,
+    request: CompletionRequest,
+    *,
+    engine_adds_bos: bool,
+) -> dict[str, Any]:
+    """The streaming `/v1/completions` body for one request.
+
+    The gateway always streams from the engine: one code path serves streaming and
+    non-streaming clients, and a closed client connection stops generation at once.
+    """
+    sampling = request.sampling
+    prompt_text = request.prompt.text
+    body: dict[str, Any] = {
+        "model": served_name,
+        "prompt": prompt_text,
+        "max_tokens": sampling.max_tokens,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    stop = _merge_stop(request.prompt.stop, sampling.stop)
+    if stop:
+        body["stop"] = list(stop)
+    optional = {
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        "top_k": sampling.top_k,
+        "seed": sampling.seed,
+        "presence_penalty": sampling.presence_penalty,
+        "frequency_penalty": sampling.frequency_penalty,
+    }
+    body.update({key: value for key, value in optional.items() if value is not None})
+
+    if kind == "vllm":
+        # The formatted prompt carries BOS already; tool-call markers such as [TOOL_CALLS]
+        # and <|python_tag|> are special tokens that vLLM would otherwise drop from the text.
+        if request.prompt.starts_with_bos:
+            body["add_special_tokens"] = False
+        body["skip_special_tokens"] = False
+    elif kind == "llamacpp":
+        # llama-server always tokenizes with add_special=true; drop our BOS text when it adds
+        # its own so the model never sees two. `cache_prompt` reuses the shared prefix.
+        if request.prompt.starts_with_bos and engine_adds_bos and request.bos_token:
+            body["prompt"] = prompt_text.removeprefix(request.bos_token)
+        body["cache_prompt"] = True
+    return body
+
+
+def _merge_stop(template_stop: tuple[str, ...], client_stop: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*template_stop, *client_stop)))
+
+
+def parse_completion_chunk(payload: dict[str, Any]) -> CompletionChunk | None:
+    """Read one SSE `data:` object of an OpenAI-style completions stream."""
+    usage = _parse_usage(payload.get("usage"))
+    choices = payload.get("choices") or []
+    if not choices:
+        return CompletionChunk(text="", usage=usage) if usage else None
+    choice = choices[0]
+    text = choice.get("text") or ""
+    finish_reason = choice.get("finish_reason")
+    if not text and finish_reason is None and usage is None:
+        return None
+    return CompletionChunk(text=text, finish_reason=finish_reason, usage=usage)
+
+
+def _parse_usage(raw: Any) -> Usage | None:
+    if not isinstance(raw, dict):
+        return None
+    return Usage(
+        prompt_tokens=int(raw.get("prompt_tokens") or 0),
+        completion_tokens=int(raw.get("completion_tokens") or 0),
+    )

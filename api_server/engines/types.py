@@ -1,0 +1,50 @@
+"""What the gateway asks of an engine and what comes back, independent of engine kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api_server.prompts.base import FormattedPrompt
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingParams:
+    max_tokens: int
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRequest:
+    """One raw-prompt completion for `/v1/completions` of an engine."""
+
+    prompt: FormattedPrompt
+    sampling: SamplingParams
+    request_id: str
+    # Strip the family's BOS text when the engine adds BOS itself (llama.cpp cannot be told not to).
+    bos_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionChunk:
+    """A piece of generated text. The last chunk carries `finish_reason` and, when the engine
+    reports it, `usage`."""
+
+    text: str
+    finish_reason: str | None = None
+    usage: Usage | None = None

@@ -1,0 +1,93 @@
+"""The gateway's one error tree. Each front door renders it in its own envelope.
+
+InferstackError                   500 server_error
+├── InvalidRequestError           400 invalid_request_error
+│   ├── ContextLengthExceededError 400 code=context_length_exceeded
+│   └── UnsupportedFeatureError   400 (e.g. n > 1, images for a text-only model)
+├── ModelNotFoundError            404 code=model_not_found
+├── RequestTooLargeError          413
+└── EngineError                   upstream trouble, never reported as a plain 500
+    ├── EngineUnavailableError    503 (connection refused, engine loading, no healthy replica)
+    ├── EngineOverloadedError     429 (engine said 429; carries its Retry-After)
+    ├── EngineTimeoutError        504
+    └── EngineResponseError       502 (engine answered with an error or garbage)
+"""
+
+from __future__ import annotations
+
+
+class InferstackError(Exception):
+    status_code = 500
+    error_type = "server_error"
+    code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+        self.retry_after_s = retry_after_s
+
+
+class InvalidRequestError(InferstackError):
+    status_code = 400
+    error_type = "invalid_request_error"
+
+
+class ContextLengthExceededError(InvalidRequestError):
+    code = "context_length_exceeded"
+
+
+class UnsupportedFeatureError(InvalidRequestError):
+    code = "unsupported_parameter"
+
+
+class ModelNotFoundError(InferstackError):
+    status_code = 404
+    error_type = "invalid_request_error"
+    code = "model_not_found"
+
+
+class RequestTooLargeError(InferstackError):
+    status_code = 413
+    error_type = "invalid_request_error"
+    code = "request_too_large"
+
+
+class EngineError(InferstackError):
+    """The inference engine failed us; the client's request may be fine."""
+
+    status_code = 502
+    error_type = "engine_error"
+
+
+class EngineUnavailableError(EngineError):
+    status_code = 503
+    error_type = "service_unavailable"
+    code = "engine_unavailable"
+
+
+class EngineOverloadedError(EngineError):
+    status_code = 429
+    error_type = "rate_limit_error"
+    code = "engine_overloaded"
+
+
+class EngineTimeoutError(EngineError):
+    status_code = 504
+    error_type = "timeout_error"
+    code = "engine_timeout"
+
+
+class EngineResponseError(EngineError):
+    status_code = 502
+    error_type = "engine_error"
+    code = "engine_bad_response"

@@ -1,0 +1,32 @@
+"""OpenAI routes: thin — read the body, call the service, map the result to JSON or SSE."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response, StreamingResponse
+
+from api_server.deps import BodyDep, RequestIdDep, StateDep
+from api_server.http import json_response
+from api_server.openai.service import OpenAIResult, OpenAIService, StreamResult
+
+router = APIRouter()
+
+_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def _respond(result: OpenAIResult) -> Response:
+    if isinstance(result, StreamResult):
+        return StreamingResponse(
+            result.chunks, media_type="text/event-stream", headers=_SSE_HEADERS
+        )
+    return json_response(result)
+
+
+@router.post("/v1/chat/completions")
+async def chat_completions(state: StateDep, request_id: RequestIdDep, body: BodyDep) -> Response:
+    return _respond(await OpenAIService(state, request_id).chat_completion(body))
+
+
+@router.post("/v1/completions")
+async def completions(state: StateDep, request_id: RequestIdDep, body: BodyDep) -> Response:
+    return _respond(await OpenAIService(state, request_id).text_completion(body))

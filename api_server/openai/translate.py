@@ -1,0 +1,143 @@
+"""Pure translation between OpenAI chat requests and the gateway's chat domain."""
+
+from __future__ import annotations
+
+from api_server.chat.conversation import (
+    ChatMessage,
+    Conversation,
+    NamedToolChoice,
+    ToolCall,
+    ToolChoice,
+    ToolSpec,
+)
+from api_server.engines.types import SamplingParams
+from api_server.errors import InvalidRequestError, UnsupportedFeatureError
+from api_server.openai.protocol import (
+    ChatCompletionRequest,
+    ChatMessageIn,
+    CompletionRequestIn,
+    Content,
+    TextPart,
+)
+from api_server.registry import ModelSpec
+
+
+def to_conversation(request: ChatCompletionRequest) -> Conversation:
+    messages = tuple(_to_message(message, index) for index, message in enumerate(request.messages))
+    tools = tuple(
+        ToolSpec(
+            name=tool.function.name,
+            description=tool.function.description,
+            parameters=tool.function.parameters or {"type": "object", "properties": {}},
+        )
+        for tool in request.tools or ()
+    )
+    choice = _to_tool_choice(request, tools)
+    if isinstance(choice, NamedToolChoice):
+        # Offer only the named tool: the model cannot call what it is not shown.
+        tools = tuple(tool for tool in tools if tool.name == choice.name)
+    return Conversation(messages=messages, tools=tools, tool_choice=choice)
+
+
+def _to_message(message: ChatMessageIn, index: int) -> ChatMessage:
+    role = "system" if message.role == "developer" else message.role
+    content = _content_text(message.content, index)
+    if role == "tool":
+        if not message.tool_call_id:
+            raise InvalidRequestError(
+                f"messages[{index}]: a tool message needs 'tool_call_id'",
+                param=f"messages[{index}].tool_call_id",
+            )
+        return ChatMessage(
+            role="tool",
+            content=content or "",
+            tool_call_id=message.tool_call_id,
+            name=message.name,
+        )
+    tool_calls = tuple(
+        ToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments)
+        for call in message.tool_calls or ()
+    )
+    if role != "assistant" and tool_calls:
+        raise InvalidRequestError(
+            f"messages[{index}]: only assistant messages may carry 'tool_calls'",
+            param=f"messages[{index}].tool_calls",
+        )
+    if role != "assistant" and content is None:
+        raise InvalidRequestError(
+            f"messages[{index}]: a {message.role} message needs 'content'",
+            param=f"messages[{index}].content",
+        )
+    return ChatMessage(role=role, content=content, tool_calls=tool_calls, name=message.name)
+
+
+def _content_text(content: Content | None, index: int) -> str | None:
+    if content is None or isinstance(content, str):
+        return content
+    texts: list[str] = []
+    for part in content:
+        if isinstance(part, TextPart):
+            texts.append(part.text)
+        elif part.type == "refusal":
+            continue
+        else:
+            raise UnsupportedFeatureError(
+                f"messages[{index}]: content of type '{part.type}' is not supported by this "
+                "model (text only)",
+                param=f"messages[{index}].content",
+            )
+    return "".join(texts)
+
+
+def _to_tool_choice(request: ChatCompletionRequest, tools: tuple[ToolSpec, ...]) -> ToolChoice:
+    choice = request.tool_choice
+    if choice is None:
+        return "auto"
+    if isinstance(choice, str):
+        if choice == "required" and not tools:
+            raise InvalidRequestError(
+                "tool_choice 'required' needs at least one tool", param="tool_choice"
+            )
+        return choice
+    name = choice.function.name
+    if name not in {tool.name for tool in tools}:
+        raise InvalidRequestError(
+            f"tool_choice names '{name}', which is not among the tools", param="tool_choice"
+        )
+    return NamedToolChoice(name=name)
+
+
+def to_sampling(
+    request: ChatCompletionRequest | CompletionRequestIn,
+    spec: ModelSpec,
+    default_temperature: float,
+) -> SamplingParams:
+    if request.n not in (None, 1):
+        raise UnsupportedFeatureError(
+            f"n={request.n} is not supported: this gateway returns one choice per request",
+            param="n",
+        )
+    requested = request.max_tokens
+    if isinstance(request, ChatCompletionRequest) and request.max_completion_tokens:
+        requested = request.max_completion_tokens
+    max_tokens = requested or spec.max_tokens.default
+    if max_tokens > spec.max_tokens.limit:
+        raise InvalidRequestError(
+            f"max_tokens={max_tokens} exceeds the limit of {spec.max_tokens.limit} for "
+            f"model {spec.name}",
+            param="max_tokens",
+        )
+    stop = request.stop
+    stops = (stop,) if isinstance(stop, str) else tuple(stop or ())
+    if len(stops) > 4:
+        raise InvalidRequestError("at most 4 stop sequences are allowed", param="stop")
+    temperature = request.temperature
+    return SamplingParams(
+        max_tokens=max_tokens,
+        temperature=default_temperature if temperature is None else temperature,
+        top_p=request.top_p,
+        stop=stops,
+        seed=request.seed,
+        presence_penalty=request.presence_penalty,
+        frequency_penalty=request.frequency_penalty,
+    )

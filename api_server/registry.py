@@ -1,0 +1,140 @@
+"""The model registry (`configs/models.yaml`): which public model runs where, and how.
+
+Lookups forgive case and accept aliases, since users type `Llama-3.1-8b-instruct`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveInt, model_validator
+
+from api_server.errors import ModelNotFoundError
+
+EngineKind = Literal["llamacpp", "vllm", "max"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EngineSpec(_Frozen):
+    kind: EngineKind
+    served_name: str
+    urls: tuple[HttpUrl, ...] = Field(min_length=1)
+
+
+class MaxTokensSpec(_Frozen):
+    default: PositiveInt
+    limit: PositiveInt
+
+    @model_validator(mode="after")
+    def _default_within_limit(self) -> MaxTokensSpec:
+        if self.default > self.limit:
+            raise ValueError(f"max_tokens.default {self.default} exceeds limit {self.limit}")
+        return self
+
+
+class ToolCallSettings(_Frozen):
+    max_parallel_calls: int = Field(default=0, ge=0)  # 0 = unlimited
+    strict_arguments: bool = False
+
+
+class ModelSpec(_Frozen):
+    name: str
+    enabled: bool = True
+    aliases: tuple[str, ...] = ()
+    prompt_family: str
+    default_system_prompt: str | None = None
+    chat_template_file: Path | None = None
+    bos_token: str = ""
+    eos_token: str = ""
+    tool_call_syntax: str = "none"
+    engine: EngineSpec
+    context_length: PositiveInt
+    max_tokens: MaxTokensSpec
+    tools: ToolCallSettings = ToolCallSettings()
+    timeout_s: float = Field(default=120.0, gt=0)
+    owned_by: str = "inferstack"
+
+
+class RegistryFile(_Frozen):
+    default_model: str | None = None
+    models: tuple[ModelSpec, ...] = Field(min_length=1)
+
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(text: str, environ: Mapping[str, str]) -> str:
+    """Replace `${VAR}` and `${VAR:-default}`; an unset variable without default is an error."""
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        value = environ.get(name) or default
+        if value is None:
+            raise ValueError(f"environment variable {name} is not set and has no default")
+        return value
+
+    return _ENV_REFERENCE.sub(replace, text)
+
+
+class ModelRegistry:
+    """Resolves public names and aliases (case-insensitively) to model specs."""
+
+    def __init__(
+        self,
+        models: tuple[ModelSpec, ...],
+        default_model: str | None = None,
+        disabled: tuple[ModelSpec, ...] = (),
+    ) -> None:
+        self.models = models
+        self._disabled = {
+            key.casefold(): spec.name for spec in disabled for key in (spec.name, *spec.aliases)
+        }
+        self._by_key: dict[str, ModelSpec] = {}
+        for spec in models:
+            for key in (spec.name, *spec.aliases):
+                folded = key.casefold()
+                if folded in self._by_key and self._by_key[folded] is not spec:
+                    raise ValueError(f"model name or alias {key!r} is used twice")
+                self._by_key[folded] = spec
+        self.default_model = default_model or models[0].name
+        self.resolve(self.default_model)
+
+    @classmethod
+    def from_file(cls, path: Path, environ: Mapping[str, str] | None = None) -> ModelRegistry:
+        """Load the YAML registry, expanding `${VAR:-default}` from the environment (compose
+        points engine URLs at its services this way) and keeping only enabled models."""
+        text = expand_env(
+            path.read_text(encoding="utf-8"), os.environ if environ is None else environ
+        )
+        parsed = RegistryFile.model_validate(yaml.safe_load(text))
+        enabled = tuple(spec for spec in parsed.models if spec.enabled)
+        if not enabled:
+            raise ValueError(f"{path}: no model is enabled")
+        disabled = tuple(spec for spec in parsed.models if not spec.enabled)
+        default = parsed.default_model
+        if default is not None and default.casefold() in {
+            k.casefold() for s in disabled for k in (s.name, *s.aliases)
+        }:
+            default = None
+        return cls(enabled, default, disabled)
+
+    def resolve(self, name: str) -> ModelSpec:
+        spec = self._by_key.get(name.casefold())
+        if spec is None:
+            available = ", ".join(m.name for m in self.models)
+            disabled = self._disabled.get(name.casefold())
+            reason = (
+                f"The model '{disabled}' is registered but not enabled on this gateway."
+                if disabled
+                else f"The model '{name}' does not exist."
+            )
+            raise ModelNotFoundError(f"{reason} Available models: {available}", param="model")
+        return spec

@@ -1,0 +1,73 @@
+"""The typed application state: every shared client, built once in the lifespan."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from api_server.chat.generation import ModelRuntime
+from api_server.config import Settings
+from api_server.engines.pool import EnginePool
+from api_server.metrics import GatewayMetrics
+from api_server.prompts import build_formatter
+from api_server.registry import ModelRegistry, ModelSpec
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    settings: Settings
+    registry: ModelRegistry
+    runtimes: dict[str, ModelRuntime]
+    http: httpx.AsyncClient
+    metrics: GatewayMetrics
+    started_at: float
+
+    def runtime_for(self, requested_model: str) -> ModelRuntime:
+        """Resolve a client's model name (aliases, any case) to its runtime, or 404."""
+        return self.runtimes[self.registry.resolve(requested_model).name]
+
+
+def build_engine_http_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """One pooled client for every engine, with explicit limits (httpx's default of 100
+    connections would cap concurrency silently). Tests pass a MockTransport."""
+    limits = httpx.Limits(
+        max_connections=settings.engine_max_connections,
+        max_keepalive_connections=settings.engine_max_keepalive,
+        keepalive_expiry=30.0,
+    )
+    timeout = httpx.Timeout(60.0, connect=settings.engine_connect_timeout_s)
+    return httpx.AsyncClient(
+        limits=limits, timeout=timeout, trust_env=False, transport=transport
+    )
+
+
+def build_runtime(spec: ModelSpec, http: httpx.AsyncClient) -> ModelRuntime:
+    chat_template = (
+        spec.chat_template_file.read_text(encoding="utf-8") if spec.chat_template_file else None
+    )
+    formatter = build_formatter(
+        spec.prompt_family,
+        default_system=spec.default_system_prompt,
+        chat_template=chat_template,
+        bos_token=spec.bos_token,
+        eos_token=spec.eos_token,
+    )
+    return ModelRuntime(spec=spec, format_prompt=formatter, pool=EnginePool(spec, http))
+
+
+def build_app_state(
+    settings: Settings, registry: ModelRegistry, http: httpx.AsyncClient
+) -> AppState:
+    runtimes = {spec.name: build_runtime(spec, http) for spec in registry.models}
+    return AppState(
+        settings=settings,
+        registry=registry,
+        runtimes=runtimes,
+        http=http,
+        metrics=GatewayMetrics(),
+        started_at=time.time(),
+    )

@@ -1,0 +1,47 @@
+"""Merge a parser's events into one result, for non-streaming responses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from api_server.tools.base import ParserEvent, TextDelta, ToolCallStart
+
+
+class ParsedToolCall(NamedTuple):
+    name: str
+    arguments: str  # the JSON text of the arguments, fragments joined as emitted
+    model_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedOutput:
+    content: str
+    calls: list[ParsedToolCall] = field(default_factory=list)
+
+
+def collect(events: Iterable[ParserEvent]) -> ParsedOutput:
+    """Join content and each call's argument fragments; calls come out in index order.
+
+    Raises ValueError for arguments of a call that never started: a parser bug, not model
+    output, since parsers turn malformed output into content.
+    """
+    text: list[str] = []
+    starts: dict[int, ToolCallStart] = {}
+    fragments: dict[int, list[str]] = {}
+    for event in events:
+        if isinstance(event, TextDelta):
+            text.append(event.text)
+        elif isinstance(event, ToolCallStart):
+            starts[event.index] = event
+            fragments[event.index] = []
+        elif event.index in fragments:
+            fragments[event.index].append(event.fragment)
+        else:
+            raise ValueError(f"arguments for tool call {event.index} before its start")
+    calls = [
+        ParsedToolCall(start.name, "".join(fragments[index]), start.model_id)
+        for index, start in sorted(starts.items())
+    ]
+    return ParsedOutput("".join(text), calls)

@@ -1,0 +1,48 @@
+"""Parse request bodies into wire models, turning every failure into a clear 400."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from api_server.errors import InvalidRequestError
+
+WireModel = TypeVar("WireModel", bound=BaseModel)
+
+
+def parse_body(model: type[WireModel], body: bytes) -> WireModel:
+    if not body.strip():
+        raise InvalidRequestError("The request body is empty; expected a JSON object")
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise _invalid_request(exc) from None
+
+
+def _invalid_request(exc: ValidationError) -> InvalidRequestError:
+    first = exc.errors(include_url=False)[0]
+    if first["type"] == "json_invalid":
+        return InvalidRequestError(
+            f"We could not parse the JSON body of your request: {first['msg']}"
+        )
+    if first["type"] == "model_type" and not first["loc"]:
+        return InvalidRequestError("The request body must be a JSON object")
+    param = _param_path(first["loc"])
+    message = f"Invalid value for '{param}': {first['msg']}" if param else first["msg"]
+    if len(exc.errors()) > 1:
+        message += f" (and {len(exc.errors()) - 1} more problem(s))"
+    return InvalidRequestError(message, param=param or None)
+
+
+def _param_path(location: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in location:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("str", "list[...]") or "[" in item or item.startswith("function-"):
+            # pydantic names union branches in locations; clients know only field names.
+            continue
+        else:
+            parts.append(f".{item}" if parts else item)
+    return "".join(parts)

@@ -1,0 +1,78 @@
+"""`python -m stackctl`: command-line entry point."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from stackctl import commands
+from stackctl.errors import StackError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+DESCRIPTION = """\
+Run the native inferstack stack (llama-server engine + gateway) under supervisord.
+Services, ports and health checks come from configs/stack.yaml; logs, the generated
+supervisord.conf and sockets live in the state folder (.state/, or $INFERSTACK_STATE_DIR).
+"""
+
+EPILOG = """\
+environment:
+  INFERSTACK_STATE_DIR         state folder (default: state_dir in the config, .state)
+  LLAMA_SERVER_BIN             llama-server to run (default: scripts/build_llama_server.sh)
+  STACKCTL_<SERVICE>_<VAR>     override a service var, e.g. STACKCTL_ENGINE_PARALLEL=8
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m stackctl",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=ROOT / "configs" / "stack.yaml",
+        help="stack definition (default: configs/stack.yaml)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("start", help="start every service in dependency order and wait until healthy")
+    sub.add_parser("stop", help="stop every service and supervisord, leaving no process behind")
+    sub.add_parser("restart", help="stop, then start (applies config changes)")
+    sub.add_parser("status", help="show each service's state, pid, port and health")
+    logs = sub.add_parser("logs", help="follow service logs (tail -F)")
+    logs.add_argument(
+        "service", nargs="?", help="one service, or `supervisord` (default: all services)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        stack = commands.open_stack(ROOT, args.config)
+        match args.command:
+            case "start":
+                return commands.start(stack)
+            case "stop":
+                return commands.stop(stack)
+            case "restart":
+                return commands.restart(stack)
+            case "status":
+                return commands.status(stack)
+            case "logs":
+                return commands.logs(stack, args.service)
+        raise AssertionError(args.command)
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 141
+    except KeyboardInterrupt:
+        print("\ninterrupted; `python -m stackctl status` shows what is running", file=sys.stderr)
+        return 130

@@ -1,0 +1,295 @@
+"""The stack commands: start, stop, status, logs, restart."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from stackctl.binaries import llama_server_path
+from stackctl.errors import StackError
+from stackctl.health import Health, probe
+from stackctl.paths import StatePaths, state_paths
+from stackctl.ports import describe_taken_port, port_in_use
+from stackctl.processes import OWNER_ENV, owned_processes, tail_lines, terminate, wait_gone
+from stackctl.spec import ServiceSpec, StackSpec, load_stack
+from stackctl.supervisor_rpc import FAILED_STATES, SupervisorClient
+from stackctl.supervisord_conf import Program, render_supervisord_conf
+from stackctl.values import LazyValues, Resolver, expand, expand_all, service_values
+
+LOG_TAIL_LINES = 20
+_UP_STATES = frozenset({"RUNNING", "STARTING"})
+# States supervisord accepts stopProcess in (BACKOFF: between automatic restarts).
+_STOPPABLE_STATES = frozenset({"RUNNING", "STARTING", "BACKOFF"})
+
+
+class Stack:
+    """One stack: its services, its state folder and its supervisord."""
+
+    def __init__(self, root: Path, spec: StackSpec, environ: Mapping[str, str]) -> None:
+        self.root = root
+        self.spec = spec
+        self.environ = environ
+        self.paths: StatePaths = state_paths(root, spec.state_dir, environ)
+        self.services = spec.ordered()
+        self.supervisor = SupervisorClient(self.paths.socket)
+        self._base: dict[str, str | Resolver] = {
+            "root": str(root),
+            "state_dir": str(self.paths.state_dir),
+            "python": sys.executable,
+            "llama_server": functools.cache(lambda: llama_server_path(root, environ)),
+        }
+
+    @property
+    def owner(self) -> str:
+        """The marker value every process of this stack carries (see processes.py)."""
+        return str(self.paths.state_dir)
+
+    def values(self, service: ServiceSpec) -> LazyValues:
+        return service_values(service, self._base, self.environ)
+
+    def health_url(self, service: ServiceSpec) -> str:
+        return expand(service.health, self.values(service), f"{service.name}.health")
+
+    def program(self, service: ServiceSpec, index: int) -> Program:
+        values = self.values(service)
+        return Program(
+            name=service.name,
+            argv=tuple(expand_all(service.command, values, f"{service.name}.command")),
+            # supervisord stops in reverse priority order: dependents first.
+            priority=100 + 10 * index,
+            stop_timeout_s=service.stop_timeout_s,
+            env={k: expand(v, values, f"{service.name}.env.{k}") for k, v in service.env.items()},
+        )
+
+    def supervisord_conf(self) -> str:
+        programs = [self.program(service, i) for i, service in enumerate(self.services)]
+        return render_supervisord_conf(programs, self.paths, self.root)
+
+
+def open_stack(root: Path, config: Path, environ: Mapping[str, str] = os.environ) -> Stack:
+    return Stack(root, load_stack(config), environ)
+
+
+# -- start ----------------------------------------------------------------------------------
+
+
+def start(stack: Stack) -> int:
+    client = stack.supervisor
+    conf = stack.supervisord_conf()
+    if not client.running():
+        _launch_supervisord(stack, conf)
+    elif stack.paths.conf.exists() and stack.paths.conf.read_text() == conf:
+        print(f"stack already running (supervisord pid {client.pid()}); checking health")
+    else:
+        print("the configuration changed since the stack started; restarting it")
+        stop(stack)
+        _launch_supervisord(stack, conf)
+    for service in stack.services:
+        if not _bring_up(stack, service):
+            return 1
+    _print_ready(stack)
+    return 0
+
+
+def _launch_supervisord(stack: Stack, conf: str) -> None:
+    leftovers = owned_processes(stack.owner)
+    if leftovers:
+        print(f"ending {len(leftovers)} process(es) left over from an earlier run:")
+        for proc in leftovers:
+            print(f"  pid {proc.pid}: {proc.command}")
+        terminate(proc.pid for proc in leftovers)
+    for service in stack.services:
+        _check_required_files(stack, service)
+        _check_port_free(service)
+    paths = stack.paths
+    paths.logs_dir.mkdir(parents=True, exist_ok=True)
+    paths.run_dir.mkdir(parents=True, exist_ok=True)
+    paths.conf.write_text(conf)
+    # supervisord daemonizes itself: this returns once the daemon has forked off.
+    result = subprocess.run(
+        [sys.executable, "-m", "supervisor.supervisord", "-c", str(paths.conf)],
+        env={**stack.environ, OWNER_ENV: stack.owner},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise StackError(
+            f"supervisord failed to start (exit {result.returncode}): "
+            f"{(result.stderr or result.stdout).strip()}\nsee {paths.supervisord_log}"
+        )
+    deadline = time.monotonic() + 10
+    while not stack.supervisor.running():
+        if time.monotonic() > deadline:
+            raise StackError(f"supervisord did not come up; see {paths.supervisord_log}")
+        time.sleep(0.1)
+
+
+def _check_required_files(stack: Stack, service: ServiceSpec) -> None:
+    values = stack.values(service)
+    for required in service.requires:
+        path = stack.root / expand(required.path, values, f"{service.name}.requires")
+        if not path.exists():
+            hint = f"; run `{required.hint}`" if required.hint else ""
+            raise StackError(f"{service.name}: {path} is missing{hint}")
+
+
+def _check_port_free(service: ServiceSpec) -> None:
+    if port_in_use(service.host, service.port):
+        raise StackError(
+            f"{service.name}: {describe_taken_port(service.host, service.port)}; stop that "
+            f"process or change {service.name}'s port in configs/stack.yaml"
+        )
+
+
+def _bring_up(stack: Stack, service: ServiceSpec) -> bool:
+    """Start a service unless it runs, then wait until healthy; one progress line."""
+    print(f"  {service.name:<8} ... ", end="", flush=True)
+    began = time.monotonic()
+    log = stack.paths.service_log(service.name)
+    log_offset = log.stat().st_size if log.exists() else 0
+    try:
+        running = stack.supervisor.program(service.name).state in _UP_STATES
+        if not running:
+            _check_port_free(service)
+            stack.supervisor.start(service.name)
+        failure = _wait_healthy(stack, service)
+    except StackError:
+        print("failed")
+        raise
+    if failure is None:
+        print("healthy" if running else f"ready ({time.monotonic() - began:.1f}s)")
+        return True
+    print(f"failed: {failure}")
+    print(f"  {service.name} log: {log} (last {LOG_TAIL_LINES} lines of this run)")
+    for line in tail_lines(log, LOG_TAIL_LINES, since=log_offset):
+        print(f"    | {line}")
+    # Keep supervisord from restarting a broken service over and over.
+    if stack.supervisor.program(service.name).state in _STOPPABLE_STATES:
+        stack.supervisor.stop(service.name)
+    print("services started before it keep running; `python -m stackctl stop` stops them")
+    return False
+
+
+def _wait_healthy(stack: Stack, service: ServiceSpec) -> str | None:
+    """None once healthy; otherwise why not (the process died, or the timeout passed)."""
+    url = stack.health_url(service)
+    deadline = time.monotonic() + service.start_timeout_s
+    health = Health(False, "not probed yet")
+    while True:
+        status = stack.supervisor.program(service.name)
+        if status.state in FAILED_STATES:
+            return f"process {status.state.lower()} ({status.description})"
+        health = probe(url, timeout=1.0)
+        if health.ok:
+            return None
+        if time.monotonic() >= deadline:
+            return f"not healthy after {service.start_timeout_s:.0f}s ({url}: {health.detail})"
+        time.sleep(0.25)
+
+
+def _print_ready(stack: Stack) -> None:
+    print("stack is up:")
+    for service in stack.services:
+        url = expand(service.url, stack.values(service), f"{service.name}.url")
+        print(f"  {service.name:<8} {url or '-'}  {service.description}")
+    print(f"logs: {stack.paths.logs_dir}/ (python -m stackctl logs [service]); stop: make stop")
+    for service in stack.services:
+        if service.example:
+            print("try it:")
+            print("  " + expand(service.example, stack.values(service), f"{service.name}.example"))
+
+
+# -- stop -----------------------------------------------------------------------------------
+
+
+def stop(stack: Stack) -> int:
+    client = stack.supervisor
+    if client.running():
+        supervisord_pid = client.pid()
+        programs = client.programs()
+        for service in reversed(stack.services):
+            status = programs.get(service.name)
+            if status is None or status.state not in _STOPPABLE_STATES:
+                continue
+            print(f"  {service.name:<8} ... ", end="", flush=True)
+            client.stop(service.name, timeout=service.stop_timeout_s + 10)
+            print("stopped")
+        client.shutdown()
+        if wait_gone([supervisord_pid], timeout=15):
+            terminate([supervisord_pid])
+        print("  supervisord stopped")
+    else:
+        print("supervisord is not running")
+    leftovers = owned_processes(stack.owner)
+    if leftovers:
+        print(f"ending {len(leftovers)} leftover process(es):")
+        for proc in leftovers:
+            print(f"  pid {proc.pid}: {proc.command}")
+        survivors = terminate(proc.pid for proc in leftovers)
+        if survivors:
+            raise StackError(f"processes would not exit: {survivors}")
+    print("stack stopped")
+    return 0
+
+
+def restart(stack: Stack) -> int:
+    stop(stack)
+    return start(stack)
+
+
+# -- status ---------------------------------------------------------------------------------
+
+
+def status(stack: Stack) -> int:
+    client = stack.supervisor
+    up = client.running()
+    programs = client.programs() if up else {}
+    rows = [("SERVICE", "STATE", "PID", "PORT", "HEALTH")]
+    for service in stack.services:
+        program = programs.get(service.name)
+        health = probe(stack.health_url(service), timeout=1.0)
+        rows.append(
+            (
+                service.name,
+                program.state if program else "STOPPED",
+                str(program.pid) if program and program.pid else "-",
+                str(service.port),
+                f"{'ok' if health.ok else 'down'} ({health.detail})",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print("  ".join(cells).rstrip())
+    if up:
+        print(f"supervisord: running (pid {client.pid()}), config {stack.paths.conf}")
+    else:
+        print("supervisord: not running")
+        leftovers = owned_processes(stack.owner)
+        if leftovers:
+            pids = ", ".join(str(proc.pid) for proc in leftovers)
+            print(f"processes of this stack run unsupervised (pids {pids}); `stop` ends them")
+    return 0
+
+
+# -- logs -----------------------------------------------------------------------------------
+
+
+def logs(stack: Stack, service: str | None) -> int:
+    """Follow one service's log, or all of them; `supervisord` names the daemon's own log."""
+    if service == "supervisord":
+        files = [stack.paths.supervisord_log]
+    elif service:
+        files = [stack.paths.service_log(stack.spec.service(service).name)]
+    else:
+        files = [stack.paths.service_log(s.name) for s in stack.services]
+    if not any(path.exists() for path in files):
+        raise StackError(f"no logs yet under {stack.paths.logs_dir}; start the stack first")
+    sys.stdout.flush()
+    os.execvp("tail", ["tail", "-n", "50", "-F", *map(str, files)])

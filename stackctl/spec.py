@@ -1,0 +1,98 @@
+"""The stack description read from configs/stack.yaml, and the order services start in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from stackctl.errors import StackError
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RequiredFile(_Model):
+    path: str
+    hint: str = ""
+
+
+class ServiceSpec(_Model):
+    """One supervised process. Strings may hold ${placeholders} (see configs/stack.yaml)."""
+
+    name: str = ""
+    description: str = ""
+    command: Annotated[tuple[str, ...], Field(min_length=1)]
+    vars: dict[str, str | int | float] = {}
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(gt=0, lt=65536)]
+    health: str
+    url: str = ""
+    depends_on: tuple[str, ...] = ()
+    requires: tuple[RequiredFile, ...] = ()
+    env: dict[str, str] = {}
+    start_timeout_s: Annotated[float, Field(gt=0)] = 60.0
+    stop_timeout_s: Annotated[int, Field(gt=0)] = 10
+    example: str = ""
+
+
+class StackSpec(_Model):
+    state_dir: str = ".state"
+    services: dict[str, ServiceSpec]
+
+    def ordered(self) -> list[ServiceSpec]:
+        """The services in start order (each after everything it depends on)."""
+        return dependency_order(
+            [spec.model_copy(update={"name": name}) for name, spec in self.services.items()]
+        )
+
+    def service(self, name: str) -> ServiceSpec:
+        for spec in self.ordered():
+            if spec.name == name:
+                return spec
+        known = ", ".join(self.services)
+        raise StackError(f"unknown service {name!r} (services: {known})")
+
+
+def parse_stack(data: object, source: str = "stack config") -> StackSpec:
+    try:
+        stack = StackSpec.model_validate(data)
+    except ValidationError as exc:
+        raise StackError(f"{source} is invalid:\n{exc}") from exc
+    stack.ordered()  # reject unknown dependencies and cycles up front
+    return stack
+
+
+def load_stack(path: Path) -> StackSpec:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise StackError(f"cannot read {path}: {exc}") from exc
+    return parse_stack(data, str(path))
+
+
+def dependency_order(services: Sequence[ServiceSpec]) -> list[ServiceSpec]:
+    """Topological order that keeps the file's order among services free to go."""
+    by_name: Mapping[str, ServiceSpec] = {spec.name: spec for spec in services}
+    for spec in services:
+        for dep in spec.depends_on:
+            if dep not in by_name:
+                raise StackError(f"service {spec.name!r} depends on unknown service {dep!r}")
+    ordered: list[ServiceSpec] = []
+    placed: set[str] = set()
+    while len(ordered) < len(services):
+        ready = [
+            spec
+            for spec in services
+            if spec.name not in placed and all(dep in placed for dep in spec.depends_on)
+        ]
+        if not ready:
+            cycle = ", ".join(spec.name for spec in services if spec.name not in placed)
+            raise StackError(f"services depend on each other in a cycle: {cycle}")
+        ordered.append(ready[0])
+        placed.add(ready[0].name)
+    return ordered

@@ -1,0 +1,156 @@
+"""Every failure reaches the client in OpenAI's error envelope with the right status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.unit.fake_transport import ScriptedEngine
+
+CHAT = "/v1/chat/completions"
+HELLO = [{"role": "user", "content": "hi"}]
+
+
+def assert_envelope(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["message"]
+    if code is not None:
+        assert error["code"] == code
+    return error
+
+
+def test_malformed_json_is_400(client: TestClient) -> None:
+    response = client.post(CHAT, content=b"{not json", headers={"content-type": "application/json"})
+    error = assert_envelope(response, 400)
+    assert "JSON" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"model": "tiny", "messages": "hello"}, "messages"),
+        ({"model": "tiny", "messages": HELLO, "temperature": "hot"}, "temperature"),
+        ({"model": "tiny", "messages": HELLO, "max_tokens": 0}, "max_tokens"),
+        ({"model": "tiny", "messages": [{"role": "wizard", "content": "x"}]}, "messages[0].role"),
+        ({"messages": HELLO}, "model"),
+        ({"model": "tiny", "messages": []}, "messages"),
+    ],
+)
+def test_wrong_types_are_400_naming_the_field(
+    client: TestClient, body: dict[str, Any], param: str
+) -> None:
+    error = assert_envelope(client.post(CHAT, json=body), 400)
+    assert error["param"] == param
+    assert error["type"] == "invalid_request_error"
+
+
+def test_body_must_be_an_object(client: TestClient) -> None:
+    assert_envelope(client.post(CHAT, json=[1, 2]), 400)
+    assert_envelope(client.post(CHAT, content=b""), 400)
+
+
+def test_unknown_model_is_404_listing_models(client: TestClient) -> None:
+    error = assert_envelope(
+        client.post(CHAT, json={"model": "gpt-7", "messages": HELLO}), 404, "model_not_found"
+    )
+    assert "tiny-chatml" in error["message"]
+    assert error["param"] == "model"
+
+
+def test_n_other_than_one_is_400(client: TestClient) -> None:
+    error = assert_envelope(client.post(CHAT, json={"model": "tiny", "messages": HELLO, "n": 2}), 400)
+    assert error["param"] == "n"
+
+
+def test_max_tokens_over_the_model_limit_is_400(client: TestClient) -> None:
+    body = {"model": "tiny", "messages": HELLO, "max_tokens": 65}
+    assert_envelope(client.post(CHAT, json=body), 400)["param"] == "max_tokens"
+
+
+def test_images_for_a_text_model_are_400(client: TestClient) -> None:
+    content = [
+        {"type": "text", "text": "what is this"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+    ]
+    body = {"model": "tiny", "messages": [{"role": "user", "content": content}]}
+    assert "image_url" in assert_envelope(client.post(CHAT, json=body), 400)["message"]
+
+
+def test_oversized_body_is_413(client: TestClient) -> None:
+    body = {"model": "tiny", "messages": [{"role": "user", "content": "x" * 70_000}]}
+    assert_envelope(client.post(CHAT, json=body), 413)
+
+
+def test_unknown_route_is_404_in_envelope(client: TestClient) -> None:
+    assert_envelope(client.get("/v1/nothing"), 404)
+
+
+def test_context_overflow_from_engine_is_400_context_length_exceeded(
+    client: TestClient, engine: ScriptedEngine
+) -> None:
+    engine.respond = lambda request: httpx.Response(
+        400,
+        json={"error": {"code": 400, "message": "the request exceeds the available context size",
+                        "type": "exceed_context_size_error"}},
+    )
+    assert_envelope(client.post(CHAT, json={"model": "tiny", "messages": HELLO}), 400,
+                    "context_length_exceeded")
+
+
+def test_engine_down_is_503_naming_the_engine(client: TestClient, engine: ScriptedEngine) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    engine.respond = refuse
+    for stream in (False, True):
+        body = {"model": "tiny", "messages": HELLO, "stream": stream}
+        error = assert_envelope(client.post(CHAT, json=body), 503, "engine_unavailable")
+        assert "engine-a:8080" in error["message"]
+
+
+def test_engine_timeout_is_504(client: TestClient, engine: ScriptedEngine) -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    engine.respond = slow
+    assert_envelope(client.post(CHAT, json={"model": "tiny", "messages": HELLO}), 504)
+
+
+def test_engine_429_passes_retry_after(client: TestClient, engine: ScriptedEngine) -> None:
+    engine.respond = lambda request: httpx.Response(
+        429, json={"error": {"message": "queue full"}}, headers={"Retry-After": "3"}
+    )
+    response = client.post(CHAT, json={"model": "tiny", "messages": HELLO})
+    assert_envelope(response, 429)
+    assert response.headers["retry-after"] == "3"
+
+
+def test_engine_500_is_502(client: TestClient, engine: ScriptedEngine) -> None:
+    engine.respond = lambda request: httpx.Response(500, text="boom")
+    assert_envelope(client.post(CHAT, json={"model": "tiny", "messages": HELLO}), 502)
+
+
+def test_midstream_failure_ends_the_stream_with_an_error_event(
+    client: TestClient, engine: ScriptedEngine
+) -> None:
+    def broken_stream(request: httpx.Request) -> httpx.Response:
+        body = (
+            b'data: {"choices": [{"index": 0, "text": "Hel", "finish_reason": null}]}\n\n'
+            b'data: {"error": {"message": "slot crashed"}}\n\n'
+        )
+        return httpx.Response(200, content=body)
+
+    engine.respond = broken_stream
+    body = {"model": "tiny", "messages": HELLO, "stream": True}
+    with client.stream("POST", CHAT, json=body) as response:
+        assert response.status_code == 200
+        events = [line for line in response.iter_lines() if line.startswith("data:")]
+    assert '"role":"assistant"' in events[0]
+    assert '"Hel"' in events[1]
+    assert '"error"' in events[-2] and "slot crashed" in events[-2]
+    assert events[-1] == "data: [DONE]"

@@ -1,0 +1,228 @@
+"""The OpenAI front door end to end over a faked engine, driven by the official SDK."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import openai
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.unit.fake_transport import ScriptedEngine
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+@pytest.fixture
+def sdk(client: TestClient) -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url="http://testserver/v1", api_key="unused", http_client=client, max_retries=0
+    )
+
+
+def test_chat_completion_returns_engine_text_and_usage(
+    sdk: openai.OpenAI, engine: ScriptedEngine
+) -> None:
+    reply = sdk.chat.completions.create(
+        model="TINY",  # aliases resolve case-insensitively
+        messages=[{"role": "user", "content": "What is the capital of France?"}],
+        temperature=0,
+    )
+    assert reply.model == "tiny-chatml"
+    assert reply.choices[0].message.content == "The capital of France is Paris."
+    assert reply.choices[0].finish_reason == "stop"
+    assert (reply.usage.prompt_tokens, reply.usage.completion_tokens) == (7, 3)
+    sent = engine.last_request
+    assert sent["prompt"].endswith("<|im_start|>assistant\n")
+    assert "What is the capital of France?" in sent["prompt"]
+    assert sent["temperature"] == 0
+    assert sent["stream"] is True
+    assert "<|im_end|>" in sent["stop"]
+
+
+def test_streaming_yields_deltas_then_usage(sdk: openai.OpenAI) -> None:
+    stream = sdk.chat.completions.create(
+        model="tiny-chatml",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "The capital of France is Paris."
+    assert chunks[0].choices[0].delta.role == "assistant"
+    finishing = [c for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert [c.choices[0].finish_reason for c in finishing] == ["stop"]
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens == 10
+
+
+def test_hermes_tool_call_is_parsed(sdk: openai.OpenAI, engine: ScriptedEngine) -> None:
+    engine.texts = [
+        "<tool_call>\n",
+        '{"name": "get_weather", ',
+        '"arguments": {"city": "Paris"}}',
+        "\n</tool_call>",
+    ]
+    reply = sdk.chat.completions.create(
+        model="tiny-chatml",
+        messages=[{"role": "user", "content": "Weather in Paris?"}],
+        tools=[WEATHER_TOOL],
+    )
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    calls = choice.message.tool_calls
+    assert calls is not None and len(calls) == 1
+    assert calls[0].function.name == "get_weather"
+    assert json.loads(calls[0].function.arguments) == {"city": "Paris"}
+    assert calls[0].id.startswith("call_")
+    assert "<tools>" in engine.last_request["prompt"]
+
+
+def test_streamed_tool_call_carries_index_id_and_arguments(
+    sdk: openai.OpenAI, engine: ScriptedEngine
+) -> None:
+    engine.texts = ["Let me check. ", "<tool_call>\n", '{"name": "get_weather", "arguments": ',
+                    '{"city": ', '"Paris"}}\n</tool_call>']
+    stream = sdk.chat.completions.create(
+        model="tiny-chatml",
+        messages=[{"role": "user", "content": "Weather in Paris?"}],
+        tools=[WEATHER_TOOL],
+        stream=True,
+    )
+    content, calls, finish = "", {}, None
+    for chunk in stream:
+        delta = chunk.choices[0].delta
+        content += delta.content or ""
+        for call in delta.tool_calls or []:
+            entry = calls.setdefault(call.index, {"id": None, "name": "", "arguments": ""})
+            entry["id"] = entry["id"] or call.id
+            if call.function and call.function.name:
+                entry["name"] = call.function.name
+            if call.function and call.function.arguments:
+                entry["arguments"] += call.function.arguments
+        finish = chunk.choices[0].finish_reason or finish
+    assert content.strip() == "Let me check."
+    assert list(calls) == [0]
+    assert calls[0]["name"] == "get_weather"
+    assert calls[0]["id"].startswith("call_")
+    assert json.loads(calls[0]["arguments"]) == {"city": "Paris"}
+    assert finish == "tool_calls"
+
+
+def test_tool_choice_none_leaves_tools_out_of_prompt(
+    sdk: openai.OpenAI, engine: ScriptedEngine
+) -> None:
+    engine.texts = ['<tool_call>{"name": "x"}</tool_call>']
+    reply = sdk.chat.completions.create(
+        model="tiny-chatml",
+        messages=[{"role": "user", "content": "hi"}],
+        tools=[WEATHER_TOOL],
+        tool_choice="none",
+    )
+    assert "<tools>" not in engine.last_request["prompt"]
+    assert reply.choices[0].message.tool_calls is None
+    assert reply.choices[0].message.content == '<tool_call>{"name": "x"}</tool_call>'
+
+
+def test_text_completion_passes_raw_prompt(sdk: openai.OpenAI, engine: ScriptedEngine) -> None:
+    reply = sdk.completions.create(model="tiny-chatml", prompt="Once upon", max_tokens=5)
+    assert engine.last_request["prompt"] == "Once upon"
+    assert engine.last_request["max_tokens"] == 5
+    assert reply.choices[0].text == "The capital of France is Paris."
+    assert reply.object == "text_completion"
+
+
+def test_streamed_text_completion(sdk: openai.OpenAI) -> None:
+    chunks = list(sdk.completions.create(model="tiny-chatml", prompt="x", stream=True))
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == (
+        "The capital of France is Paris."
+    )
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+def test_vllm_gets_no_second_bos_and_keeps_special_tokens(
+    sdk: openai.OpenAI, engine: ScriptedEngine
+) -> None:
+    sdk.chat.completions.create(
+        model="llama-3.1-8b-instruct", messages=[{"role": "user", "content": "hi"}]
+    )
+    sent = engine.last_request
+    assert sent["prompt"].startswith("<|begin_of_text|>")
+    assert sent["add_special_tokens"] is False
+    assert sent["skip_special_tokens"] is False
+    assert sent["model"] == "meta-llama/Llama-3.1-8B-Instruct"
+
+
+def test_models_lists_registry(client: TestClient) -> None:
+    body = client.get("/v1/models").json()
+    assert [m["id"] for m in body["data"]] == [
+        "tiny-chatml",
+        "Llama-3.1-8B-Instruct",
+        "Devstral-Small-2507",
+    ]
+    assert body["object"] == "list"
+
+
+def test_request_id_is_returned_and_forwarded(client: TestClient, engine: ScriptedEngine) -> None:
+    response = client.post(
+        "/v1/chat/completions",
+        json={"model": "tiny", "messages": [{"role": "user", "content": "hi"}]},
+        headers={"X-Request-ID": "req-123"},
+    )
+    assert response.headers["x-request-id"] == "req-123"
+    generated = client.get("/health/live").headers["x-request-id"]
+    assert len(generated) == 32
+
+
+def test_health_and_ready_report_engines(client: TestClient) -> None:
+    assert client.get("/health/live").json() == {"status": "alive"}
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json()["models"]["tiny-chatml"] == {"llamacpp@http://engine-a:8080": True}
+
+
+def test_ready_is_503_when_an_engine_is_down(client: TestClient, engine: ScriptedEngine) -> None:
+    original = engine.handler
+
+    def down(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "vllm":
+            raise httpx.ConnectError("refused", request=request)
+        return original(request)
+
+    client.app.state.inferstack.http._transport = httpx.MockTransport(down)  # type: ignore[attr-defined]
+    ready = client.get("/health/ready")
+    assert ready.status_code == 503
+    assert ready.json()["status"] == "not_ready"
+
+
+def test_metrics_count_requests(client: TestClient) -> None:
+    client.post(
+        "/v1/chat/completions",
+        json={"model": "tiny", "messages": [{"role": "user", "content": "hi"}]},
+    )
+    text = client.get("/metrics").text
+    assert (
+        'inferstack_requests_total{endpoint="chat.completions",model="tiny-chatml",status="200"} 1.0'
+        in text
+    )
+    assert "inferstack_time_to_first_token_seconds_bucket" in text
+    assert 'inferstack_completion_tokens_total{model="tiny-chatml"} 3.0' in text
+
+
+def test_index_names_the_service(client: TestClient) -> None:
+    body = client.get("/").json()
+    assert body["name"] == "inferstack"
+    assert body["links"]["chat_completions"] == "/v1/chat/completions"

@@ -1,0 +1,98 @@
+from pathlib import Path
+
+import pytest
+
+from stackctl.errors import StackError
+from stackctl.spec import ServiceSpec, dependency_order, load_stack, parse_stack
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def service(name: str, *depends_on: str) -> ServiceSpec:
+    return ServiceSpec(
+        name=name, command=("run",), port=1000, health="tcp://x:1", depends_on=depends_on
+    )
+
+
+def names(services: list[ServiceSpec]) -> list[str]:
+    return [spec.name for spec in services]
+
+
+@pytest.mark.parametrize(
+    ("services", "expected"),
+    [
+        ([service("a"), service("b")], ["a", "b"]),
+        ([service("gateway", "engine"), service("engine")], ["engine", "gateway"]),
+        (
+            [service("gw", "db", "cache"), service("cache"), service("db", "cache")],
+            ["cache", "db", "gw"],
+        ),
+        ([], []),
+    ],
+)
+def test_dependency_order(services: list[ServiceSpec], expected: list[str]) -> None:
+    assert names(dependency_order(services)) == expected
+
+
+def test_dependency_order_rejects_cycles() -> None:
+    with pytest.raises(StackError, match="cycle: a, b"):
+        dependency_order([service("a", "b"), service("b", "a"), service("c")])
+
+
+def test_dependency_order_rejects_unknown_dependency() -> None:
+    with pytest.raises(StackError, match="'gateway' depends on unknown service 'engin'"):
+        dependency_order([service("gateway", "engin")])
+
+
+def test_parse_stack_names_services_from_keys_and_orders_them() -> None:
+    stack = parse_stack(
+        {
+            "services": {
+                "gateway": {
+                    "command": ["gw"],
+                    "port": 8000,
+                    "health": "http://h/",
+                    "depends_on": ["engine"],
+                },
+                "engine": {"command": ["eng"], "port": 8080, "health": "http://h/"},
+            }
+        }
+    )
+    assert names(stack.ordered()) == ["engine", "gateway"]
+    assert stack.service("gateway").depends_on == ("engine",)
+    assert stack.state_dir == ".state"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"services": {"x": {"command": [], "port": 1, "health": "h"}}}, "command"),
+        ({"services": {"x": {"command": ["a"], "port": 70000, "health": "h"}}}, "port"),
+        ({"services": {"x": {"command": ["a"], "port": 1, "health": "h", "typo": 1}}}, "typo"),
+        ({"services": {"x": {"command": ["a"], "port": 1, "health": "h", "depends_on": ["y"]}}},
+         "unknown service 'y'"),
+        (None, "invalid"),
+    ],
+)
+def test_parse_stack_rejects_bad_config(data: object, message: str) -> None:
+    with pytest.raises(StackError, match=message):
+        parse_stack(data)
+
+
+def test_unknown_service_lists_the_known_ones() -> None:
+    stack = load_stack(ROOT / "configs" / "stack.yaml")
+    with pytest.raises(StackError, match=r"unknown service 'db' \(services: engine, gateway\)"):
+        stack.service("db")
+
+
+def test_repository_stack_starts_engine_before_gateway_on_their_ports() -> None:
+    stack = load_stack(ROOT / "configs" / "stack.yaml")
+    assert [(spec.name, spec.port) for spec in stack.ordered()] == [
+        ("engine", 8080),
+        ("gateway", 8000),
+    ]
+
+
+def test_load_stack_reports_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(StackError, match="cannot read"):
+        load_stack(tmp_path / "missing.yaml")
