@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveInt, model_validator
 
 from api_server.errors import ModelNotFoundError
+from api_server.prompts import PROMPT_FAMILIES
+from api_server.tools import TOOL_CALL_SYNTAXES
 
 EngineKind = Literal["llamacpp", "vllm", "max"]
 
@@ -61,6 +63,22 @@ class ModelSpec(_Frozen):
     tools: ToolCallSettings = ToolCallSettings()
     timeout_s: float = Field(default=120.0, gt=0)
     owned_by: str = "inferstack"
+
+    @model_validator(mode="after")
+    def _known_formats(self) -> ModelSpec:
+        if self.prompt_family not in PROMPT_FAMILIES:
+            raise ValueError(
+                f"{self.name}: prompt_family {self.prompt_family!r} is not one of "
+                f"{', '.join(PROMPT_FAMILIES)}"
+            )
+        if self.tool_call_syntax not in TOOL_CALL_SYNTAXES:
+            raise ValueError(
+                f"{self.name}: tool_call_syntax {self.tool_call_syntax!r} is not one of "
+                f"{', '.join(TOOL_CALL_SYNTAXES)}"
+            )
+        if self.prompt_family == "jinja" and self.chat_template_file is None:
+            raise ValueError(f"{self.name}: prompt_family 'jinja' needs chat_template_file")
+        return self
 
 
 class RegistryFile(_Frozen):

@@ -40,9 +40,7 @@ def build_engine_http_client(
         keepalive_expiry=30.0,
     )
     timeout = httpx.Timeout(60.0, connect=settings.engine_connect_timeout_s)
-    return httpx.AsyncClient(
-        limits=limits, timeout=timeout, trust_env=False, transport=transport
-    )
+    return httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=False, transport=transport)
 
 
 def build_runtime(spec: ModelSpec, http: httpx.AsyncClient) -> ModelRuntime:

@@ -13,7 +13,7 @@ from pathlib import Path
 from stackctl.binaries import llama_server_path
 from stackctl.errors import StackError
 from stackctl.health import Health, probe
-from stackctl.paths import StatePaths, state_paths
+from stackctl.paths import STATE_DIR_ENV, StatePaths, state_paths
 from stackctl.ports import describe_taken_port, port_in_use
 from stackctl.processes import OWNER_ENV, owned_processes, tail_lines, terminate, wait_gone
 from stackctl.spec import ServiceSpec, StackSpec, load_stack
@@ -22,6 +22,7 @@ from stackctl.supervisord_conf import Program, render_supervisord_conf
 from stackctl.values import LazyValues, Resolver, expand, expand_all, service_values
 
 LOG_TAIL_LINES = 20
+_MAX_UNIX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
 _UP_STATES = frozenset({"RUNNING", "STARTING"})
 # States supervisord accepts stopProcess in (BACKOFF: between automatic restarts).
 _STOPPABLE_STATES = frozenset({"RUNNING", "STARTING", "BACKOFF"})
@@ -107,6 +108,11 @@ def _launch_supervisord(stack: Stack, conf: str) -> None:
         _check_required_files(stack, service)
         _check_port_free(service)
     paths = stack.paths
+    if len(str(paths.socket)) > _MAX_UNIX_SOCKET_PATH:
+        raise StackError(
+            f"state folder path too long for a unix socket ({paths.socket}); "
+            f"set {STATE_DIR_ENV} to a shorter folder"
+        )
     paths.logs_dir.mkdir(parents=True, exist_ok=True)
     paths.run_dir.mkdir(parents=True, exist_ok=True)
     paths.conf.write_text(conf)

@@ -22,6 +22,8 @@ def owned_processes(owner: str, proc: Path = Path("/proc")) -> list[PortHolder]:
     """Live processes whose environment carries OWNER_ENV=owner (never this process)."""
     marker = f"{OWNER_ENV}={owner}".encode()
     found: list[PortHolder] = []
+    if not proc.is_dir():  # no /proc (macOS): nothing to sweep beyond what supervisord stops
+        return found
     for pid_dir in proc.iterdir():
         if not pid_dir.name.isdigit() or int(pid_dir.name) == os.getpid():
             continue

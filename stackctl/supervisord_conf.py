@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stackctl.errors import StackError
 from stackctl.paths import StatePaths
 
 
@@ -27,11 +28,15 @@ def _escape(value: str) -> str:
 
 
 def _env_line(env: Mapping[str, str]) -> str:
-    # KEY="value",... ; supervisord reads it with shlex, so escape backslashes and quotes.
-    def quote(value: str) -> str:
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # KEY="value",... ; supervisord splits it with a non-POSIX shlex: no escapes, so pick
+    # a quote character the value does not contain.
+    def quote(key: str, value: str) -> str:
+        for mark in ('"', "'"):
+            if mark not in value:
+                return f"{key}={mark}{value}{mark}"
+        raise StackError(f"environment variable {key}: supervisord cannot hold both quotes")
 
-    return _escape(",".join(f"{key}={quote(value)}" for key, value in env.items()))
+    return _escape(",".join(quote(key, value) for key, value in env.items()))
 
 
 def render_program(program: Program, paths: StatePaths, directory: Path) -> str:

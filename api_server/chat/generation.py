@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from api_server.chat.conversation import Conversation
 from api_server.chat.events import ChatEvent, Finished, FinishReason
@@ -17,6 +17,7 @@ from api_server.prompts.base import PromptFormatter
 from api_server.registry import ModelSpec
 from api_server.tools import build_tool_parser
 from api_server.tools.base import TextDelta, ToolCallParser, ToolCallStart
+from api_server.tools.forcing import forced_call_prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +40,20 @@ class ChatRequest:
 async def generate_chat(request: ChatRequest, metrics: GatewayMetrics) -> AsyncIterator[ChatEvent]:
     """Yield text and tool-call events as the engine produces them, then `Finished`."""
     spec = request.model.spec
+    conversation = request.conversation
+    prompt = request.model.format_prompt(conversation)
+    syntax = spec.tool_call_syntax if conversation.offers_tools else "none"
+    parser = build_tool_parser(syntax)
+    forced = forced_call_prefix(syntax, spec.prompt_family, conversation.tool_choice)
+    if forced:
+        prompt = replace(prompt, text=prompt.text + forced)
     completion = CompletionRequest(
-        prompt=request.model.format_prompt(request.conversation),
+        prompt=prompt,
         sampling=request.sampling,
         request_id=request.request_id,
         bos_token=spec.bos_token,
     )
-    syntax = spec.tool_call_syntax if request.conversation.offers_tools else "none"
-    async for event in generate_text(request.model, completion, build_tool_parser(syntax), metrics):
+    async for event in generate_text(request.model, completion, parser, metrics, forced):
         yield event
 
 
@@ -55,14 +62,19 @@ async def generate_text(
     completion: CompletionRequest,
     parser: ToolCallParser,
     metrics: GatewayMetrics,
+    prefilled: str = "",
 ) -> AsyncIterator[ChatEvent]:
-    """Stream one engine completion through `parser`, keeping the request's metrics."""
+    """Stream one engine completion through `parser`, keeping the request's metrics.
+    `prefilled` is model output the prompt already holds; the parser reads it first."""
     spec = runtime.spec
     replica = runtime.pool.pick()
     started = time.perf_counter()
     first_token_seen = False
     text_chunks = 0
     called_tool = False
+    for event in parser.feed(prefilled) if prefilled else ():
+        called_tool = called_tool or isinstance(event, ToolCallStart)
+        yield event
     engine_finish: str | None = None
     usage: Usage | None = None
     try:

@@ -69,8 +69,10 @@ def test_parse_stack_names_services_from_keys_and_orders_them() -> None:
         ({"services": {"x": {"command": [], "port": 1, "health": "h"}}}, "command"),
         ({"services": {"x": {"command": ["a"], "port": 70000, "health": "h"}}}, "port"),
         ({"services": {"x": {"command": ["a"], "port": 1, "health": "h", "typo": 1}}}, "typo"),
-        ({"services": {"x": {"command": ["a"], "port": 1, "health": "h", "depends_on": ["y"]}}},
-         "unknown service 'y'"),
+        (
+            {"services": {"x": {"command": ["a"], "port": 1, "health": "h", "depends_on": ["y"]}}},
+            "unknown service 'y'",
+        ),
         (None, "invalid"),
     ],
 )

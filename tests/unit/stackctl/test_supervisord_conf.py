@@ -2,8 +2,10 @@ import configparser
 import shlex
 from pathlib import Path
 
-from supervisor.options import ServerOptions
+import pytest
+from supervisor.options import ServerOptions  # type: ignore[import-untyped]
 
+from stackctl.errors import StackError
 from stackctl.paths import StatePaths
 from stackctl.supervisord_conf import Program, render_program, render_supervisord_conf
 
@@ -14,7 +16,7 @@ PROGRAMS = [
         ("/venv/python", "-m", "api_server", "--note", "100% 'quoted' arg"),
         priority=110,
         stop_timeout_s=20,
-        env={"PYTHONUNBUFFERED": "1", "ODD": 'a "b" \\c %d'},
+        env={"PYTHONUNBUFFERED": "1", "ODD": 'a "b" \\c %d', "Q": "it's"},
     ),
 ]
 
@@ -70,3 +72,9 @@ def test_supervisord_reads_back_commands_and_environment_exactly(tmp_path: Path)
     assert configs["engine"].priority < configs["gateway"].priority
     assert configs["engine"].stdout_logfile == str(paths.service_log("engine"))
     assert options.pidfile == str(paths.pidfile)
+
+
+def test_an_environment_value_with_both_quotes_is_refused() -> None:
+    program = Program("x", ("run",), priority=1, env={"BAD": 'it\'s "odd"'})
+    with pytest.raises(StackError, match="BAD"):
+        render_program(program, StatePaths(Path("/s")), Path("/repo"))

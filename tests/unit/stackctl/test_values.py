@@ -49,5 +49,5 @@ def test_unknown_placeholder_names_where_and_what() -> None:
 
 
 def test_malformed_placeholder_is_an_error() -> None:
-    with pytest.raises(StackError, match="engine.url"):
+    with pytest.raises(StackError, match=r"engine\.url"):
         expand("http://h:$", LazyValues({}), "engine.url")

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from api_server.errors import ModelNotFoundError
+from api_server.registry import ModelRegistry, expand_env
+
+REPO_MODELS = Path(__file__).resolve().parents[2] / "configs" / "models.yaml"
+
+
+def test_shipped_registry_loads_with_smollm2_as_default() -> None:
+    registry = ModelRegistry.from_file(REPO_MODELS, environ={})
+    assert registry.default_model == "SmolLM2-135M-Instruct"
+    assert [m.name for m in registry.models] == ["SmolLM2-135M-Instruct"]
+
+
+def test_shipped_registry_enables_gpu_models_from_environment() -> None:
+    environ = {"INFERSTACK_ENABLE_LLAMA_3_1_8B": "true", "VLLM_URL": "http://vllm:8000"}
+    registry = ModelRegistry.from_file(REPO_MODELS, environ=environ)
+    spec = registry.resolve("Llama-3.1-8b-instruct")
+    assert spec.name == "Llama-3.1-8B-Instruct"
+    assert [str(u) for u in spec.engine.urls] == ["http://vllm:8000/"]
+    assert spec.tools.strict_arguments is True
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "SmolLM2-135M-Instruct",
+        "smollm2-135m-instruct",
+        "SMOLLM2",
+        "smollm2-135m",
+    ],
+)
+def test_lookup_forgives_case_and_accepts_aliases(name: str) -> None:
+    registry = ModelRegistry.from_file(REPO_MODELS, environ={})
+    assert registry.resolve(name).name == "SmolLM2-135M-Instruct"
+
+
+def test_unknown_model_lists_available() -> None:
+    registry = ModelRegistry.from_file(REPO_MODELS, environ={})
+    with pytest.raises(ModelNotFoundError, match="Available models: SmolLM2-135M-Instruct"):
+        registry.resolve("gpt-4o")
+
+
+def test_disabled_model_says_it_is_not_enabled() -> None:
+    registry = ModelRegistry.from_file(REPO_MODELS, environ={})
+    with pytest.raises(ModelNotFoundError, match="registered but not enabled"):
+        registry.resolve("devstral-small-2")
+
+
+def test_every_shipped_model_is_valid_when_enabled() -> None:
+    environ = {
+        name: "true"
+        for name in (
+            "INFERSTACK_ENABLE_LLAMA_3_1_8B",
+            "INFERSTACK_ENABLE_LLAMA_3_3_70B",
+            "INFERSTACK_ENABLE_DEVSTRAL_SMALL_2505",
+            "INFERSTACK_ENABLE_DEVSTRAL_SMALL_2507",
+            "INFERSTACK_ENABLE_MISTRAL_SMALL_3_1",
+        )
+    }
+    registry = ModelRegistry.from_file(REPO_MODELS, environ=environ)
+    families = {m.name: m.prompt_family for m in registry.models}
+    assert families == {
+        "SmolLM2-135M-Instruct": "chatml",
+        "Llama-3.1-8B-Instruct": "llama3",
+        "Llama-3.3-70B-Instruct": "llama3",
+        "Devstral-Small-2505": "mistral-v7",
+        "Devstral-Small-2507": "mistral-v13",
+        "Mistral-Small-3.1-24B-Instruct": "mistral-v7",
+    }
+
+
+def test_duplicate_alias_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    entry = (
+        "  - name: {name}\n    aliases: [shared]\n    prompt_family: chatml\n"
+        "    engine: {{kind: llamacpp, served_name: x, urls: ['http://a:1']}}\n"
+        "    context_length: 10\n    max_tokens: {{default: 1, limit: 2}}\n"
+    )
+    path.write_text("models:\n" + entry.format(name="a") + entry.format(name="b"))
+    with pytest.raises(ValueError, match="used twice"):
+        ModelRegistry.from_file(path, environ={})
+
+
+def test_default_over_limit_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "models:\n  - name: a\n    prompt_family: chatml\n"
+        "    engine: {kind: llamacpp, served_name: x, urls: ['http://a:1']}\n"
+        "    context_length: 10\n    max_tokens: {default: 5, limit: 2}\n"
+    )
+    with pytest.raises(ValidationError, match="exceeds limit"):
+        ModelRegistry.from_file(path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "expected"),
+    [
+        ("${A}", {"A": "1"}, "1"),
+        ("${A:-x}", {}, "x"),
+        ("${A:-x}", {"A": "y"}, "y"),
+        ("url: ${H:-http://h:1}/v1", {}, "url: http://h:1/v1"),
+        ("no refs", {}, "no refs"),
+    ],
+)
+def test_expand_env(text: str, environ: dict[str, str], expected: str) -> None:
+    assert expand_env(text, environ) == expected
+
+
+def test_expand_env_without_default_fails() -> None:
+    with pytest.raises(ValueError, match="MISSING"):
+        expand_env("${MISSING}", {})
