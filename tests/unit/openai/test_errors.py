@@ -14,7 +14,9 @@ CHAT = "/v1/chat/completions"
 HELLO = [{"role": "user", "content": "hi"}]
 
 
-def assert_envelope(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+def assert_envelope(
+    response: httpx.Response, status: int, code: str | None = None
+) -> dict[str, Any]:
     assert response.status_code == status, response.text
     error = response.json()["error"]
     assert set(error) == {"message", "type", "param", "code"}
@@ -63,7 +65,9 @@ def test_unknown_model_is_404_listing_models(client: TestClient) -> None:
 
 
 def test_n_other_than_one_is_400(client: TestClient) -> None:
-    error = assert_envelope(client.post(CHAT, json={"model": "tiny", "messages": HELLO, "n": 2}), 400)
+    error = assert_envelope(
+        client.post(CHAT, json={"model": "tiny", "messages": HELLO, "n": 2}), 400
+    )
     assert error["param"] == "n"
 
 
@@ -95,11 +99,17 @@ def test_context_overflow_from_engine_is_400_context_length_exceeded(
 ) -> None:
     engine.respond = lambda request: httpx.Response(
         400,
-        json={"error": {"code": 400, "message": "the request exceeds the available context size",
-                        "type": "exceed_context_size_error"}},
+        json={
+            "error": {
+                "code": 400,
+                "message": "the request exceeds the available context size",
+                "type": "exceed_context_size_error",
+            }
+        },
     )
-    assert_envelope(client.post(CHAT, json={"model": "tiny", "messages": HELLO}), 400,
-                    "context_length_exceeded")
+    assert_envelope(
+        client.post(CHAT, json={"model": "tiny", "messages": HELLO}), 400, "context_length_exceeded"
+    )
 
 
 def test_engine_down_is_503_naming_the_engine(client: TestClient, engine: ScriptedEngine) -> None:

@@ -94,8 +94,13 @@ def test_hermes_tool_call_is_parsed(sdk: openai.OpenAI, engine: ScriptedEngine) 
 def test_streamed_tool_call_carries_index_id_and_arguments(
     sdk: openai.OpenAI, engine: ScriptedEngine
 ) -> None:
-    engine.texts = ["Let me check. ", "<tool_call>\n", '{"name": "get_weather", "arguments": ',
-                    '{"city": ', '"Paris"}}\n</tool_call>']
+    engine.texts = [
+        "Let me check. ",
+        "<tool_call>\n",
+        '{"name": "get_weather", "arguments": ',
+        '{"city": ',
+        '"Paris"}}\n</tool_call>',
+    ]
     stream = sdk.chat.completions.create(
         model="tiny-chatml",
         messages=[{"role": "user", "content": "Weather in Paris?"}],

@@ -1,0 +1,132 @@
+"""Integration fixtures: the real llama-server with SmolLM2, the fake engine for behaviours a
+135M model cannot show on demand (tool-call syntaxes, failures), and the gateway in between.
+Clients are the official SDKs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+import yaml
+
+from tests.integration.services import (
+    REPO,
+    free_port,
+    llama_server_binary,
+    running,
+    smollm2_model,
+)
+
+# Registry entries served by the fake engine; the engine picks behaviour by served_name.
+FAKE_MODELS = {
+    "fake-hermes": ("chatml", "hermes", "llamacpp", "fake-tool-hermes"),
+    "fake-llama3": ("llama3", "llama3-json", "vllm", "fake-tool-llama3"),
+    "fake-devstral-2505": ("mistral-v7", "mistral", "vllm", "fake-tool-mistral-v7"),
+    "fake-devstral-2507": ("mistral-v13", "mistral", "vllm", "fake-tool-mistral-v13"),
+    "fake-slow": ("chatml", "none", "llamacpp", "fake-slow-100"),
+    "fake-429": ("chatml", "none", "max", "fake-429"),
+    "fake-500": ("chatml", "none", "vllm", "fake-error-500"),
+    "fake-midstream-error": ("chatml", "none", "vllm", "fake-midstream-error"),
+    "fake-hang": ("chatml", "none", "llamacpp", "fake-hang"),
+}
+
+
+def _registry(llama_url: str, fake_url: str, dead_url: str) -> dict[str, object]:
+    shipped = yaml.safe_load((REPO / "configs" / "models.yaml").read_text())
+    smollm2 = next(m for m in shipped["models"] if m["name"] == "SmolLM2-135M-Instruct")
+    smollm2["engine"]["urls"] = [llama_url]
+    models: list[dict[str, object]] = [smollm2]
+    for name, (family, syntax, kind, served) in FAKE_MODELS.items():
+        models.append(
+            {
+                "name": name,
+                "prompt_family": family,
+                "tool_call_syntax": syntax,
+                "bos_token": {"llama3": "<|begin_of_text|>"}.get(
+                    family, "<s>" if "mistral" in family else ""
+                ),
+                "engine": {"kind": kind, "served_name": served, "urls": [fake_url]},
+                "context_length": 8192,
+                "max_tokens": {"default": 64, "limit": 256},
+                "timeout_s": 2 if name == "fake-hang" else 30,
+            }
+        )
+    models.append(
+        {
+            "name": "engine-down",
+            "prompt_family": "chatml",
+            "engine": {"kind": "llamacpp", "served_name": "x", "urls": [dead_url]},
+            "context_length": 2048,
+            "max_tokens": {"default": 16, "limit": 64},
+        }
+    )
+    return {"default_model": "SmolLM2-135M-Instruct", "models": models}
+
+
+@pytest.fixture(scope="session")
+def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("service-logs")
+
+
+@pytest.fixture(scope="session")
+def llama_server_url(logs_dir: Path) -> Iterator[str]:
+    port = free_port()
+    argv = [
+        str(llama_server_binary()),
+        "--model", str(smollm2_model()),
+        "--host", "127.0.0.1", "--port", str(port),
+        "--parallel", "2", "--ctx-size", "16384", "--kv-unified",
+    ]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    with running(argv, f"{url}/health", logs_dir / "llama-server.log"):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def fake_engine_url(logs_dir: Path) -> Iterator[str]:
+    port = free_port()
+    argv = [sys.executable, "-m", "api_server.fake_engine", "--host", "127.0.0.1",
+            "--port", str(port)]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    with running(argv, f"{url}/health", logs_dir / "fake-engine.log", timeout_s=30):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def gateway_url(
+    llama_server_url: str,
+    fake_engine_url: str,
+    logs_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    models_file = tmp_path_factory.mktemp("gateway") / "models.yaml"
+    dead_url = f"http://127.0.0.1:{free_port()}"
+    models_file.write_text(yaml.safe_dump(_registry(llama_server_url, fake_engine_url, dead_url)))
+    port = free_port()
+    argv = [sys.executable, "-m", "api_server", "--host", "127.0.0.1", "--port", str(port),
+            "--models-file", str(models_file)]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    with running(argv, f"{url}/health/live", logs_dir / "gateway.log", timeout_s=30):
+        yield url
+
+
+@pytest.fixture
+def client(gateway_url: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{gateway_url}/v1", api_key="unused", max_retries=0)
+
+
+@pytest.fixture
+def http(gateway_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=gateway_url, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+def fake_engine(fake_engine_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=fake_engine_url, timeout=10) as client:
+        client.post("/_reset")
+        yield client
