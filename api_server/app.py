@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -26,19 +25,15 @@ from api_server.system.router import router as system_router
 logger = logging.getLogger(__name__)
 
 
-def create_app(
-    settings: Settings | None = None,
-    registry: ModelRegistry | None = None,
-    engine_transport: httpx.AsyncBaseTransport | None = None,
-) -> FastAPI:
-    """Build the gateway. `engine_transport` replaces the network to the engines (tests)."""
+def create_app(settings: Settings | None = None, registry: ModelRegistry | None = None) -> FastAPI:
+    """Build the gateway; `registry` defaults to the one in `settings.models_file`."""
     settings = settings or Settings()
     # Load the registry now, not in the lifespan: a bad models file fails before serving.
     registry = registry or ModelRegistry.from_file(settings.models_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with build_engine_http_client(settings, engine_transport) as http:
+        async with build_engine_http_client(settings) as http:
             app.state.inferstack = build_app_state(settings, registry, http)
             yield
 

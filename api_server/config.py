@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     max_body_bytes: PositiveInt = 4 * 1024 * 1024
     engine_connect_timeout_s: PositiveFloat = 3.0
     engine_max_connections: PositiveInt = 256
-    engine_max_keepalive: PositiveInt = 64
+    engine_keepalive_s: PositiveFloat = 30.0
     health_probe_timeout_s: PositiveFloat = 2.0
     default_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"

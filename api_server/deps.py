@@ -1,4 +1,7 @@
-"""FastAPI dependencies: reach the app state and per-request values through these aliases."""
+"""FastAPI dependencies: reach the app state and per-request values through these aliases.
+
+All async: FastAPI runs plain `def` dependencies in a thread pool, a cost on every request.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,12 @@ from api_server.errors import RequestTooLargeError
 from api_server.state import AppState
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.inferstack
     return state
 
 
-def get_request_id(request: Request) -> str:
+async def get_request_id(request: Request) -> str:
     request_id: str = request.scope["state"]["request_id"]
     return request_id
 
@@ -23,7 +26,7 @@ def get_request_id(request: Request) -> str:
 async def read_limited_body(request: Request) -> bytes:
     """The request body, refused with 413 past the configured size (checked while reading,
     so a chunked upload cannot fill memory)."""
-    limit = get_state(request).settings.max_body_bytes
+    limit = (await get_state(request)).settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestTooLargeError(f"Request body of {declared} bytes exceeds {limit} bytes")

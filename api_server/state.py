@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
 from api_server.chat.generation import ModelRuntime
 from api_server.config import Settings
@@ -20,7 +20,7 @@ class AppState:
     settings: Settings
     registry: ModelRegistry
     runtimes: dict[str, ModelRuntime]
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession
     metrics: GatewayMetrics
     started_at: float
 
@@ -29,21 +29,22 @@ class AppState:
         return self.runtimes[self.registry.resolve(requested_model).name]
 
 
-def build_engine_http_client(
-    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
-    """One pooled client for every engine, with explicit limits (httpx's default of 100
-    connections would cap concurrency silently). Tests pass a MockTransport."""
-    limits = httpx.Limits(
-        max_connections=settings.engine_max_connections,
-        max_keepalive_connections=settings.engine_max_keepalive,
-        keepalive_expiry=30.0,
+def build_engine_http_client(settings: Settings) -> aiohttp.ClientSession:
+    """One pooled client for every engine, with explicit limits (aiohttp's default of 100
+    connections would cap concurrency silently)."""
+    connector = aiohttp.TCPConnector(
+        limit=settings.engine_max_connections,
+        limit_per_host=0,
+        keepalive_timeout=settings.engine_keepalive_s,
+        ttl_dns_cache=300,
     )
-    timeout = httpx.Timeout(60.0, connect=settings.engine_connect_timeout_s)
-    return httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=False, transport=transport)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=settings.engine_connect_timeout_s)
+    return aiohttp.ClientSession(
+        connector=connector, timeout=timeout, trust_env=False, auto_decompress=False
+    )
 
 
-def build_runtime(spec: ModelSpec, http: httpx.AsyncClient) -> ModelRuntime:
+def build_runtime(spec: ModelSpec, http: aiohttp.ClientSession) -> ModelRuntime:
     chat_template = (
         spec.chat_template_file.read_text(encoding="utf-8") if spec.chat_template_file else None
     )
@@ -58,7 +59,7 @@ def build_runtime(spec: ModelSpec, http: httpx.AsyncClient) -> ModelRuntime:
 
 
 def build_app_state(
-    settings: Settings, registry: ModelRegistry, http: httpx.AsyncClient
+    settings: Settings, registry: ModelRegistry, http: aiohttp.ClientSession
 ) -> AppState:
     runtimes = {spec.name: build_runtime(spec, http) for spec in registry.models}
     return AppState(

@@ -1,7 +1,10 @@
 """An async client for one engine replica's OpenAI-style `/v1/completions`.
 
-Streams are relayed chunk by chunk, never buffered; leaving the iterator early (the client
-went away) closes the upstream response, so the engine stops generating.
+aiohttp, not httpx, on this hot path: measured on the same fake engine, an httpx streaming
+request cost 0.62 ms of CPU against aiohttp's 0.09 ms (httpx's pool checks every idle
+connection's socket on each request). Streams are relayed chunk by chunk, never buffered;
+leaving the iterator early (the client went away) closes the upstream connection, so the
+engine stops generating.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 
 from api_server.engines.dialects import build_completion_body, parse_completion_chunk
@@ -26,12 +29,15 @@ from api_server.errors import (
 from api_server.registry import EngineKind
 
 _CONTEXT_ERROR_HINTS = ("context", "too long", "exceed")
+_JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class EngineReplica:
     """One running engine process, e.g. `http://127.0.0.1:8080`."""
 
-    def __init__(self, http: httpx.AsyncClient, kind: EngineKind, served_name: str, url: str):
+    def __init__(
+        self, http: aiohttp.ClientSession, kind: EngineKind, served_name: str, url: str
+    ) -> None:
         self.http = http
         self.kind = kind
         self.served_name = served_name
@@ -47,40 +53,58 @@ class EngineReplica:
         body = build_completion_body(
             self.kind, self.served_name, request, engine_adds_bos=self.adds_bos
         )
-        headers = {"X-Request-ID": request.request_id}
-        timeout = httpx.Timeout(timeout_s, connect=self.http.timeout.connect)
+        headers = {**_JSON_HEADERS, "X-Request-ID": request.request_id}
+        # sock_read bounds the wait for each piece of the stream, so a slow but steady
+        # generation is fine while a stalled engine is cut off.
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.http.timeout.sock_connect, sock_read=timeout_s
+        )
         self.in_flight += 1
+        received_any = False
         try:
-            async with self.http.stream(
-                "POST",
+            async with self.http.post(
                 f"{self.url}/v1/completions",
-                content=orjson.dumps(body),
-                headers={**headers, "Content-Type": "application/json"},
+                data=orjson.dumps(body),
+                headers=headers,
                 timeout=timeout,
             ) as response:
-                if response.status_code != 200:
-                    await response.aread()
-                    raise self._error_for_status(response)
+                if response.status != 200:
+                    raise self._error_for_status(
+                        response.status, await response.read(), response.headers.get("Retry-After")
+                    )
                 async for chunk in self._read_sse(response):
+                    received_any = True
                     yield chunk
-        except httpx.TimeoutException as exc:
+        except TimeoutError as exc:
             raise EngineTimeoutError(
                 f"Engine {self.label} did not answer within {timeout_s:g}s"
             ) from exc
-        except httpx.TransportError as exc:
+        except aiohttp.ClientConnectorError as exc:
             raise EngineUnavailableError(
-                f"Engine {self.label} is not reachable ({type(exc).__name__})"
+                f"Engine {self.label} is not reachable ({exc.os_error.strerror or exc})"
+            ) from exc
+        except aiohttp.ClientError as exc:
+            if received_any:
+                raise EngineResponseError(
+                    f"Engine {self.label} dropped the stream ({type(exc).__name__})"
+                ) from exc
+            raise EngineUnavailableError(
+                f"Engine {self.label} failed before answering ({type(exc).__name__}: {exc})"
             ) from exc
         finally:
             self.in_flight -= 1
 
-    async def _read_sse(self, response: httpx.Response) -> AsyncIterator[CompletionChunk]:
-        async for line in response.aiter_lines():
-            if not line.startswith("data:"):
+    async def _read_sse(self, response: aiohttp.ClientResponse) -> AsyncIterator[CompletionChunk]:
+        done = False
+        async for raw_line in response.content:
+            # Read on past [DONE] to the end of the body: a response released before its
+            # end costs the pooled keep-alive connection.
+            if done or not raw_line.startswith(b"data:"):
                 continue
-            data = line[5:].strip()
-            if data == "[DONE]":
-                return
+            data = raw_line[5:].strip()
+            if data == b"[DONE]":
+                done = True
+                continue
             try:
                 payload = orjson.loads(data)
             except orjson.JSONDecodeError as exc:
@@ -93,13 +117,14 @@ class EngineReplica:
             if chunk is not None:
                 yield chunk
 
-    def _error_for_status(self, response: httpx.Response) -> EngineError | InvalidRequestError:
-        message = _error_message(_json_or_none(response.content)) or response.text[:300]
-        status = response.status_code
+    def _error_for_status(
+        self, status: int, content: bytes, retry_after: str | None
+    ) -> EngineError | InvalidRequestError:
+        message = _error_message(_json_or_none(content)) or content[:300].decode(errors="replace")
         if status == 429:
             return EngineOverloadedError(
                 f"Engine {self.label} is overloaded: {message}",
-                retry_after_s=_retry_after(response),
+                retry_after_s=_seconds(retry_after),
             )
         if status == 503:
             return EngineUnavailableError(f"Engine {self.label} is unavailable: {message}")
@@ -115,25 +140,29 @@ class EngineReplica:
 
     async def probe(self, timeout_s: float) -> bool:
         """True when the replica answers its health check (llama.cpp: 503 while loading)."""
+        timeout = aiohttp.ClientTimeout(total=timeout_s)
         try:
-            response = await self.http.get(f"{self.url}/health", timeout=timeout_s)
-        except httpx.HTTPError:
+            async with self.http.get(f"{self.url}/health", timeout=timeout) as response:
+                healthy = response.status == 200
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError):
             return False
-        healthy = response.status_code == 200
         if healthy and self.kind == "llamacpp":
-            self.adds_bos = await self._llamacpp_adds_bos(timeout_s)
+            self.adds_bos = await self._llamacpp_adds_bos(timeout)
         return healthy
 
-    async def _llamacpp_adds_bos(self, timeout_s: float) -> bool:
+    async def _llamacpp_adds_bos(self, probe_timeout: aiohttp.ClientTimeout) -> bool:
         try:
-            response = await self.http.post(
+            async with self.http.post(
                 f"{self.url}/tokenize",
-                json={"content": "", "add_special": True},
-                timeout=timeout_s,
-            )
-            return bool(response.json().get("tokens"))
-        except (httpx.HTTPError, ValueError):
+                data=orjson.dumps({"content": "", "add_special": True}),
+                headers=_JSON_HEADERS,
+                timeout=probe_timeout,
+            ) as response:
+                payload = _json_or_none(await response.read())
+        except (aiohttp.ClientError, TimeoutError):
             return self.adds_bos
+        return bool(isinstance(payload, dict) and payload.get("tokens"))
 
 
 def _json_or_none(content: bytes) -> Any:
@@ -152,8 +181,7 @@ def _error_message(payload: Any) -> str:
     return str(error)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+def _seconds(value: str | None) -> float | None:
     try:
         return float(value) if value is not None else None
     except ValueError:

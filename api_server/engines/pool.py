@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-import httpx
+import aiohttp
 
 from api_server.engines.client import EngineReplica
 from api_server.errors import EngineUnavailableError
@@ -16,7 +16,7 @@ _COOLDOWN_S = 2.0
 
 
 class EnginePool:
-    def __init__(self, spec: ModelSpec, http: httpx.AsyncClient) -> None:
+    def __init__(self, spec: ModelSpec, http: aiohttp.ClientSession) -> None:
         self.model = spec.name
         self.replicas = tuple(
             EngineReplica(http, spec.engine.kind, spec.engine.served_name, str(url))

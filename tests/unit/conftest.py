@@ -9,50 +9,74 @@ from fastapi.testclient import TestClient
 from api_server.app import create_app
 from api_server.config import Settings
 from api_server.registry import ModelRegistry
-from tests.unit.fake_transport import ScriptedEngine
+from tests.unit.scripted_engine import ScriptedEngine
 
-TEST_MODELS = """
+
+def _test_models(engine_url: str, dead_url: str) -> str:
+    return f"""
 default_model: tiny-chatml
 models:
   - name: tiny-chatml
     aliases: [tiny]
     prompt_family: chatml
     tool_call_syntax: hermes
-    engine: {kind: llamacpp, served_name: tiny, urls: ["http://engine-a:8080"]}
+    engine: {{kind: llamacpp, served_name: tiny, urls: ["{engine_url}"]}}
     context_length: 2048
-    max_tokens: {default: 16, limit: 64}
+    max_tokens: {{default: 16, limit: 64}}
+    timeout_s: 1
   - name: Llama-3.1-8B-Instruct
     prompt_family: llama3
     bos_token: "<|begin_of_text|>"
     tool_call_syntax: llama3-json
-    engine: {kind: vllm, served_name: meta-llama/Llama-3.1-8B-Instruct, urls: ["http://vllm:8000"]}
+    engine: {{kind: vllm, served_name: meta-llama/Llama-3.1-8B-Instruct, urls: ["{engine_url}"]}}
     context_length: 8192
-    max_tokens: {default: 16, limit: 64}
+    max_tokens: {{default: 16, limit: 64}}
   - name: Devstral-Small-2507
     prompt_family: mistral-v13
     bos_token: "<s>"
     tool_call_syntax: mistral
-    engine: {kind: vllm, served_name: devstral, urls: ["http://vllm:8000"]}
+    engine: {{kind: vllm, served_name: devstral, urls: ["{engine_url}"]}}
     context_length: 8192
-    max_tokens: {default: 16, limit: 64}
+    max_tokens: {{default: 16, limit: 64}}
+  - name: llama-on-cpu
+    prompt_family: llama3
+    bos_token: "<|begin_of_text|>"
+    engine: {{kind: llamacpp, served_name: llama, urls: ["{engine_url}"]}}
+    context_length: 8192
+    max_tokens: {{default: 16, limit: 64}}
+  - name: engine-down
+    prompt_family: chatml
+    engine: {{kind: llamacpp, served_name: x, urls: ["{dead_url}"]}}
+    context_length: 2048
+    max_tokens: {{default: 16, limit: 64}}
 """
 
 
+@pytest.fixture(scope="session")
+def scripted_engine() -> Iterator[ScriptedEngine]:
+    engine = ScriptedEngine()
+    engine.start()
+    yield engine
+    engine.stop()
+
+
 @pytest.fixture
-def models_file(tmp_path: Path) -> Path:
+def engine(scripted_engine: ScriptedEngine) -> ScriptedEngine:
+    scripted_engine.reset()
+    return scripted_engine
+
+
+@pytest.fixture
+def models_file(tmp_path: Path, engine: ScriptedEngine) -> Path:
     path = tmp_path / "models.yaml"
-    path.write_text(TEST_MODELS)
+    # Port 9 (discard) is closed on loopback: connections are refused at once.
+    path.write_text(_test_models(engine.url, "http://127.0.0.1:9"))
     return path
 
 
 @pytest.fixture
-def engine() -> ScriptedEngine:
-    return ScriptedEngine()
-
-
-@pytest.fixture
-def client(models_file: Path, engine: ScriptedEngine) -> Iterator[TestClient]:
+def client(models_file: Path) -> Iterator[TestClient]:
     settings = Settings(models_file=models_file, max_body_bytes=64 * 1024)
-    app = create_app(settings, ModelRegistry.from_file(models_file), engine.transport)
+    app = create_app(settings, ModelRegistry.from_file(models_file))
     with TestClient(app) as test_client:
         yield test_client

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.unit.fake_transport import ScriptedEngine
+from tests.unit.scripted_engine import Scripted, ScriptedEngine
 
 CHAT = "/v1/chat/completions"
 HELLO = [{"role": "user", "content": "hi"}]
@@ -73,7 +73,7 @@ def test_n_other_than_one_is_400(client: TestClient) -> None:
 
 def test_max_tokens_over_the_model_limit_is_400(client: TestClient) -> None:
     body = {"model": "tiny", "messages": HELLO, "max_tokens": 65}
-    assert_envelope(client.post(CHAT, json=body), 400)["param"] == "max_tokens"
+    assert assert_envelope(client.post(CHAT, json=body), 400)["param"] == "max_tokens"
 
 
 def test_images_for_a_text_model_are_400(client: TestClient) -> None:
@@ -97,70 +97,79 @@ def test_unknown_route_is_404_in_envelope(client: TestClient) -> None:
 def test_context_overflow_from_engine_is_400_context_length_exceeded(
     client: TestClient, engine: ScriptedEngine
 ) -> None:
-    engine.respond = lambda request: httpx.Response(
+    engine.script = Scripted(
         400,
-        json={
-            "error": {
-                "code": 400,
-                "message": "the request exceeds the available context size",
-                "type": "exceed_context_size_error",
-            }
-        },
+        [
+            b'{"error": {"code": 400, "message": "the request exceeds the available context size",'
+            b' "type": "exceed_context_size_error"}}'
+        ],
     )
-    assert_envelope(
-        client.post(CHAT, json={"model": "tiny", "messages": HELLO}), 400, "context_length_exceeded"
-    )
+    body = {"model": "tiny", "messages": HELLO}
+    assert_envelope(client.post(CHAT, json=body), 400, "context_length_exceeded")
 
 
-def test_engine_down_is_503_naming_the_engine(client: TestClient, engine: ScriptedEngine) -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
-
-    engine.respond = refuse
+def test_engine_down_is_503_naming_the_engine(client: TestClient) -> None:
     for stream in (False, True):
-        body = {"model": "tiny", "messages": HELLO, "stream": stream}
+        body = {"model": "engine-down", "messages": HELLO, "stream": stream}
         error = assert_envelope(client.post(CHAT, json=body), 503, "engine_unavailable")
-        assert "engine-a:8080" in error["message"]
+        assert "127.0.0.1:9" in error["message"]
 
 
 def test_engine_timeout_is_504(client: TestClient, engine: ScriptedEngine) -> None:
-    def slow(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("timed out", request=request)
-
-    engine.respond = slow
+    engine.script = Scripted(200, [], delay_s=1.5)  # tiny-chatml has timeout_s: 1
     assert_envelope(client.post(CHAT, json={"model": "tiny", "messages": HELLO}), 504)
 
 
 def test_engine_429_passes_retry_after(client: TestClient, engine: ScriptedEngine) -> None:
-    engine.respond = lambda request: httpx.Response(
-        429, json={"error": {"message": "queue full"}}, headers={"Retry-After": "3"}
-    )
+    engine.script = Scripted(429, [b'{"error": {"message": "queue full"}}'], {"Retry-After": "3"})
     response = client.post(CHAT, json={"model": "tiny", "messages": HELLO})
     assert_envelope(response, 429)
     assert response.headers["retry-after"] == "3"
 
 
 def test_engine_500_is_502(client: TestClient, engine: ScriptedEngine) -> None:
-    engine.respond = lambda request: httpx.Response(500, text="boom")
+    engine.script = Scripted(500, [b"boom"])
     assert_envelope(client.post(CHAT, json={"model": "tiny", "messages": HELLO}), 502)
+
+
+def test_engine_garbage_is_502(client: TestClient, engine: ScriptedEngine) -> None:
+    engine.script = Scripted(200, [b"data: {not json\n\n"])
+    assert_envelope(client.post(CHAT, json={"model": "tiny", "messages": HELLO}), 502)
+
+
+def _stream_events(client: TestClient) -> list[str]:
+    body = {"model": "tiny", "messages": HELLO, "stream": True}
+    with client.stream("POST", CHAT, json=body) as response:
+        assert response.status_code == 200
+        return [line for line in response.iter_lines() if line.startswith("data:")]
 
 
 def test_midstream_failure_ends_the_stream_with_an_error_event(
     client: TestClient, engine: ScriptedEngine
 ) -> None:
-    def broken_stream(request: httpx.Request) -> httpx.Response:
-        body = (
-            b'data: {"choices": [{"index": 0, "text": "Hel", "finish_reason": null}]}\n\n'
-            b'data: {"error": {"message": "slot crashed"}}\n\n'
-        )
-        return httpx.Response(200, content=body)
-
-    engine.respond = broken_stream
-    body = {"model": "tiny", "messages": HELLO, "stream": True}
-    with client.stream("POST", CHAT, json=body) as response:
-        assert response.status_code == 200
-        events = [line for line in response.iter_lines() if line.startswith("data:")]
+    engine.script = Scripted(
+        200,
+        [
+            b'data: {"choices": [{"index": 0, "text": "Hel", "finish_reason": null}]}\n\n',
+            b'data: {"error": {"message": "slot crashed"}}\n\n',
+        ],
+    )
+    events = _stream_events(client)
     assert '"role":"assistant"' in events[0]
     assert '"Hel"' in events[1]
     assert '"error"' in events[-2] and "slot crashed" in events[-2]
+    assert events[-1] == "data: [DONE]"
+
+
+def test_dropped_engine_connection_ends_the_stream_with_an_error_event(
+    client: TestClient, engine: ScriptedEngine
+) -> None:
+    engine.script = Scripted(
+        200,
+        [b'data: {"choices": [{"index": 0, "text": "Hel", "finish_reason": null}]}\n\n'],
+        drop_after_chunks=True,
+    )
+    events = _stream_events(client)
+    assert '"Hel"' in events[1]
+    assert '"error"' in events[-2]
     assert events[-1] == "data: [DONE]"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import openai
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.unit.fake_transport import ScriptedEngine
+from tests.unit.scripted_engine import ScriptedEngine
 
 WEATHER_TOOL = {
     "type": "function",
@@ -177,6 +176,8 @@ def test_models_lists_registry(client: TestClient) -> None:
         "tiny-chatml",
         "Llama-3.1-8B-Instruct",
         "Devstral-Small-2507",
+        "llama-on-cpu",
+        "engine-down",
     ]
     assert body["object"] == "list"
 
@@ -188,29 +189,41 @@ def test_request_id_is_returned_and_forwarded(client: TestClient, engine: Script
         headers={"X-Request-ID": "req-123"},
     )
     assert response.headers["x-request-id"] == "req-123"
+    assert engine.request_headers[-1]["x-request-id"] == "req-123"
     generated = client.get("/health/live").headers["x-request-id"]
     assert len(generated) == 32
 
 
-def test_health_and_ready_report_engines(client: TestClient) -> None:
+def test_health_and_ready_report_engines(client: TestClient, engine: ScriptedEngine) -> None:
     assert client.get("/health/live").json() == {"status": "alive"}
     ready = client.get("/health/ready")
-    assert ready.status_code == 200
-    assert ready.json()["models"]["tiny-chatml"] == {"llamacpp@http://engine-a:8080": True}
-
-
-def test_ready_is_503_when_an_engine_is_down(client: TestClient, engine: ScriptedEngine) -> None:
-    original = engine.handler
-
-    def down(request: httpx.Request) -> httpx.Response:
-        if request.url.host == "vllm":
-            raise httpx.ConnectError("refused", request=request)
-        return original(request)
-
-    client.app.state.inferstack.http._transport = httpx.MockTransport(down)  # type: ignore[attr-defined]
-    ready = client.get("/health/ready")
+    # engine-down points at a closed port on purpose.
     assert ready.status_code == 503
-    assert ready.json()["status"] == "not_ready"
+    models = ready.json()["models"]
+    assert models["tiny-chatml"] == {f"llamacpp@{engine.url}": True}
+    assert models["engine-down"] == {"llamacpp@http://127.0.0.1:9": False}
+
+
+def test_loading_engine_is_not_ready(client: TestClient, engine: ScriptedEngine) -> None:
+    engine.healthy = False  # llama.cpp answers 503 while it loads the model
+    models = client.get("/health/ready").json()["models"]
+    assert models["tiny-chatml"] == {f"llamacpp@{engine.url}": False}
+
+
+@pytest.mark.parametrize(("adds_bos", "sent_bos"), [(True, False), (False, True)])
+def test_llamacpp_bos_is_never_doubled(
+    client: TestClient, engine: ScriptedEngine, adds_bos: bool, sent_bos: bool
+) -> None:
+    """llama-server always tokenizes with add_special: when it adds BOS itself (learnt
+    from its /tokenize during health probes), the gateway drops the template's BOS text."""
+    engine.adds_bos = adds_bos
+    client.get("/health/ready")
+    chat = {"model": "llama-on-cpu", "messages": [{"role": "user", "content": "hi"}]}
+    client.post("/v1/chat/completions", json=chat)
+    prompt = engine.last_request["prompt"]
+    assert prompt.startswith("<|begin_of_text|>") is sent_bos
+    assert prompt.removeprefix("<|begin_of_text|>").startswith("<|start_header_id|>system")
+    assert "add_special_tokens" not in engine.last_request
 
 
 def test_metrics_count_requests(client: TestClient) -> None:
@@ -219,10 +232,8 @@ def test_metrics_count_requests(client: TestClient) -> None:
         json={"model": "tiny", "messages": [{"role": "user", "content": "hi"}]},
     )
     text = client.get("/metrics").text
-    assert (
-        'inferstack_requests_total{endpoint="chat.completions",model="tiny-chatml",status="200"} 1.0'
-        in text
-    )
+    labels = 'endpoint="chat.completions",model="tiny-chatml",status="200"'
+    assert f"inferstack_requests_total{{{labels}}} 1.0" in text
     assert "inferstack_time_to_first_token_seconds_bucket" in text
     assert 'inferstack_completion_tokens_total{model="tiny-chatml"} 3.0' in text
 

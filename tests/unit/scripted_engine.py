@@ -1,0 +1,127 @@
+"""A scripted engine on a real localhost socket, for unit tests of the gateway.
+
+Each test sets what `/v1/completions` answers (`texts`, or a whole `Scripted` response) and
+reads back what the gateway sent. It runs under uvicorn in a thread, so the gateway's own
+HTTP client, pool and timeouts are exercised exactly as in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+
+@dataclass
+class Scripted:
+    """A whole response: status, headers, body chunks, and a delay before answering."""
+
+    status: int = 200
+    body_chunks: list[bytes] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    drop_after_chunks: bool = False
+
+
+def sse_completion_stream(
+    texts: list[str], finish_reason: str = "stop", usage: tuple[int, int] | None = (7, 3)
+) -> list[bytes]:
+    chunks = []
+    for text in texts:
+        payload = {"choices": [{"index": 0, "text": text, "finish_reason": None}]}
+        chunks.append(f"data: {json.dumps(payload)}\n\n".encode())
+    last: dict[str, Any] = {"choices": [{"index": 0, "text": "", "finish_reason": finish_reason}]}
+    if usage is not None:
+        last["usage"] = {
+            "prompt_tokens": usage[0],
+            "completion_tokens": usage[1],
+            "total_tokens": sum(usage),
+        }
+    chunks.append(f"data: {json.dumps(last)}\n\ndata: [DONE]\n\n".encode())
+    return chunks
+
+
+class ScriptedEngine:
+    def __init__(self) -> None:
+        self.reset()
+        self.port = 0
+        self._server: uvicorn.Server | None = None
+
+    def reset(self) -> None:
+        self.texts = ["The capital", " of France", " is Paris."]
+        self.finish_reason = "stop"
+        self.script: Scripted | None = None
+        self.adds_bos = False
+        self.healthy = True
+        self.requests: list[dict[str, Any]] = []
+        self.request_headers: list[dict[str, str]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def last_request(self) -> dict[str, Any]:
+        return self.requests[-1]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        path = scope["path"]
+        if path == "/health":
+            await _respond(send, Scripted(200 if self.healthy else 503, [b'{"status":"ok"}']))
+        elif path == "/tokenize":
+            tokens = b"[1]" if self.adds_bos else b"[]"
+            await _respond(send, Scripted(200, [b'{"tokens":' + tokens + b"}"]))
+        else:
+            self.requests.append(json.loads(body))
+            self.request_headers.append({k.decode(): v.decode() for k, v in scope["headers"]})
+            script = self.script or Scripted(
+                200,
+                sse_completion_stream(self.texts, self.finish_reason),
+                {"content-type": "text/event-stream"},
+            )
+            await _respond(send, script)
+
+    def start(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        config = uvicorn.Config(
+            self, host="127.0.0.1", port=self.port, log_level="error", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        threading.Thread(target=self._server.run, daemon=True).start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("scripted engine did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+
+
+async def _respond(send: Any, script: Scripted) -> None:
+    if script.delay_s:
+        await asyncio.sleep(script.delay_s)
+    headers = [(k.lower().encode(), v.encode()) for k, v in script.headers.items()]
+    await send({"type": "http.response.start", "status": script.status, "headers": headers})
+    for chunk in script.body_chunks:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    if script.drop_after_chunks:
+        raise ConnectionAbortedError("scripted drop")  # uvicorn closes the socket
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
