@@ -4,7 +4,7 @@ calls out of the raw text. Streaming and non-streaming responses both consume th
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
 
 from api_server.chat.conversation import Conversation
@@ -37,7 +37,9 @@ class ChatRequest:
     request_id: str
 
 
-async def generate_chat(request: ChatRequest, metrics: GatewayMetrics) -> AsyncIterator[ChatEvent]:
+async def generate_chat(
+    request: ChatRequest, metrics: GatewayMetrics
+) -> AsyncGenerator[ChatEvent, None]:
     """Yield text and tool-call events as the engine produces them, then `Finished`."""
     spec = request.model.spec
     conversation = request.conversation
@@ -63,7 +65,7 @@ async def generate_text(
     parser: ToolCallParser,
     metrics: GatewayMetrics,
     prefilled: str = "",
-) -> AsyncIterator[ChatEvent]:
+) -> AsyncGenerator[ChatEvent, None]:
     """Stream one engine completion through `parser`, keeping the request's metrics.
     `prefilled` is model output the prompt already holds; the parser reads it first."""
     spec = runtime.spec

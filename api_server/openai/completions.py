@@ -17,6 +17,7 @@ class TextCompletionState:
         self.model = model
         self.include_usage = include_usage
         self._text: list[str] = []
+        self.finished: Finished | None = None
 
     def _object(self, text: str, finish_reason: str | None) -> dict[str, Any]:
         return {
@@ -33,10 +34,13 @@ class TextCompletionState:
     def add(self, event: ChatEvent) -> None:
         if isinstance(event, TextDelta):
             self._text.append(event.text)
+        elif isinstance(event, Finished):
+            self.finished = event
 
-    def result(self, finished: Finished) -> dict[str, Any]:
-        body = self._object("".join(self._text), finished.reason)
-        body["usage"] = usage_dict(finished.usage)
+    def result(self) -> dict[str, Any]:
+        assert self.finished is not None, "the generation ended without Finished"
+        body = self._object("".join(self._text), self.finished.reason)
+        body["usage"] = usage_dict(self.finished.usage)
         return body
 
     def render(self, event: ChatEvent) -> bytes:

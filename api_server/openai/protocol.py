@@ -107,6 +107,8 @@ class ChatCompletionRequest(LenientModel):
     tools: list[ToolDefinition] | None = None
     tool_choice: Literal["auto", "none", "required"] | NamedToolChoiceIn | None = None
     parallel_tool_calls: bool | None = None
+    response_format: dict[str, Any] | None = None
+    logprobs: bool | None = None
     user: str | None = None
 
 

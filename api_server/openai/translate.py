@@ -23,6 +23,7 @@ from api_server.registry import ModelSpec
 
 
 def to_conversation(request: ChatCompletionRequest) -> Conversation:
+    _reject_unsupported(request)
     messages = tuple(_to_message(message, index) for index, message in enumerate(request.messages))
     tools = tuple(
         ToolSpec(
@@ -37,6 +38,20 @@ def to_conversation(request: ChatCompletionRequest) -> Conversation:
         # Offer only the named tool: the model cannot call what it is not shown.
         tools = tuple(tool for tool in tools if tool.name == choice.name)
     return Conversation(messages=messages, tools=tools, tool_choice=choice)
+
+
+def _reject_unsupported(request: ChatCompletionRequest) -> None:
+    """Options that would change the output and that this gateway cannot honour yet are
+    refused, not silently dropped: a client asking for JSON must not get prose."""
+    response_type = (request.response_format or {}).get("type", "text")
+    if response_type != "text":
+        raise UnsupportedFeatureError(
+            f"response_format of type '{response_type}' is not supported yet; "
+            "ask for JSON in the prompt or use tools",
+            param="response_format",
+        )
+    if request.logprobs:
+        raise UnsupportedFeatureError("logprobs are not supported yet", param="logprobs")
 
 
 def _to_message(message: ChatMessageIn, index: int) -> ChatMessage:

@@ -173,3 +173,28 @@ def test_dropped_engine_connection_ends_the_stream_with_an_error_event(
     assert '"Hel"' in events[1]
     assert '"error"' in events[-2]
     assert events[-1] == "data: [DONE]"
+
+
+@pytest.mark.parametrize(
+    ("extra", "param"),
+    [
+        ({"response_format": {"type": "json_object"}}, "response_format"),
+        (
+            {"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}},
+            "response_format",
+        ),
+        ({"logprobs": True}, "logprobs"),
+        ({"tool_choice": "required"}, "tool_choice"),
+        ({"messages": [{"role": "tool", "content": "42"}]}, "messages[0].tool_call_id"),
+    ],
+)
+def test_options_that_cannot_be_honoured_are_refused(
+    client: TestClient, extra: dict[str, Any], param: str
+) -> None:
+    body = {"model": "tiny", "messages": HELLO, **extra}
+    assert assert_envelope(client.post(CHAT, json=body), 400)["param"] == param
+
+
+def test_plain_text_response_format_is_fine(client: TestClient) -> None:
+    body = {"model": "tiny", "messages": HELLO, "response_format": {"type": "text"}}
+    assert client.post(CHAT, json=body).status_code == 200

@@ -242,3 +242,14 @@ def test_index_names_the_service(client: TestClient) -> None:
     body = client.get("/").json()
     assert body["name"] == "inferstack"
     assert body["links"]["chat_completions"] == "/v1/chat/completions"
+
+
+def test_metrics_count_refused_requests(client: TestClient) -> None:
+    client.post("/v1/chat/completions", json={"model": "nope", "messages": []})
+    client.post("/v1/chat/completions", json={"model": "tiny", "messages": [], "n": 2})
+    text = client.get("/metrics").text
+    assert (
+        'inferstack_requests_total{endpoint="chat.completions",model="unknown",status="400"} 2.0'
+        in text
+    )
+    assert 'inferstack_requests_in_flight{model="unknown"} 0.0' in text
