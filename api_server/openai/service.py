@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ from api_server.chat.generation import ChatRequest, generate_chat, generate_text
 from api_server.engines.types import CompletionRequest
 from api_server.errors import InferstackError, UnsupportedFeatureError
 from api_server.openai.completions import TextCompletionState
-from api_server.openai.protocol import ChatCompletionRequest, CompletionRequestIn
+from api_server.openai.protocol import ChatCompletionRequest, CompletionRequestIn, SamplingFields
 from api_server.openai.responses import ChatChunkRenderer, ChatCompletionAssembler
 from api_server.openai.translate import to_conversation, to_sampling
 from api_server.prompts.base import FormattedPrompt
@@ -41,71 +41,70 @@ class OpenAIService:
         self.request_id = request_id
 
     async def chat_completion(self, body: bytes) -> OpenAIResult:
-        tracker = RequestTracker(self.state, "chat.completions")
-        try:
-            request = parse_body(ChatCompletionRequest, body)
-            _log_unknown_fields(request.unknown_fields(), "chat.completions")
-            runtime = self.state.runtime_for(request.model)
-            tracker.model = runtime.spec.name
-            chat = ChatRequest(
-                model=runtime,
-                conversation=to_conversation(request),
-                sampling=to_sampling(
-                    request, runtime.spec, self.state.settings.default_temperature
-                ),
-                request_id=self.request_id,
-            )
-            events = generate_chat(chat, self.state.metrics)
-            if request.stream:
-                include_usage = bool(
-                    request.stream_options and request.stream_options.include_usage
-                )
-                renderer = ChatChunkRenderer(runtime.spec.name, include_usage)
-                return await self._stream(
-                    tracker, events, renderer.render, renderer.render_error, renderer.opening()
-                )
-            assembler = ChatCompletionAssembler(runtime.spec.name)
-            async for event in events:
-                assembler.add(event)
-            result = assembler.result()
-        except BaseException as exc:
-            tracker.finish(exc)
-            raise
-        tracker.finish(None)
-        return result
+        return await self._tracked("chat.completions", self._chat_completion, body)
 
     async def text_completion(self, body: bytes) -> OpenAIResult:
-        tracker = RequestTracker(self.state, "completions")
+        return await self._tracked("completions", self._text_completion, body)
+
+    async def _tracked(
+        self,
+        endpoint: str,
+        handler: Callable[[bytes, RequestTracker], Awaitable[OpenAIResult]],
+        body: bytes,
+    ) -> OpenAIResult:
+        """Every request is counted, refused ones too; a stream finishes its own tracking."""
+        tracker = RequestTracker(self.state, endpoint)
         try:
-            request = parse_body(CompletionRequestIn, body)
-            _log_unknown_fields(request.unknown_fields(), "completions")
-            runtime = self.state.runtime_for(request.model)
-            tracker.model = runtime.spec.name
-            completion = CompletionRequest(
-                # A raw prompt is the client's own text: the engine adds BOS as it would.
-                prompt=FormattedPrompt(text=_single_prompt(request), starts_with_bos=False),
-                sampling=to_sampling(
-                    request, runtime.spec, self.state.settings.default_temperature
-                ),
-                request_id=self.request_id,
-            )
-            events = generate_text(
-                runtime, completion, build_tool_parser("none"), self.state.metrics
-            )
-            include_usage = bool(request.stream_options and request.stream_options.include_usage)
-            state = TextCompletionState(runtime.spec.name, include_usage)
-            if request.stream:
-                return await self._stream(
-                    tracker, events, state.render, ChatChunkRenderer.render_error, b""
-                )
-            async for event in events:
-                state.add(event)
-            result = state.result()
+            result = await handler(body, tracker)
         except BaseException as exc:
             tracker.finish(exc)
             raise
-        tracker.finish(None)
+        if not isinstance(result, StreamResult):
+            tracker.finish(None)
         return result
+
+    async def _chat_completion(self, body: bytes, tracker: RequestTracker) -> OpenAIResult:
+        request = parse_body(ChatCompletionRequest, body)
+        _log_unknown_fields(request.unknown_fields(), "chat.completions")
+        runtime = self.state.runtime_for(request.model)
+        tracker.model = runtime.spec.name
+        chat = ChatRequest(
+            model=runtime,
+            conversation=to_conversation(request),
+            sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
+            request_id=self.request_id,
+        )
+        events = generate_chat(chat, self.state.metrics)
+        if request.stream:
+            renderer = ChatChunkRenderer(runtime.spec.name, _include_usage(request))
+            return await self._stream(
+                tracker, events, renderer.render, renderer.render_error, renderer.opening()
+            )
+        assembler = ChatCompletionAssembler(runtime.spec.name)
+        async for event in events:
+            assembler.add(event)
+        return assembler.result()
+
+    async def _text_completion(self, body: bytes, tracker: RequestTracker) -> OpenAIResult:
+        request = parse_body(CompletionRequestIn, body)
+        _log_unknown_fields(request.unknown_fields(), "completions")
+        runtime = self.state.runtime_for(request.model)
+        tracker.model = runtime.spec.name
+        completion = CompletionRequest(
+            # A raw prompt is the client's own text: the engine adds BOS as it would.
+            prompt=FormattedPrompt(text=_single_prompt(request), starts_with_bos=False),
+            sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
+            request_id=self.request_id,
+        )
+        events = generate_text(runtime, completion, build_tool_parser("none"), self.state.metrics)
+        state = TextCompletionState(runtime.spec.name, _include_usage(request))
+        if request.stream:
+            return await self._stream(
+                tracker, events, state.render, ChatChunkRenderer.render_error, b""
+            )
+        async for event in events:
+            state.add(event)
+        return state.result()
 
     async def _stream(
         self,
@@ -140,6 +139,10 @@ class OpenAIService:
                 tracker.finish(error)
 
         return StreamResult(chunks())
+
+
+def _include_usage(request: SamplingFields) -> bool:
+    return bool(request.stream_options and request.stream_options.include_usage)
 
 
 def _single_prompt(request: CompletionRequestIn) -> str:
