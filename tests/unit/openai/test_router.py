@@ -253,3 +253,26 @@ def test_metrics_count_refused_requests(client: TestClient) -> None:
         in text
     )
     assert 'inferstack_requests_in_flight{model="unknown"} 0.0' in text
+
+
+def test_named_tool_choice_prefills_the_call(sdk: openai.OpenAI, engine: ScriptedEngine) -> None:
+    engine.texts = ['{"city": ', '"Paris"}}', "\n</tool_call>"]
+    reply = sdk.chat.completions.create(
+        model="tiny-chatml",
+        messages=[{"role": "user", "content": "Weather in Paris?"}],
+        tools=[WEATHER_TOOL],
+        tool_choice={"type": "function", "function": {"name": "get_weather"}},
+    )
+    assert engine.last_request["prompt"].endswith(
+        '<|im_start|>assistant\n<tool_call>\n{"name": "get_weather", "arguments": '
+    )
+    calls = reply.choices[0].message.tool_calls
+    assert calls is not None
+    assert calls[0].function.name == "get_weather"
+    assert json.loads(calls[0].function.arguments) == {"city": "Paris"}
+
+
+def test_unsafe_request_id_is_replaced(client: TestClient) -> None:
+    response = client.get("/health/live", headers={"X-Request-ID": "bad id\twith spaces"})
+    assert response.headers["x-request-id"] != "bad id\twith spaces"
+    assert len(response.headers["x-request-id"]) == 32

@@ -1,0 +1,91 @@
+"""The per-engine request bodies, table-driven."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from api_server.engines.dialects import build_completion_body, parse_completion_chunk
+from api_server.engines.types import CompletionChunk, CompletionRequest, SamplingParams, Usage
+from api_server.prompts.base import FormattedPrompt
+from api_server.registry import EngineKind
+
+LLAMA_PROMPT = FormattedPrompt(
+    text="<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>",
+    starts_with_bos=True,
+    stop=("<|eot_id|>", "<|eom_id|>"),
+)
+
+
+def _request(prompt: FormattedPrompt = LLAMA_PROMPT, **sampling: Any) -> CompletionRequest:
+    return CompletionRequest(
+        prompt=prompt,
+        sampling=SamplingParams(max_tokens=8, **sampling),
+        request_id="r1",
+        bos_token="<|begin_of_text|>",
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "adds_bos", "expected_extra", "prompt_starts_with_bos"),
+    [
+        ("vllm", False, {"add_special_tokens": False, "skip_special_tokens": False}, True),
+        ("llamacpp", True, {"cache_prompt": True}, False),
+        ("llamacpp", False, {"cache_prompt": True}, True),
+        ("max", False, {}, True),
+    ],
+)
+def test_engine_specific_fields(
+    kind: EngineKind,
+    adds_bos: bool,
+    expected_extra: dict[str, Any],
+    prompt_starts_with_bos: bool,
+) -> None:
+    body = build_completion_body(kind, "served", _request(), engine_adds_bos=adds_bos)
+    common = {"model", "prompt", "max_tokens", "stream", "stream_options", "stop"}
+    assert set(body) == common | set(expected_extra)
+    assert all(body[key] == value for key, value in expected_extra.items())
+    assert body["prompt"].startswith("<|begin_of_text|>") is prompt_starts_with_bos
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
+
+
+def test_vllm_without_bos_in_prompt_lets_the_engine_add_it() -> None:
+    prompt = FormattedPrompt(text="<|im_start|>user\nhi", starts_with_bos=False)
+    body = build_completion_body("vllm", "m", _request(prompt), engine_adds_bos=False)
+    assert "add_special_tokens" not in body
+
+
+def test_sampling_fields_pass_through_and_stops_merge_without_duplicates() -> None:
+    request = _request(temperature=0.0, top_p=0.9, seed=3, stop=("<|eot_id|>", "END"))
+    body = build_completion_body("vllm", "m", request, engine_adds_bos=False)
+    assert body["temperature"] == 0.0
+    assert body["top_p"] == 0.9
+    assert body["seed"] == 3
+    assert body["stop"] == ["<|eot_id|>", "<|eom_id|>", "END"]
+    assert "presence_penalty" not in body
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"choices": [{"text": "Hi", "finish_reason": None}]}, CompletionChunk("Hi")),
+        ({"choices": [{"text": "", "finish_reason": "length"}]}, CompletionChunk("", "length")),
+        ({"choices": [{"text": "", "finish_reason": None}]}, None),
+        (
+            {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}},
+            CompletionChunk("", usage=Usage(3, 2)),
+        ),
+        ({"choices": []}, None),
+        (
+            {
+                "choices": [{"text": "", "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1},
+            },
+            CompletionChunk("", "stop", Usage(1, 1)),
+        ),
+    ],
+)
+def test_parse_chunk(payload: dict[str, Any], expected: CompletionChunk | None) -> None:
+    assert parse_completion_chunk(payload) == expected
