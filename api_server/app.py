@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +15,7 @@ from api_server import __version__
 from api_server.config import Settings
 from api_server.errors import InferstackError, InvalidRequestError
 from api_server.http import json_response
+from api_server.infra.connections import open_backing_services
 from api_server.middleware.request_id import RequestIdMiddleware
 from api_server.openai.responses import error_body
 from api_server.openai.router import router as openai_router
@@ -33,8 +34,10 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with build_engine_http_client(settings) as http:
-            app.state.inferstack = build_app_state(settings, registry, http)
+        async with AsyncExitStack() as stack:
+            http = await stack.enter_async_context(build_engine_http_client(settings))
+            services = await open_backing_services(settings, stack)
+            app.state.inferstack = build_app_state(settings, registry, http, services)
             yield
 
     app = FastAPI(

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt
+from pydantic import Field, PositiveFloat, PositiveInt, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     engine_keepalive_s: PositiveFloat = 30.0
     health_probe_timeout_s: PositiveFloat = 2.0
     default_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+
+    # Backing services; unset = not used. Native mode points them at .state/, compose at
+    # its services.
+    redis_url: str | None = None
+    redis_timeout_s: PositiveFloat = 0.05
+    database_url: SecretStr | None = None
+    qdrant_url: str | None = None
+    qdrant_path: Path | None = None
+    object_store_path: Path | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @classmethod

@@ -10,6 +10,7 @@ import aiohttp
 from api_server.chat.generation import ModelRuntime
 from api_server.config import Settings
 from api_server.engines.pool import EnginePool
+from api_server.infra.connections import BackingServices
 from api_server.metrics import GatewayMetrics
 from api_server.prompts import build_formatter
 from api_server.registry import ModelRegistry, ModelSpec
@@ -22,6 +23,7 @@ class AppState:
     runtimes: dict[str, ModelRuntime]
     http: aiohttp.ClientSession
     metrics: GatewayMetrics
+    services: BackingServices
     started_at: float
 
     def runtime_for(self, requested_model: str) -> ModelRuntime:
@@ -59,7 +61,10 @@ def build_runtime(spec: ModelSpec, http: aiohttp.ClientSession) -> ModelRuntime:
 
 
 def build_app_state(
-    settings: Settings, registry: ModelRegistry, http: aiohttp.ClientSession
+    settings: Settings,
+    registry: ModelRegistry,
+    http: aiohttp.ClientSession,
+    services: BackingServices,
 ) -> AppState:
     runtimes = {spec.name: build_runtime(spec, http) for spec in registry.models}
     return AppState(
@@ -68,5 +73,6 @@ def build_app_state(
         runtimes=runtimes,
         http=http,
         metrics=GatewayMetrics(),
+        services=services,
         started_at=time.time(),
     )

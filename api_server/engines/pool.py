@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import aiohttp
 
 from api_server.engines.client import EngineReplica
-from api_server.errors import EngineUnavailableError
 from api_server.registry import ModelSpec
 
 # A replica that refused a connection is skipped for this long, unless none is left.
@@ -33,27 +31,3 @@ class EnginePool:
 
     def mark_down(self, replica: EngineReplica) -> None:
         self._down_until[replica.url] = time.monotonic() + _COOLDOWN_S
-
-    async def probe(self, timeout_s: float) -> dict[str, bool]:
-        results = await asyncio.gather(*(r.probe(timeout_s) for r in self.replicas))
-        for replica, healthy in zip(self.replicas, results, strict=True):
-            if healthy:
-                self._down_until.pop(replica.url, None)
-            else:
-                self.mark_down(replica)
-        return {
-            replica.label: healthy for replica, healthy in zip(self.replicas, results, strict=True)
-        }
-
-
-class EngineRouter:
-    """Every model's pool, built once at startup."""
-
-    def __init__(self, pools: dict[str, EnginePool]) -> None:
-        self.pools = pools
-
-    def pool_for(self, model: str) -> EnginePool:
-        pool = self.pools.get(model)
-        if pool is None:
-            raise EngineUnavailableError(f"No engine is configured for model {model}")
-        return pool

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -13,6 +14,7 @@ from api_server import __version__
 from api_server.deps import StateDep
 from api_server.http import json_response
 from api_server.state import AppState
+from api_server.system.health import check_backing_services, check_engines
 
 router = APIRouter()
 
@@ -62,26 +64,16 @@ async def live() -> Response:
 
 @router.get("/health/ready")
 async def ready(state: StateDep) -> Response:
-    report = await probe_engines(state)
-    is_ready = all(any(replicas.values()) for replicas in report.values())
-    return json_response(
-        {"status": "ready" if is_ready else "not_ready", "models": report},
-        status_code=200 if is_ready else 503,
-    )
+    body = await readiness(state)
+    return json_response(body, status_code=503 if body["status"] == "not_ready" else 200)
 
 
 @router.get("/health")
 async def health(state: StateDep) -> Response:
-    report = await probe_engines(state)
-    healthy = all(any(replicas.values()) for replicas in report.values())
-    return json_response(
-        {
-            "status": "ok" if healthy else "degraded",
-            "version": __version__,
-            "uptime_s": round(time.time() - state.started_at, 1),
-            "models": report,
-        }
-    )
+    body = await readiness(state)
+    body["version"] = __version__
+    body["uptime_s"] = round(time.time() - state.started_at, 1)
+    return json_response(body)
 
 
 @router.get("/metrics")
@@ -89,12 +81,14 @@ async def metrics(state: StateDep) -> Response:
     return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
-async def probe_engines(state: AppState) -> dict[str, dict[str, bool]]:
-    """Ask every replica of every model for its health, concurrently."""
-    timeout = state.settings.health_probe_timeout_s
-    names = list(state.runtimes)
-    reports = await asyncio.gather(*(state.runtimes[n].pool.probe(timeout) for n in names))
-    for name, replicas in zip(names, reports, strict=True):
-        for engine, up in replicas.items():
-            state.metrics.engine_up.labels(name, engine).set(1 if up else 0)
-    return dict(zip(names, reports, strict=True))
+async def readiness(state: AppState) -> dict[str, Any]:
+    engines, services = await asyncio.gather(check_engines(state), check_backing_services(state))
+    every_model_served = all(
+        any(replica["status"] == "up" for replica in replicas.values())
+        for replicas in engines.values()
+    )
+    services_up = all(service["status"] == "up" for service in services.values())
+    status = "ready" if every_model_served and services_up else "degraded"
+    if not every_model_served:
+        status = "not_ready"
+    return {"status": status, "models": engines, "components": services}

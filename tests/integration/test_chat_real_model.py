@@ -146,8 +146,10 @@ def test_ready_reports_engines(http: httpx.Client) -> None:
     body = http.get("/health/ready").json()
     # engine-down points at a closed port on purpose.
     assert body["status"] == "not_ready"
-    assert any(body["models"]["SmolLM2-135M-Instruct"].values())
-    assert not any(body["models"]["engine-down"].values())
+    [smollm2] = body["models"]["SmolLM2-135M-Instruct"].values()
+    assert smollm2["status"] == "up"
+    [down] = body["models"]["engine-down"].values()
+    assert down["status"] == "down"
 
 
 def test_metrics_after_traffic(client: openai.OpenAI, http: httpx.Client) -> None:

@@ -30,10 +30,3 @@ async def test_pick_prefers_the_least_busy_healthy_replica() -> None:
         pool.mark_down(c)
         # Everything is cooling down: still try the least busy rather than refuse.
         assert pool.pick() is b
-
-
-async def test_probe_marks_unreachable_replicas_down() -> None:
-    async with aiohttp.ClientSession() as http:
-        pool = EnginePool(_spec(["http://127.0.0.1:9"]), http)
-        report = await pool.probe(timeout_s=1)
-        assert report == {"vllm@http://127.0.0.1:9": False}

@@ -200,14 +200,15 @@ def test_health_and_ready_report_engines(client: TestClient, engine: ScriptedEng
     # engine-down points at a closed port on purpose.
     assert ready.status_code == 503
     models = ready.json()["models"]
-    assert models["tiny-chatml"] == {f"llamacpp@{engine.url}": True}
-    assert models["engine-down"] == {"llamacpp@http://127.0.0.1:9": False}
+    assert models["tiny-chatml"][f"llamacpp@{engine.url}"]["status"] == "up"
+    assert models["engine-down"]["llamacpp@http://127.0.0.1:9"]["status"] == "down"
+    assert ready.json()["components"] == {}  # no backing service configured here
 
 
 def test_loading_engine_is_not_ready(client: TestClient, engine: ScriptedEngine) -> None:
     engine.healthy = False  # llama.cpp answers 503 while it loads the model
     models = client.get("/health/ready").json()["models"]
-    assert models["tiny-chatml"] == {f"llamacpp@{engine.url}": False}
+    assert models["tiny-chatml"][f"llamacpp@{engine.url}"]["status"] == "down"
 
 
 @pytest.mark.parametrize(("adds_bos", "sent_bos"), [(True, False), (False, True)])

@@ -1,0 +1,58 @@
+"""Open the backing-service clients named in settings; close them on shutdown.
+
+None of them may stop the gateway from starting: a service that is down at startup is
+reported by /health/ready and used once it comes back (pools connect lazily).
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import redis.asyncio as aioredis
+from qdrant_client import AsyncQdrantClient
+
+from api_server.config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class BackingServices:
+    redis: aioredis.Redis | None
+    postgres: asyncpg.Pool | None
+    qdrant: AsyncQdrantClient | None
+    object_store_path: Path | None
+
+
+async def open_backing_services(settings: Settings, stack: AsyncExitStack) -> BackingServices:
+    redis_client = None
+    if settings.redis_url:
+        redis_client = aioredis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=settings.redis_timeout_s,
+            socket_timeout=settings.redis_timeout_s,
+        )
+        stack.push_async_callback(redis_client.aclose)
+
+    postgres = None
+    if settings.database_url:
+        # min_size=0: no connection is attempted until one is needed.
+        postgres = asyncpg.create_pool(
+            settings.database_url.get_secret_value(), min_size=0, max_size=10, timeout=3
+        )
+        await postgres
+        stack.push_async_callback(postgres.close)
+
+    qdrant = None
+    if settings.qdrant_url:
+        qdrant = AsyncQdrantClient(url=settings.qdrant_url, timeout=3)
+    elif settings.qdrant_path:
+        settings.qdrant_path.mkdir(parents=True, exist_ok=True)
+        qdrant = AsyncQdrantClient(path=str(settings.qdrant_path))
+    if qdrant is not None:
+        stack.push_async_callback(qdrant.close)
+
+    if settings.object_store_path:
+        settings.object_store_path.mkdir(parents=True, exist_ok=True)
+    return BackingServices(redis_client, postgres, qdrant, settings.object_store_path)

@@ -1,0 +1,99 @@
+"""Readiness: every engine replica and every configured backing service, with latency.
+
+Only engines decide readiness: the gateway keeps serving without Redis (no cache), without
+PostgreSQL (request logs spool to disk) and without Qdrant (no semantic cache), so those
+make it "degraded", not unready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from api_server.state import AppState
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentHealth:
+    ok: bool
+    latency_ms: float
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "status": "up" if self.ok else "down",
+            "latency_ms": round(self.latency_ms, 2),
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        return body
+
+
+async def _timed(check: Callable[[], Awaitable[object]], timeout_s: float) -> ComponentHealth:
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout_s):
+            await check()
+    except Exception as exc:  # any failure of a dependency is a "down", never a 500
+        detail = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+        return ComponentHealth(False, (time.perf_counter() - started) * 1000, detail[:200])
+    return ComponentHealth(True, (time.perf_counter() - started) * 1000)
+
+
+async def check_engines(state: AppState) -> dict[str, dict[str, dict[str, Any]]]:
+    timeout = state.settings.health_probe_timeout_s
+    report: dict[str, dict[str, dict[str, Any]]] = {}
+
+    async def probe_model(name: str) -> None:
+        replicas = state.runtimes[name].pool.replicas
+        results = await asyncio.gather(
+            *(_timed(_raising(r.probe, timeout), timeout) for r in replicas)
+        )
+        report[name] = {}
+        for replica, result in zip(replicas, results, strict=True):
+            report[name][replica.label] = result.as_dict()
+            state.metrics.engine_up.labels(name, replica.label).set(1 if result.ok else 0)
+            if not result.ok:
+                state.runtimes[name].pool.mark_down(replica)
+
+    await asyncio.gather(*(probe_model(name) for name in state.runtimes))
+    return report
+
+
+def _raising(
+    probe: Callable[[float], Awaitable[bool]], timeout: float
+) -> Callable[[], Awaitable[None]]:
+    async def check() -> None:
+        if not await probe(timeout):
+            raise ConnectionError("health check failed")
+
+    return check
+
+
+async def check_backing_services(state: AppState) -> dict[str, dict[str, Any]]:
+    services = state.services
+    checks: dict[str, Callable[[], Awaitable[object]]] = {}
+    if services.redis is not None:
+        checks["redis"] = services.redis.ping
+    if (pool := services.postgres) is not None:
+        checks["postgres"] = lambda: pool.fetchval("SELECT 1")
+    if services.qdrant is not None:
+        checks["qdrant"] = services.qdrant.get_collections
+    if services.object_store_path is not None:
+        path = services.object_store_path
+        checks["object_store"] = lambda: asyncio.to_thread(_probe_folder, path)
+    timeout = state.settings.health_probe_timeout_s
+    results = await asyncio.gather(*(_timed(check, timeout) for check in checks.values()))
+    return {name: result.as_dict() for name, result in zip(checks, results, strict=True)}
+
+
+def _probe_folder(path: os.PathLike[str]) -> None:
+    probe = os.path.join(path, f".health-{uuid.uuid4().hex}")
+    with open(probe, "wb") as handle:
+        handle.write(b"ok")
+    os.remove(probe)
