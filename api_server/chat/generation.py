@@ -27,6 +27,8 @@ class ModelRuntime:
     spec: ModelSpec
     format_prompt: PromptFormatter
     pool: EnginePool
+    # The BOS text the prompt starts with: from the registry, or the model's own template.
+    bos_token: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,7 @@ async def generate_chat(
         prompt=prompt,
         sampling=request.sampling,
         request_id=request.request_id,
-        bos_token=spec.bos_token,
+        bos_token=request.model.bos_token,
     )
     async for event in generate_text(request.model, completion, parser, metrics, forced):
         yield event

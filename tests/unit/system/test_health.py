@@ -11,9 +11,7 @@ from api_server.config import Settings
 from api_server.registry import ModelRegistry
 
 
-def test_components_are_reported_with_status_and_latency(
-    models_file: Path, tmp_path: Path
-) -> None:
+def test_components_are_reported_with_status_and_latency(models_file: Path, tmp_path: Path) -> None:
     settings = Settings(
         models_file=models_file,
         redis_url="redis://127.0.0.1:9/0",  # closed port: down
