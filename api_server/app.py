@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -20,7 +21,8 @@ from api_server.middleware.request_id import RequestIdMiddleware
 from api_server.openai.responses import error_body
 from api_server.openai.router import router as openai_router
 from api_server.registry import ModelRegistry
-from api_server.state import build_app_state, build_engine_http_client
+from api_server.state import AppState, build_app_state, build_engine_http_client
+from api_server.system.health import check_engines
 from api_server.system.router import router as system_router
 
 logger = logging.getLogger(__name__)
@@ -37,7 +39,13 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         async with AsyncExitStack() as stack:
             http = await stack.enter_async_context(build_engine_http_client(settings))
             services = await open_backing_services(settings, stack)
-            app.state.inferstack = build_app_state(settings, registry, http, services)
+            state = build_app_state(settings, registry, http, services)
+            app.state.inferstack = state
+            # Learn each replica's health (and whether llama.cpp adds BOS) before the first
+            # request, then keep it fresh: engines restart, sometimes with another model.
+            await check_engines(state)
+            monitor = asyncio.create_task(_watch_engines(state))
+            stack.callback(monitor.cancel)
             yield
 
     app = FastAPI(
@@ -53,6 +61,15 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     return app
 
 
+async def _watch_engines(state: AppState) -> None:
+    while True:
+        await asyncio.sleep(state.settings.health_interval_s)
+        try:
+            await check_engines(state)
+        except Exception:  # the watcher must outlive any one bad probe
+            logger.exception("engine health check failed")
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def on_gateway_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, InferstackError)
@@ -66,11 +83,18 @@ def _install_error_handlers(app: FastAPI) -> None:
         error = InferstackError(str(exc.detail), code=_http_code(exc.status_code))
         error.status_code = exc.status_code
         error.error_type = "invalid_request_error" if exc.status_code < 500 else "server_error"
-        return render_error(error)
+        response = render_error(error)
+        response.headers.update(exc.headers or {})  # e.g. Allow on 405
+        return response
 
     async def on_unexpected_error(request: Request, exc: Exception) -> Response:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return render_error(InferstackError("The gateway hit an internal error"))
+        response = render_error(InferstackError("The gateway hit an internal error"))
+        # This handler runs outside the request-id middleware: add the id here.
+        request_id = request.scope.get("state", {}).get("request_id")
+        if request_id:
+            response.headers["X-Request-ID"] = request_id
+        return response
 
     app.add_exception_handler(InferstackError, on_gateway_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -6,6 +6,7 @@ InferstackError                   500 server_error
 │   └── UnsupportedFeatureError   400 (e.g. n > 1, images for a text-only model)
 ├── ModelNotFoundError            404 code=model_not_found
 ├── RequestTooLargeError          413
+├── ClientGoneError               499 (nginx's "client closed request"; sent to nobody)
 └── EngineError                   upstream trouble, never reported as a plain 500
     ├── EngineUnavailableError    503 (connection refused, engine loading, no healthy replica)
     ├── EngineOverloadedError     429 (engine said 429; carries its Retry-After)
@@ -60,6 +61,11 @@ class RequestTooLargeError(InferstackError):
     status_code = 413
     error_type = "invalid_request_error"
     code = "request_too_large"
+
+
+class ClientGoneError(InferstackError):
+    status_code = 499
+    error_type = "client_closed_request"
 
 
 class EngineError(InferstackError):

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import orjson
+from fastapi import Request
 from fastapi.responses import Response
+
+from api_server.errors import ClientGoneError
+
+T = TypeVar("T")
 
 
 def json_response(
@@ -18,3 +26,30 @@ def json_response(
         media_type="application/json",
         headers=headers,
     )
+
+
+async def unless_client_leaves(request: Request, work: Awaitable[T]) -> T:
+    """Await `work`, cancelling it if the client disconnects first.
+
+    Starlette does not cancel a handler whose client went away; a non-streaming completion
+    would otherwise run to `max_tokens` for nobody. Cancelling closes the engine request.
+    The request body must already be read: the next ASGI message is the disconnect.
+    """
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_client_disconnected(request))
+    try:
+        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if task.cancelled():
+        raise ClientGoneError("The client closed the connection before the response")
+    return task.result()
+
+
+async def _client_disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from stackctl import commands
 from stackctl.errors import StackError
-
-ROOT = Path(__file__).resolve().parents[1]
+from stackctl.stack import DEFAULT_CONFIG, open_stack
 
 DESCRIPTION = """\
-Run the native inferstack stack (llama-server engine + gateway) under supervisord.
+Run the native inferstack stack (PostgreSQL, Redis, llama-server engine, gateway) under
+supervisord.
 Services, ports and health checks come from configs/stack.yaml; logs, the generated
 supervisord.conf and sockets live in the state folder (.state/, or $INFERSTACK_STATE_DIR).
 """
@@ -22,7 +22,9 @@ EPILOG = """\
 environment:
   INFERSTACK_STATE_DIR         state folder (default: state_dir in the config, .state)
   LLAMA_SERVER_BIN             llama-server to run (default: scripts/build_llama_server.sh)
-  STACKCTL_<SERVICE>_<VAR>     override a service var, e.g. STACKCTL_ENGINE_PARALLEL=8
+  STACKCTL_<SERVICE>_<VAR>     override a service var, e.g. STACKCTL_ENGINE_PARALLEL=8,
+                               STACKCTL_POSTGRES_PASSWORD=...
+  STACKCTL_<SERVICE>_PORT      move a service to another port, e.g. STACKCTL_REDIS_PORT=6380
 """
 
 
@@ -36,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         type=Path,
-        default=ROOT / "configs" / "stack.yaml",
+        default=DEFAULT_CONFIG,
         help="stack definition (default: configs/stack.yaml)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -54,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        stack = commands.open_stack(ROOT, args.config)
+        stack = open_stack(args.config)
         match args.command:
             case "start":
                 return commands.start(stack)

@@ -2,78 +2,27 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
-from pathlib import Path
 
-from stackctl.binaries import llama_server_path
 from stackctl.errors import StackError
 from stackctl.health import Health, probe
-from stackctl.paths import STATE_DIR_ENV, StatePaths, state_paths
+from stackctl.paths import STATE_DIR_ENV
 from stackctl.ports import describe_taken_port, port_in_use
 from stackctl.processes import OWNER_ENV, owned_processes, tail_lines, terminate, wait_gone
-from stackctl.spec import ServiceSpec, StackSpec, load_stack
-from stackctl.supervisor_rpc import FAILED_STATES, SupervisorClient
-from stackctl.supervisord_conf import Program, render_supervisord_conf
-from stackctl.values import LazyValues, Resolver, expand, expand_all, service_values
+from stackctl.spec import ServiceSpec
+from stackctl.stack import Stack, port_env_name
+from stackctl.supervisor_rpc import FAILED_STATES
+
+__all__ = ["Stack", "logs", "restart", "start", "status", "stop"]
 
 LOG_TAIL_LINES = 20
 _MAX_UNIX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
 _UP_STATES = frozenset({"RUNNING", "STARTING"})
 # States supervisord accepts stopProcess in (BACKOFF: between automatic restarts).
 _STOPPABLE_STATES = frozenset({"RUNNING", "STARTING", "BACKOFF"})
-
-
-class Stack:
-    """One stack: its services, its state folder and its supervisord."""
-
-    def __init__(self, root: Path, spec: StackSpec, environ: Mapping[str, str]) -> None:
-        self.root = root
-        self.spec = spec
-        self.environ = environ
-        self.paths: StatePaths = state_paths(root, spec.state_dir, environ)
-        self.services = spec.ordered()
-        self.supervisor = SupervisorClient(self.paths.socket)
-        self._base: dict[str, str | Resolver] = {
-            "root": str(root),
-            "state_dir": str(self.paths.state_dir),
-            "python": sys.executable,
-            "llama_server": functools.cache(lambda: llama_server_path(root, environ)),
-        }
-
-    @property
-    def owner(self) -> str:
-        """The marker value every process of this stack carries (see processes.py)."""
-        return str(self.paths.state_dir)
-
-    def values(self, service: ServiceSpec) -> LazyValues:
-        return service_values(service, self._base, self.environ)
-
-    def health_url(self, service: ServiceSpec) -> str:
-        return expand(service.health, self.values(service), f"{service.name}.health")
-
-    def program(self, service: ServiceSpec, index: int) -> Program:
-        values = self.values(service)
-        return Program(
-            name=service.name,
-            argv=tuple(expand_all(service.command, values, f"{service.name}.command")),
-            # supervisord stops in reverse priority order: dependents first.
-            priority=100 + 10 * index,
-            stop_timeout_s=service.stop_timeout_s,
-            env={k: expand(v, values, f"{service.name}.env.{k}") for k, v in service.env.items()},
-        )
-
-    def supervisord_conf(self) -> str:
-        programs = [self.program(service, i) for i, service in enumerate(self.services)]
-        return render_supervisord_conf(programs, self.paths, self.root)
-
-
-def open_stack(root: Path, config: Path, environ: Mapping[str, str] = os.environ) -> Stack:
-    return Stack(root, load_stack(config), environ)
 
 
 # -- start ----------------------------------------------------------------------------------
@@ -115,6 +64,9 @@ def _launch_supervisord(stack: Stack, conf: str) -> None:
         )
     paths.logs_dir.mkdir(parents=True, exist_ok=True)
     paths.run_dir.mkdir(parents=True, exist_ok=True)
+    # The file holds service environments (the database password): owner-only.
+    paths.conf.touch(mode=0o600)
+    paths.conf.chmod(0o600)
     paths.conf.write_text(conf)
     # supervisord daemonizes itself: this returns once the daemon has forked off.
     result = subprocess.run(
@@ -137,9 +89,8 @@ def _launch_supervisord(stack: Stack, conf: str) -> None:
 
 
 def _check_required_files(stack: Stack, service: ServiceSpec) -> None:
-    values = stack.values(service)
     for required in service.requires:
-        path = stack.root / expand(required.path, values, f"{service.name}.requires")
+        path = stack.root / stack.expand(service, required.path, "requires")
         if not path.exists():
             hint = f"; run `{required.hint}`" if required.hint else ""
             raise StackError(f"{service.name}: {path} is missing{hint}")
@@ -149,7 +100,8 @@ def _check_port_free(service: ServiceSpec) -> None:
     if port_in_use(service.host, service.port):
         raise StackError(
             f"{service.name}: {describe_taken_port(service.host, service.port)}; stop that "
-            f"process or change {service.name}'s port in configs/stack.yaml"
+            f"process, or change {service.name}'s port in configs/stack.yaml "
+            f"(or set {port_env_name(service.name)})"
         )
 
 
@@ -163,13 +115,21 @@ def _bring_up(stack: Stack, service: ServiceSpec) -> bool:
         running = stack.supervisor.program(service.name).state in _UP_STATES
         if not running:
             _check_port_free(service)
+            for folder in stack.dirs(service):
+                folder.mkdir(parents=True, exist_ok=True)
             stack.supervisor.start(service.name)
         failure = _wait_healthy(stack, service)
+        healthy_s = time.monotonic() - began
+        if failure is None:
+            failure = _run_after_start(stack, service)
     except StackError:
         print("failed")
         raise
     if failure is None:
-        print("healthy" if running else f"ready ({time.monotonic() - began:.1f}s)")
+        took = f"{healthy_s:.1f}s"
+        if service.after_start:
+            took += f", setup {time.monotonic() - began - healthy_s:.1f}s"
+        print(f"healthy ({took})" if running else f"ready ({took})")
         return True
     print(f"failed: {failure}")
     print(f"  {service.name} log: {log} (last {LOG_TAIL_LINES} lines of this run)")
@@ -180,6 +140,29 @@ def _bring_up(stack: Stack, service: ServiceSpec) -> bool:
         stack.supervisor.stop(service.name)
     print("services started before it keep running; `python -m stackctl stop` stops them")
     return False
+
+
+def _run_after_start(stack: Stack, service: ServiceSpec) -> str | None:
+    """Run the service's after_start commands (idempotent setup, e.g. the schema); None when
+    all succeed, else what failed with its output."""
+    env = {**stack.environ, **stack.env(service)}
+    for argv in stack.after_start(service):
+        try:
+            result = subprocess.run(
+                argv,
+                cwd=stack.root,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=service.start_timeout_s,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"setup command {argv[0]} failed: {exc}"
+        if result.returncode != 0:
+            output = (result.stderr or result.stdout).strip()
+            return f"setup command failed (exit {result.returncode}): {' '.join(argv)}\n{output}"
+    return None
 
 
 def _wait_healthy(stack: Stack, service: ServiceSpec) -> str | None:
@@ -202,13 +185,13 @@ def _wait_healthy(stack: Stack, service: ServiceSpec) -> str | None:
 def _print_ready(stack: Stack) -> None:
     print("stack is up:")
     for service in stack.services:
-        url = expand(service.url, stack.values(service), f"{service.name}.url")
+        url = stack.url(service)
         print(f"  {service.name:<8} {url or '-'}  {service.description}")
     print(f"logs: {stack.paths.logs_dir}/ (python -m stackctl logs [service]); stop: make stop")
     for service in stack.services:
         if service.example:
             print("try it:")
-            print("  " + expand(service.example, stack.values(service), f"{service.name}.example"))
+            print("  " + stack.expand(service, service.example, "example"))
 
 
 # -- stop -----------------------------------------------------------------------------------
@@ -292,7 +275,7 @@ def logs(stack: Stack, service: str | None) -> int:
     if service == "supervisord":
         files = [stack.paths.supervisord_log]
     elif service:
-        files = [stack.paths.service_log(stack.spec.service(service).name)]
+        files = [stack.paths.service_log(stack.service(service).name)]
     else:
         files = [stack.paths.service_log(s.name) for s in stack.services]
     if not any(path.exists() for path in files):

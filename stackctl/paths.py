@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STATE_DIR_ENV = "INFERSTACK_STATE_DIR"
+# The repository: relative paths in configs/stack.yaml are taken from here.
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -21,6 +21,9 @@ class RequiredFile(_Model):
     hint: str = ""
 
 
+StopSignal = Literal["TERM", "INT", "QUIT", "HUP", "KILL", "USR1", "USR2"]
+
+
 class ServiceSpec(_Model):
     """One supervised process. Strings may hold ${placeholders} (see configs/stack.yaml)."""
 
@@ -35,8 +38,11 @@ class ServiceSpec(_Model):
     depends_on: tuple[str, ...] = ()
     requires: tuple[RequiredFile, ...] = ()
     env: dict[str, str] = {}
+    dirs: tuple[str, ...] = ()
+    after_start: tuple[Annotated[tuple[str, ...], Field(min_length=1)], ...] = ()
     start_timeout_s: Annotated[float, Field(gt=0)] = 60.0
     stop_timeout_s: Annotated[int, Field(gt=0)] = 10
+    stop_signal: StopSignal = "TERM"
     example: str = ""
 
 
@@ -49,6 +55,17 @@ class StackSpec(_Model):
         return dependency_order(
             [spec.model_copy(update={"name": name}) for name, spec in self.services.items()]
         )
+
+    def with_dependencies(self, names: Iterable[str]) -> list[ServiceSpec]:
+        """The named services and everything they depend on, in start order."""
+        wanted: set[str] = set()
+        pending = [self.service(name).name for name in names]
+        while pending:
+            name = pending.pop()
+            if name not in wanted:
+                wanted.add(name)
+                pending.extend(self.services[name].depends_on)
+        return [spec for spec in self.ordered() if spec.name in wanted]
 
     def service(self, name: str) -> ServiceSpec:
         for spec in self.ordered():

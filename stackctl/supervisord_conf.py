@@ -19,6 +19,7 @@ class Program:
     argv: tuple[str, ...]
     priority: int
     stop_timeout_s: int = 10
+    stop_signal: str = "TERM"
     env: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -50,7 +51,7 @@ def render_program(program: Program, paths: StatePaths, directory: Path) -> str:
         "autorestart=true",
         "startsecs=1",
         "startretries=3",
-        "stopsignal=TERM",
+        f"stopsignal={program.stop_signal}",
         f"stopwaitsecs={program.stop_timeout_s}",
         # Signal the whole process group, so no child outlives its service.
         "stopasgroup=true",

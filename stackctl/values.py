@@ -1,4 +1,8 @@
-"""${placeholder} expansion for service definitions; costly values are computed only if used."""
+"""${placeholder} expansion for service definitions; costly values are computed only if used.
+
+A service's strings see the stack's base values, its own host, port and vars, and every other
+service's as ${service.key} (the gateway's env names ${postgres.port}, for one).
+"""
 
 from __future__ import annotations
 
@@ -31,9 +35,14 @@ class LazyValues(Mapping[str, str]):
         return len(self._values)
 
 
+class _Template(string.Template):
+    # ${name}, or ${service.name} for another service's value (e.g. ${postgres.port}).
+    braceidpattern = r"(?a:[_a-z][_a-z0-9]*(?:\.[_a-z][_a-z0-9]*)?)"
+
+
 def expand(template: str, values: Mapping[str, str], where: str) -> str:
     try:
-        return string.Template(template).substitute(values)
+        return _Template(template).substitute(values)
     except KeyError as exc:
         known = ", ".join(sorted(values))
         raise StackError(

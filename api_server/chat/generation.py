@@ -11,9 +11,10 @@ from api_server.chat.conversation import Conversation
 from api_server.chat.events import ChatEvent, Finished, FinishReason
 from api_server.engines.pool import EnginePool
 from api_server.engines.types import CompletionRequest, SamplingParams, Usage
-from api_server.errors import EngineError, EngineUnavailableError
+from api_server.errors import EngineError, EngineUnavailableError, InvalidRequestError
 from api_server.metrics import GatewayMetrics
 from api_server.prompts.base import PromptFormatter
+from api_server.prompts.errors import PromptFormatError
 from api_server.registry import ModelSpec
 from api_server.tools import build_tool_parser
 from api_server.tools.base import TextDelta, ToolCallParser, ToolCallStart
@@ -45,7 +46,11 @@ async def generate_chat(
     """Yield text and tool-call events as the engine produces them, then `Finished`."""
     spec = request.model.spec
     conversation = request.conversation
-    prompt = request.model.format_prompt(conversation)
+    try:
+        prompt = request.model.format_prompt(conversation)
+    except PromptFormatError as exc:
+        # The conversation cannot be expressed in this model's format: the client's to fix.
+        raise InvalidRequestError(f"{spec.name}: {exc}", param="messages") from exc
     syntax = spec.tool_call_syntax if conversation.offers_tools else "none"
     parser = build_tool_parser(syntax)
     forced = forced_call_prefix(syntax, spec.prompt_family, conversation.tool_choice)
@@ -113,11 +118,11 @@ async def generate_text(
 
 
 def _finish_reason(engine_finish: str | None, called_tool: bool) -> FinishReason:
-    if called_tool:
-        return "tool_calls"
+    # "length" first: a call cut off by max_tokens has unfinished arguments, and a client
+    # told "tool_calls" would run it.
     if engine_finish == "length":
         return "length"
-    return "stop"
+    return "tool_calls" if called_tool else "stop"
 
 
 __all__ = ["ChatRequest", "ModelRuntime", "TextDelta", "generate_chat", "generate_text"]

@@ -109,11 +109,18 @@ class EngineReplica:
                 payload = orjson.loads(data)
             except orjson.JSONDecodeError as exc:
                 raise EngineResponseError(f"Engine {self.label} sent malformed JSON") from exc
+            if not isinstance(payload, dict):
+                raise EngineResponseError(f"Engine {self.label} sent a non-object chunk")
             if "error" in payload:
                 raise EngineResponseError(
                     f"Engine {self.label} failed mid-stream: {_error_message(payload)}"
                 )
-            chunk = parse_completion_chunk(payload)
+            try:
+                chunk = parse_completion_chunk(payload)
+            except (TypeError, ValueError, AttributeError, KeyError) as exc:
+                raise EngineResponseError(
+                    f"Engine {self.label} sent a chunk of unexpected shape ({exc})"
+                ) from exc
             if chunk is not None:
                 yield chunk
 

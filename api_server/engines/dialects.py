@@ -73,6 +73,8 @@ def parse_completion_chunk(payload: dict[str, Any]) -> CompletionChunk | None:
     choice = choices[0]
     text = choice.get("text") or ""
     finish_reason = choice.get("finish_reason")
+    if not isinstance(text, str) or not isinstance(finish_reason, str | None):
+        raise TypeError("choice text and finish_reason must be strings")
     if not text and finish_reason is None and usage is None:
         return None
     return CompletionChunk(text=text, finish_reason=finish_reason, usage=usage)

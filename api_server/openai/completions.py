@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from api_server.chat.events import ChatEvent, Finished
-from api_server.openai.responses import SSE_DONE, new_completion_id, sse, usage_dict
+from api_server.openai.responses import SSE_DONE, new_completion_id, sse, usage_dict, with_usage
 from api_server.tools.base import TextDelta
 
 
@@ -45,13 +45,16 @@ class TextCompletionState:
 
     def render(self, event: ChatEvent) -> bytes:
         if isinstance(event, TextDelta):
-            return sse(self._object(event.text, None))
+            return self._chunk(event.text, None)
         if isinstance(event, Finished):
-            closing = sse(self._object("", event.reason))
+            closing = self._chunk("", event.reason)
             if self.include_usage:
-                usage_chunk = self._object("", None)
-                usage_chunk["choices"] = []
-                usage_chunk["usage"] = usage_dict(event.usage)
-                closing += sse(usage_chunk)
+                closing += sse(with_usage(self._object("", None), event.usage))
             return closing + SSE_DONE
         return b""
+
+    def _chunk(self, text: str, finish_reason: str | None) -> bytes:
+        payload = self._object(text, finish_reason)
+        if self.include_usage:
+            payload["usage"] = None  # as OpenAI: every chunk but the last carries null
+        return sse(payload)

@@ -41,6 +41,13 @@ def usage_dict(usage: Usage) -> dict[str, int]:
     }
 
 
+def with_usage(chunk: dict[str, Any], usage: Usage) -> dict[str, Any]:
+    """The final streamed chunk of `include_usage`: no choices, just the usage."""
+    chunk["choices"] = []
+    chunk["usage"] = usage_dict(usage)
+    return chunk
+
+
 def error_body(error: InferstackError) -> dict[str, Any]:
     return {
         "error": {
@@ -167,17 +174,14 @@ class ChatChunkRenderer:
         closing = self._chunk({}, finish_reason=event.reason)
         if self.include_usage:
             state = self.state
-            closing += sse(
-                {
-                    "id": state.id,
-                    "object": "chat.completion.chunk",
-                    "created": state.created,
-                    "model": state.model,
-                    "system_fingerprint": None,
-                    "choices": [],
-                    "usage": usage_dict(event.usage),
-                }
-            )
+            envelope = {
+                "id": state.id,
+                "object": "chat.completion.chunk",
+                "created": state.created,
+                "model": state.model,
+                "system_fingerprint": None,
+            }
+            closing += sse(with_usage(envelope, event.usage))
         return closing + SSE_DONE
 
     @staticmethod

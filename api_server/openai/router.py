@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from api_server.deps import BodyDep, RequestIdDep, StateDep
-from api_server.http import json_response
+from api_server.http import json_response, unless_client_leaves
 from api_server.openai.service import OpenAIResult, OpenAIService, StreamResult
 
 router = APIRouter()
@@ -23,10 +23,16 @@ def _respond(result: OpenAIResult) -> Response:
 
 
 @router.post("/v1/chat/completions")
-async def chat_completions(state: StateDep, request_id: RequestIdDep, body: BodyDep) -> Response:
-    return _respond(await OpenAIService(state, request_id).chat_completion(body))
+async def chat_completions(
+    request: Request, state: StateDep, request_id: RequestIdDep, body: BodyDep
+) -> Response:
+    service = OpenAIService(state, request_id)
+    return _respond(await unless_client_leaves(request, service.chat_completion(body)))
 
 
 @router.post("/v1/completions")
-async def completions(state: StateDep, request_id: RequestIdDep, body: BodyDep) -> Response:
-    return _respond(await OpenAIService(state, request_id).text_completion(body))
+async def completions(
+    request: Request, state: StateDep, request_id: RequestIdDep, body: BodyDep
+) -> Response:
+    service = OpenAIService(state, request_id)
+    return _respond(await unless_client_leaves(request, service.text_completion(body)))

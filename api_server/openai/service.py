@@ -131,6 +131,11 @@ class OpenAIService:
                     "stream %s ended with %s: %s", self.request_id, type(exc).__name__, exc.message
                 )
                 yield render_error(exc)
+            except Exception as exc:
+                # A bug must still end the stream properly, not cut the connection.
+                error = exc
+                logger.exception("stream %s failed", self.request_id)
+                yield render_error(InferstackError("The gateway hit an internal error"))
             except BaseException as exc:
                 error = exc
                 raise
@@ -146,8 +151,16 @@ def _include_usage(request: SamplingFields) -> bool:
 
 
 def _single_prompt(request: CompletionRequestIn) -> str:
-    if request.echo:
-        raise UnsupportedFeatureError("echo is not supported", param="echo")
+    # Refused rather than dropped: each would change what the client gets back.
+    refused = {
+        "echo": bool(request.echo),
+        "logprobs": request.logprobs is not None,
+        "suffix": request.suffix is not None,
+        "best_of": (request.best_of or 1) > 1,
+    }
+    for param, asked in refused.items():
+        if asked:
+            raise UnsupportedFeatureError(f"{param} is not supported yet", param=param)
     prompt = request.prompt
     if isinstance(prompt, str):
         return prompt

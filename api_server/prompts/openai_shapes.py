@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from api_server.chat.conversation import ChatMessage, ToolCall, ToolSpec
+from api_server.prompts.errors import PromptFormatError
 
 
 def parse_arguments(arguments: str) -> Any:
@@ -18,6 +19,8 @@ def parse_arguments(arguments: str) -> Any:
         return json.loads(arguments)
     except json.JSONDecodeError:
         return arguments
+    except RecursionError:
+        raise PromptFormatError("tool-call arguments are nested too deeply") from None
 
 
 def tool_dict(spec: ToolSpec) -> dict[str, Any]:

@@ -151,6 +151,22 @@ def test_client_disconnect_stops_the_engine(gateway_url: str, fake_engine: httpx
     assert stats["cancelled_streams"] == before + 1
 
 
+def test_client_leaving_a_non_streamed_request_stops_the_engine(
+    gateway_url: str, fake_engine: httpx.Client
+) -> None:
+    # The gateway always streams from the engine, so the engine sees a stream cut short.
+    before = fake_engine.get("/_stats").json()["cancelled_streams"]
+    body = {"model": "fake-slow", "messages": WEATHER, "max_tokens": 200}
+    with pytest.raises(httpx.ReadTimeout), httpx.Client(base_url=gateway_url) as http:
+        http.post("/v1/chat/completions", json=body, timeout=0.5)
+    deadline = time.monotonic() + 5
+    cancelled = before
+    while time.monotonic() < deadline and cancelled == before:
+        cancelled = fake_engine.get("/_stats").json()["cancelled_streams"]
+        time.sleep(0.1)
+    assert cancelled == before + 1
+
+
 @pytest.mark.parametrize(
     ("payload", "status"),
     [

@@ -198,3 +198,82 @@ def test_options_that_cannot_be_honoured_are_refused(
 def test_plain_text_response_format_is_fine(client: TestClient) -> None:
     body = {"model": "tiny", "messages": HELLO, "response_format": {"type": "text"}}
     assert client.post(CHAT, json=body).status_code == 200
+
+
+def test_conversation_the_format_cannot_express_is_400(client: TestClient) -> None:
+    """Llama 3.1's template allows one tool call per assistant turn."""
+    calls = [
+        {"id": f"call_{i}", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+        for i in range(2)
+    ]
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": None, "tool_calls": calls},
+        {"role": "tool", "tool_call_id": "call_0", "content": "1"},
+    ]
+    for stream in (False, True):
+        body = {"model": "Llama-3.1-8B-Instruct", "messages": messages, "stream": stream}
+        error = assert_envelope(client.post(CHAT, json=body), 400)
+        assert error["param"] == "messages"
+
+
+def test_deeply_nested_tool_arguments_are_400(client: TestClient) -> None:
+    deep = "[" * 3000 + "]" * 3000
+    call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": deep}}
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "1"},
+    ]
+    assert_envelope(client.post(CHAT, json={"model": "tiny", "messages": messages}), 400)
+
+
+def test_seed_beyond_64_bits_is_400(client: TestClient) -> None:
+    body = {"model": "tiny", "messages": HELLO, "seed": 2**64}
+    assert assert_envelope(client.post(CHAT, json=body), 400)["param"] == "seed"
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        b"data: 5",
+        b"data: [1]",
+        b'data: {"choices": [5]}',
+        b'data: {"choices": [{"text": 5}]}',
+        b'data: {"choices": [], "usage": {"prompt_tokens": "x"}}',
+    ],
+)
+def test_engine_chunks_of_the_wrong_shape_are_502(
+    client: TestClient, engine: ScriptedEngine, chunk: bytes
+) -> None:
+    good = b'data: {"choices": [{"index": 0, "text": "Hi", "finish_reason": null}]}\n\n'
+    engine.script = Scripted(200, [good, chunk + b"\n\n", b"data: [DONE]\n\n"])
+    assert_envelope(client.post(CHAT, json={"model": "tiny", "messages": HELLO}), 502)
+    events = _stream_events(client)
+    assert '"Hi"' in events[1]
+    assert '"error"' in events[-2]
+    assert events[-1] == "data: [DONE]"
+
+
+@pytest.mark.parametrize(
+    ("extra", "param"),
+    [
+        ({"logprobs": 5}, "logprobs"),
+        ({"suffix": "x"}, "suffix"),
+        ({"best_of": 3}, "best_of"),
+        ({"echo": True}, "echo"),
+        ({"prompt": ["a", "b"]}, "prompt"),
+    ],
+)
+def test_completion_options_that_cannot_be_honoured_are_refused(
+    client: TestClient, extra: dict[str, Any], param: str
+) -> None:
+    body = {"model": "tiny", "prompt": "x", **extra}
+    error = assert_envelope(client.post("/v1/completions", json=body), 400)
+    assert error["param"] == param
+
+
+def test_405_keeps_allow_header(client: TestClient) -> None:
+    response = client.get(CHAT)
+    assert_envelope(response, 405)
+    assert response.headers["allow"] == "POST"

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import openai
 import pytest
 from fastapi.testclient import TestClient
 
+from api_server.app import create_app
+from api_server.config import Settings
+from api_server.registry import ModelRegistry
 from tests.unit.scripted_engine import ScriptedEngine
 
 WEATHER_TOOL = {
@@ -277,3 +281,25 @@ def test_unsafe_request_id_is_replaced(client: TestClient) -> None:
     response = client.get("/health/live", headers={"X-Request-ID": "bad id\twith spaces"})
     assert response.headers["x-request-id"] != "bad id\twith spaces"
     assert len(response.headers["x-request-id"]) == 32
+
+
+def test_tool_call_cut_by_max_tokens_finishes_with_length(
+    sdk: openai.OpenAI, engine: ScriptedEngine
+) -> None:
+    engine.texts = ['<tool_call>\n{"name": "get_weather", "arguments": {"city": "Pa']
+    engine.finish_reason = "length"
+    reply = sdk.chat.completions.create(
+        model="tiny-chatml",
+        messages=[{"role": "user", "content": "Weather in Paris?"}],
+        tools=[WEATHER_TOOL],
+    )
+    assert reply.choices[0].finish_reason == "length"
+
+
+def test_llamacpp_bos_is_learnt_at_startup(models_file: Path, engine: ScriptedEngine) -> None:
+    engine.adds_bos = True
+    app = create_app(Settings(models_file=models_file), ModelRegistry.from_file(models_file))
+    with TestClient(app) as client:
+        chat = {"model": "llama-on-cpu", "messages": [{"role": "user", "content": "hi"}]}
+        client.post("/v1/chat/completions", json=chat)  # no health call before it
+    assert engine.last_request["prompt"].startswith("<|start_header_id|>")

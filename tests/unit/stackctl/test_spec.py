@@ -83,16 +83,37 @@ def test_parse_stack_rejects_bad_config(data: object, message: str) -> None:
 
 def test_unknown_service_lists_the_known_ones() -> None:
     stack = load_stack(ROOT / "configs" / "stack.yaml")
-    with pytest.raises(StackError, match=r"unknown service 'db' \(services: engine, gateway\)"):
+    with pytest.raises(
+        StackError, match=r"unknown service 'db' \(services: postgres, redis, engine, gateway\)"
+    ):
         stack.service("db")
 
 
-def test_repository_stack_starts_engine_before_gateway_on_their_ports() -> None:
+def test_repository_stack_starts_the_gateway_last_on_their_ports() -> None:
     stack = load_stack(ROOT / "configs" / "stack.yaml")
     assert [(spec.name, spec.port) for spec in stack.ordered()] == [
+        ("postgres", 5432),
+        ("redis", 6379),
         ("engine", 8080),
         ("gateway", 8000),
     ]
+
+
+def test_with_dependencies_brings_what_a_service_needs_in_start_order() -> None:
+    stack = parse_stack(
+        {
+            "services": {
+                "gw": {"command": ["x"], "port": 1, "health": "tcp://x:1", "depends_on": ["db"]},
+                "db": {"command": ["x"], "port": 2, "health": "tcp://x:2", "depends_on": ["disk"]},
+                "disk": {"command": ["x"], "port": 3, "health": "tcp://x:3"},
+                "other": {"command": ["x"], "port": 4, "health": "tcp://x:4"},
+            }
+        }
+    )
+    assert names(stack.with_dependencies(["gw"])) == ["disk", "db", "gw"]
+    assert names(stack.with_dependencies(["other", "disk"])) == ["disk", "other"]
+    with pytest.raises(StackError, match="unknown service 'nope'"):
+        stack.with_dependencies(["nope"])
 
 
 def test_load_stack_reports_unreadable_file(tmp_path: Path) -> None:

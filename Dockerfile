@@ -1,0 +1,28 @@
+# The inferstack gateway image (compose mode). It installs the project from pyproject.toml
+# with `pip install .`, the same install native mode runs (`make install`), minus the dev
+# extras and the editable flag; tests/unit/test_compose.py keeps the two in step.
+FROM python:3.11.13-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Dependencies and package in one layer: pyproject.toml is the only dependency list.
+COPY pyproject.toml README.md ./
+COPY api_server ./api_server
+RUN pip install --no-cache-dir . \
+    && groupadd --system --gid 10001 inferstack \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /app --shell /usr/sbin/nologin inferstack
+
+# Gateway settings and the model registry; compose mounts ./configs over these.
+COPY configs/gateway.yaml configs/models.yaml ./configs/
+
+USER 10001:10001
+EXPOSE 8000
+
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=2)"]
+
+CMD ["python", "-m", "api_server", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,177 @@
+"""One stack as configured: its services (with overrides applied), state folder, supervisord,
+and every service's expanded command, environment and URLs."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Collection, Mapping
+from pathlib import Path
+
+from stackctl.binaries import llama_server_path, postgres_bin_dir, redis_server_path
+from stackctl.errors import StackError
+from stackctl.paths import REPO_ROOT, StatePaths, state_paths
+from stackctl.spec import ServiceSpec, StackSpec, load_stack
+from stackctl.supervisor_rpc import SupervisorClient
+from stackctl.supervisord_conf import Program, render_supervisord_conf
+from stackctl.values import LazyValues, Resolver, expand, expand_all, service_values
+
+
+def port_env_name(service: str) -> str:
+    """The environment variable that moves a service to another port."""
+    return f"STACKCTL_{service}_PORT".upper().replace("-", "_")
+
+
+def _with_ports(
+    services: list[ServiceSpec], environ: Mapping[str, str], overrides: Mapping[str, int]
+) -> list[ServiceSpec]:
+    names = {spec.name for spec in services}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise StackError(f"port override for unknown service(s): {', '.join(unknown)}")
+    moved: list[ServiceSpec] = []
+    for spec in services:
+        port: int | str | None = overrides.get(spec.name, environ.get(port_env_name(spec.name)))
+        if port is None:
+            moved.append(spec)
+            continue
+        try:
+            number = int(port)
+        except ValueError:
+            number = 0
+        if not 0 < number < 65536:
+            raise StackError(f"{port_env_name(spec.name)}={port} is not a port number")
+        moved.append(spec.model_copy(update={"port": number}))
+    return moved
+
+
+class Stack:
+    """One stack: its services, its state folder and its supervisord.
+
+    `only` runs a subset (with their dependencies); `port_overrides` (and env
+    STACKCTL_<SERVICE>_PORT) move services to other ports; `state_dir` (and env
+    INFERSTACK_STATE_DIR) puts the runtime data elsewhere. Two stacks with different state
+    folders and ports run side by side.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        spec: StackSpec,
+        environ: Mapping[str, str],
+        *,
+        state_dir: Path | None = None,
+        port_overrides: Mapping[str, int] | None = None,
+        only: Collection[str] | None = None,
+    ) -> None:
+        self.root = root
+        self.spec = spec
+        self.environ = environ
+        self.paths: StatePaths = (
+            StatePaths((root / state_dir).resolve())
+            if state_dir is not None
+            else state_paths(root, spec.state_dir, environ)
+        )
+        every = _with_ports(spec.ordered(), environ, port_overrides or {})
+        self._all = {service.name: service for service in every}
+        wanted = {s.name for s in spec.with_dependencies(only)} if only is not None else None
+        self.services = [s for s in every if wanted is None or s.name in wanted]
+        self.supervisor = SupervisorClient(self.paths.socket)
+        self._base: dict[str, str | Resolver] = {
+            "root": str(root),
+            "state_dir": str(self.paths.state_dir),
+            "python": sys.executable,
+            "llama_server": functools.cache(lambda: llama_server_path(root, environ)),
+            "redis_server": functools.cache(redis_server_path),
+            "postgres_bin": functools.cache(postgres_bin_dir),
+        }
+        self._values: dict[str, LazyValues] = {}
+
+    @property
+    def owner(self) -> str:
+        """The marker value every process of this stack carries (see processes.py)."""
+        return str(self.paths.state_dir)
+
+    def service(self, name: str) -> ServiceSpec:
+        try:
+            return self._all[name]
+        except KeyError:
+            raise StackError(
+                f"unknown service {name!r} (services: {', '.join(self._all)})"
+            ) from None
+
+    def values(self, service: ServiceSpec) -> LazyValues:
+        """What the service's strings may name; ${other.key} reaches another service's."""
+        if service.name not in self._values:
+            base = dict(self._base)
+            for other in self._all.values():
+                if other.name == service.name:
+                    continue
+                for key in ("name", "host", "port", *other.vars):
+                    base[f"{other.name}.{key}"] = functools.partial(self._other, other.name, key)
+            self._values[service.name] = service_values(service, base, self.environ)
+        return self._values[service.name]
+
+    def _other(self, name: str, key: str) -> str:
+        return self.values(self._all[name])[key]
+
+    def expand(self, service: ServiceSpec, template: str, field: str) -> str:
+        return expand(template, self.values(service), f"{service.name}.{field}")
+
+    def health_url(self, service: ServiceSpec) -> str:
+        return self.expand(service, service.health, "health")
+
+    def url(self, service: ServiceSpec) -> str:
+        return self.expand(service, service.url, "url")
+
+    def env(self, service: ServiceSpec) -> dict[str, str]:
+        return {k: self.expand(service, v, f"env.{k}") for k, v in service.env.items()}
+
+    def dirs(self, service: ServiceSpec) -> list[Path]:
+        return [self.root / self.expand(service, d, "dirs") for d in service.dirs]
+
+    def after_start(self, service: ServiceSpec) -> list[list[str]]:
+        values = self.values(service)
+        return [
+            expand_all(argv, values, f"{service.name}.after_start") for argv in service.after_start
+        ]
+
+    def program(self, service: ServiceSpec, index: int) -> Program:
+        return Program(
+            name=service.name,
+            argv=tuple(
+                expand_all(service.command, self.values(service), f"{service.name}.command")
+            ),
+            # supervisord stops in reverse priority order: dependents first.
+            priority=100 + 10 * index,
+            stop_timeout_s=service.stop_timeout_s,
+            stop_signal=service.stop_signal,
+            env=self.env(service),
+        )
+
+    def supervisord_conf(self) -> str:
+        programs = [self.program(service, i) for i, service in enumerate(self.services)]
+        return render_supervisord_conf(programs, self.paths, self.root)
+
+
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "stack.yaml"
+
+
+def open_stack(
+    config: Path = DEFAULT_CONFIG,
+    *,
+    root: Path = REPO_ROOT,
+    environ: Mapping[str, str] = os.environ,
+    state_dir: Path | None = None,
+    port_overrides: Mapping[str, int] | None = None,
+    only: Collection[str] | None = None,
+) -> Stack:
+    return Stack(
+        root,
+        load_stack(config),
+        environ,
+        state_dir=state_dir,
+        port_overrides=port_overrides,
+        only=only,
+    )

