@@ -8,8 +8,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+# Compose mode (a Docker engine answers, or STACK_MODE=compose): ENGINE=cpu|vllm|max picks
+# the engine profile; empty = COMPOSE_PROFILES from .env.
+ENGINE ?=
+COMPOSE = docker compose $(if $(ENGINE),--profile $(ENGINE))
+COMPOSE_ALL = docker compose --profile cpu --profile vllm --profile max
+MODE = $$(scripts/stack_mode.sh)
+
 .DEFAULT_GOAL := help
-.PHONY: help install start stop status logs test test-unit test-integration lint typecheck bench engine model clean
+.PHONY: help install setup start start-native stop status logs build test test-unit \
+	test-integration compose-tools lint bench engine model clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -29,22 +37,40 @@ engine: $(STAMP) ## build llama-server once (cached outside the repo)
 model: $(STAMP) ## place the SmolLM2-135M-Instruct GGUF under models/
 	@PYTHON=$(PY) ./download_model.sh smollm2
 
-start: install engine model ## start the native stack (engine + gateway) and wait until healthy
+setup: ## first-time setup: .env, model, schema, then start (harmless to re-run)
+	@./init.sh
+
+start: ## start the stack: compose when a Docker engine answers (ENGINE=cpu|vllm|max), else native
+	@if [ "$(MODE)" = compose ]; then \
+		test -f .env || { cp .env.example .env; echo "created .env from .env.example: change its passwords"; }; \
+		$(COMPOSE) up -d --build --wait; \
+	else $(MAKE) --no-print-directory start-native; fi
+
+start-native: install engine model
 	@$(PY) -m stackctl start
 
-stop: ## stop every service of the stack
-	@test -x $(PY) && $(PY) -m stackctl stop || true
+stop: ## stop every service of the stack (no process left behind)
+	@if [ "$(MODE)" = compose ]; then $(COMPOSE_ALL) down; \
+	else test -x $(PY) && $(PY) -m stackctl stop || true; fi
 
-status: ## show each service, pid, port and health
-	@$(PY) -m stackctl status
+status: ## show each service, pid/state, port and health
+	@if [ "$(MODE)" = compose ]; then $(COMPOSE_ALL) ps; else $(PY) -m stackctl status; fi
 
-logs: ## tail service logs (make logs s=gateway)
-	@$(PY) -m stackctl logs $(s)
+logs: ## follow service logs (make logs s=gateway)
+	@if [ "$(MODE)" = compose ]; then $(COMPOSE_ALL) logs -f --tail=100 $(s); \
+	else $(PY) -m stackctl logs $(s); fi
 
-test: install engine model ## run unit and integration tests (real llama-server + SmolLM2)
+build: ## build the gateway image (compose) or the venv, llama-server and model (native)
+	@if [ "$(MODE)" = compose ]; then $(COMPOSE) build; \
+	else $(MAKE) --no-print-directory install engine model; fi
+
+compose-tools: ## install docker-compose v1 (apt, root) for the static compose checks
+	@scripts/compose_checks.sh --install-only
+
+test: install engine model compose-tools ## unit + integration tests (real llama-server, Postgres, Redis)
 	$(PY) -m pytest -q
 
-test-unit: install ## unit tests only (no engine needed)
+test-unit: install compose-tools ## unit tests only (no engine needed)
 	$(PY) -m pytest -q tests/unit
 
 test-integration: install engine model ## integration tests only

@@ -1,3 +1,4 @@
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -37,10 +38,22 @@ SPEC = parse_stack(
 )
 
 
-def stack(tmp_path: Path, **kwargs: object) -> Stack:
-    environ = kwargs.pop("environ", {})
-    assert isinstance(environ, dict)
-    return Stack(tmp_path, SPEC, environ, **kwargs)  # type: ignore[arg-type]
+def stack(
+    tmp_path: Path,
+    environ: Mapping[str, str] | None = None,
+    *,
+    state_dir: Path | None = None,
+    port_overrides: Mapping[str, int] | None = None,
+    only: list[str] | None = None,
+) -> Stack:
+    return Stack(
+        tmp_path,
+        SPEC,
+        environ or {},
+        state_dir=state_dir,
+        port_overrides=port_overrides,
+        only=only,
+    )
 
 
 def test_a_service_reaches_another_services_values(tmp_path: Path) -> None:
@@ -72,7 +85,7 @@ def test_a_bad_port_from_the_environment_is_refused(tmp_path: Path, port: str) -
 
 
 def test_a_port_override_for_an_unknown_service_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(StackError, match="unknown service.*: cache"):
+    with pytest.raises(StackError, match=r"unknown service.*: cache"):
         stack(tmp_path, port_overrides={"cache": 1})
 
 
