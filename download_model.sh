@@ -128,10 +128,10 @@ hub_model() {
     echo "$target already present"
     return 0
   fi
-  local cli=""
-  if command -v hf >/dev/null; then cli=hf
-  elif command -v huggingface-cli >/dev/null; then cli=huggingface-cli
-  fi
+  local cli="" candidate
+  for candidate in "$(dirname "$python")/hf" hf huggingface-cli; do
+    if command -v "$candidate" >/dev/null; then cli="$candidate" && break; fi
+  done
   local shown="${cli:-hf} download $repo --local-dir $target"
   if [ -n "$file" ]; then shown="${cli:-hf} download $repo $file --local-dir $models_dir"; fi
   local status=0

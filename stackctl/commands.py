@@ -188,6 +188,8 @@ def _print_ready(stack: Stack) -> None:
         url = stack.url(service)
         print(f"  {service.name:<8} {url or '-'}  {service.description}")
     print(f"logs: {stack.paths.logs_dir}/ (python -m stackctl logs [service]); stop: make stop")
+    if stack.paths.state_dir != (stack.root / stack.spec.state_dir).resolve():
+        print(f"  (this stack's state folder: {STATE_DIR_ENV}={stack.paths.state_dir})")
     for service in stack.services:
         if service.example:
             print("try it:")
