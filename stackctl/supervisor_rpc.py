@@ -38,7 +38,11 @@ class _UnixTransport(xmlrpc.client.Transport):
         self._timeout = timeout
 
     def make_connection(self, host: object) -> http.client.HTTPConnection:
-        return _UnixHTTPConnection(self._path, self._timeout)
+        # Registered as the transport's connection so Transport.close() (called on errors
+        # and when the proxy closes) closes its socket too.
+        connection = _UnixHTTPConnection(self._path, self._timeout)
+        self._connection = (str(host), connection)
+        return connection
 
 
 @dataclass(frozen=True)

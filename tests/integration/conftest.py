@@ -1,9 +1,10 @@
-"""Integration fixtures: the real llama-server with SmolLM2, the fake engine for behaviours a
-135M model cannot show on demand (tool-call syntaxes, failures), and the gateway in between.
-Clients are the official SDKs."""
+"""Integration fixtures: the native stack (real PostgreSQL, Redis, llama-server with SmolLM2
+and the gateway), plus the fake engine for behaviours a 135M model cannot show on demand
+(tool-call syntaxes, failures). Clients are the official SDKs."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import openai
 import pytest
 import yaml
 
+from stackctl.api import NativeStack
 from tests.integration.services import (
     REPO,
     free_port,
@@ -35,20 +37,20 @@ FAKE_MODELS = {
 }
 
 
-def _registry(llama_url: str, fake_url: str, dead_url: str) -> dict[str, object]:
+def _registry(fake_url: str, dead_url: str) -> dict[str, object]:
+    """The shipped registry's SmolLM2 entry (its engine URL still `${LLAMACPP_URL...}`, which
+    the stack's gateway expands to the stack's engine) plus models served by the fake engine."""
     shipped = yaml.safe_load((REPO / "configs" / "models.yaml").read_text())
     smollm2 = next(m for m in shipped["models"] if m["name"] == "SmolLM2-135M-Instruct")
-    smollm2["engine"]["urls"] = [llama_url]
     models: list[dict[str, object]] = [smollm2]
     for name, (family, syntax, kind, served) in FAKE_MODELS.items():
+        bos = {"llama3": "<|begin_of_text|>"}.get(family, "<s>" if "mistral" in family else "")
         models.append(
             {
                 "name": name,
                 "prompt_family": family,
                 "tool_call_syntax": syntax,
-                "bos_token": {"llama3": "<|begin_of_text|>"}.get(
-                    family, "<s>" if "mistral" in family else ""
-                ),
+                "bos_token": bos,
                 "engine": {"kind": kind, "served_name": served, "urls": [fake_url]},
                 "context_length": 8192,
                 "max_tokens": {"default": 64, "limit": 256},
@@ -73,20 +75,6 @@ def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def llama_server_url(logs_dir: Path) -> Iterator[str]:
-    port = free_port()
-    argv = [
-        str(llama_server_binary()),
-        "--model", str(smollm2_model()),
-        "--host", "127.0.0.1", "--port", str(port),
-        "--parallel", "2", "--ctx-size", "16384", "--kv-unified",
-    ]  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    with running(argv, f"{url}/health", logs_dir / "llama-server.log"):
-        yield url
-
-
-@pytest.fixture(scope="session")
 def fake_engine_url(logs_dir: Path) -> Iterator[str]:
     port = free_port()
     argv = [sys.executable, "-m", "api_server.fake_engine", "--host", "127.0.0.1",
@@ -97,21 +85,24 @@ def fake_engine_url(logs_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def gateway_url(
-    llama_server_url: str,
-    fake_engine_url: str,
-    logs_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[str]:
+def native_stack(
+    fake_engine_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[NativeStack]:
+    """The whole native stack (PostgreSQL, Redis, llama-server + SmolLM2, gateway) in its own
+    state folder on free ports, started once per session, as `make start` runs it."""
+    llama_server_binary()  # build or find the cached llama-server before timing starts
+    smollm2_model()
     models_file = tmp_path_factory.mktemp("gateway") / "models.yaml"
     dead_url = f"http://127.0.0.1:{free_port()}"
-    models_file.write_text(yaml.safe_dump(_registry(llama_server_url, fake_engine_url, dead_url)))
-    port = free_port()
-    argv = [sys.executable, "-m", "api_server", "--host", "127.0.0.1", "--port", str(port),
-            "--models-file", str(models_file)]  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    with running(argv, f"{url}/health/live", logs_dir / "gateway.log", timeout_s=30):
-        yield url
+    models_file.write_text(yaml.safe_dump(_registry(fake_engine_url, dead_url)))
+    environ = {**os.environ, "INFERSTACK_MODELS_FILE": str(models_file)}
+    with NativeStack(tmp_path_factory.mktemp("stack"), free_ports=True, environ=environ) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def gateway_url(native_stack: NativeStack) -> str:
+    return native_stack.url("gateway").replace("localhost", "127.0.0.1")
 
 
 @pytest.fixture
