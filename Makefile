@@ -85,4 +85,4 @@ bench: install ## gateway overhead vs a fast fake engine (direct vs through)
 	$(PY) -m bench.overhead
 
 clean: stop ## delete the native state folder (asks first)
-	@read -p "Delete .state/ (logs, runtime data)? [y/N] " ans; [ "$$ans" = y ] && rm -rf .state || echo kept
+	@read -p "Delete .state/ (PostgreSQL and Redis data, logs)? [y/N] " ans; [ "$$ans" = y ] && rm -rf .state || echo kept
