@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     engine_max_connections: PositiveInt = 256
     engine_keepalive_s: PositiveFloat = 30.0
     health_probe_timeout_s: PositiveFloat = 2.0
-    health_interval_s: PositiveFloat = 10.0
+    health_interval_s: PositiveFloat = 5.0
     default_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
 
     # Backing services; unset = not used. Native mode points them at .state/, compose at

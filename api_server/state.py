@@ -9,6 +9,7 @@ import aiohttp
 
 from api_server.chat.generation import ModelRuntime
 from api_server.config import Settings
+from api_server.engines.gauges import EngineGaugeCollector
 from api_server.engines.pool import EnginePool
 from api_server.infra.connections import BackingServices
 from api_server.metrics import GatewayMetrics
@@ -74,12 +75,16 @@ def build_app_state(
     services: BackingServices,
 ) -> AppState:
     runtimes = {spec.name: build_runtime(spec, http) for spec in registry.models}
+    metrics = GatewayMetrics()
+    metrics.registry.register(
+        EngineGaugeCollector({name: runtime.pool for name, runtime in runtimes.items()})
+    )
     return AppState(
         settings=settings,
         registry=registry,
         runtimes=runtimes,
         http=http,
-        metrics=GatewayMetrics(),
+        metrics=metrics,
         services=services,
         started_at=time.time(),
     )

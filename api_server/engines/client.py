@@ -15,7 +15,12 @@ from typing import Any
 import aiohttp
 import orjson
 
-from api_server.engines.dialects import build_completion_body, parse_completion_chunk
+from api_server.engines.dialects import (
+    QUEUE_DEPTH_METRICS,
+    build_completion_body,
+    parse_completion_chunk,
+    parse_queue_depth,
+)
 from api_server.engines.types import CompletionChunk, CompletionRequest
 from api_server.errors import (
     ContextLengthExceededError,
@@ -46,6 +51,8 @@ class EngineReplica:
         self.in_flight = 0
         # llama-server adds BOS itself when the model asks for it; learnt by `probe()`.
         self.adds_bos = False
+        # Requests waiting inside the engine for a slot, from its /metrics at each probe.
+        self.queue_depth: float | None = None
 
     async def stream_completion(
         self, request: CompletionRequest, *, timeout_s: float
@@ -156,7 +163,19 @@ class EngineReplica:
             return False
         if healthy and self.kind == "llamacpp":
             self.adds_bos = await self._llamacpp_adds_bos(timeout)
+        if healthy and self.kind in QUEUE_DEPTH_METRICS:
+            self.queue_depth = await self._queue_depth(timeout)
         return healthy
+
+    async def _queue_depth(self, probe_timeout: aiohttp.ClientTimeout) -> float | None:
+        try:
+            async with self.http.get(f"{self.url}/metrics", timeout=probe_timeout) as response:
+                if response.status != 200:  # llama-server without --metrics answers 501
+                    return None
+                text = await response.text()
+        except (aiohttp.ClientError, TimeoutError, UnicodeDecodeError):
+            return None
+        return parse_queue_depth(self.kind, text)
 
     async def _llamacpp_adds_bos(self, probe_timeout: aiohttp.ClientTimeout) -> bool:
         try:

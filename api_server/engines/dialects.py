@@ -60,6 +60,30 @@ def build_completion_body(
     return body
 
 
+# The engine's own gauge of requests waiting for a slot, per kind (MAX Serve exposes none
+# under a stable name yet).
+QUEUE_DEPTH_METRICS: dict[EngineKind, str] = {
+    "llamacpp": "llamacpp:requests_deferred",
+    "vllm": "vllm:num_requests_waiting",
+}
+
+
+def parse_queue_depth(kind: EngineKind, exposition: str) -> float | None:
+    """Sum the engine's queue gauge over its label sets, from Prometheus text."""
+    name = QUEUE_DEPTH_METRICS.get(kind)
+    if name is None:
+        return None
+    total, seen = 0.0, False
+    for line in exposition.splitlines():
+        if line.startswith(name) and line[len(name) : len(name) + 1] in (" ", "{"):
+            try:
+                total += float(line.rsplit(" ", 1)[1])
+            except (IndexError, ValueError):
+                continue
+            seen = True
+    return total if seen else None
+
+
 def _merge_stop(template_stop: tuple[str, ...], client_stop: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*template_stop, *client_stop)))
 

@@ -25,6 +25,7 @@ from tests.integration.services import (
 
 # Registry entries served by the fake engine; the engine picks behaviour by served_name.
 FAKE_MODELS = {
+    "fake-echo": ("chatml", "hermes", "llamacpp", "fake"),
     "fake-hermes": ("chatml", "hermes", "llamacpp", "fake-tool-hermes"),
     "fake-llama3": ("llama3", "llama3-json", "vllm", "fake-tool-llama3"),
     "fake-devstral-2505": ("mistral-v7", "mistral", "vllm", "fake-tool-mistral-v7"),

@@ -59,6 +59,7 @@ class ScriptedEngine:
         self.script: Scripted | None = None
         self.adds_bos = False
         self.healthy = True
+        self.queued = 0
         self.requests: list[dict[str, Any]] = []
         self.request_headers: list[dict[str, str]] = []
 
@@ -82,6 +83,9 @@ class ScriptedEngine:
         path = scope["path"]
         if path == "/health":
             await _respond(send, Scripted(200 if self.healthy else 503, [b'{"status":"ok"}']))
+        elif path == "/metrics":
+            text = f"llamacpp:requests_deferred {self.queued}\n"
+            await _respond(send, Scripted(200, [text.encode()]))
         elif path == "/tokenize":
             tokens = b"[1]" if self.adds_bos else b"[]"
             await _respond(send, Scripted(200, [b'{"tokens":' + tokens + b"}"]))

@@ -6,7 +6,11 @@ from typing import Any
 
 import pytest
 
-from api_server.engines.dialects import build_completion_body, parse_completion_chunk
+from api_server.engines.dialects import (
+    build_completion_body,
+    parse_completion_chunk,
+    parse_queue_depth,
+)
 from api_server.engines.types import CompletionChunk, CompletionRequest, SamplingParams, Usage
 from api_server.prompts.base import FormattedPrompt
 from api_server.registry import EngineKind
@@ -89,3 +93,22 @@ def test_sampling_fields_pass_through_and_stops_merge_without_duplicates() -> No
 )
 def test_parse_chunk(payload: dict[str, Any], expected: CompletionChunk | None) -> None:
     assert parse_completion_chunk(payload) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "expected"),
+    [
+        ("llamacpp", "llamacpp:requests_processing 2\nllamacpp:requests_deferred 3\n", 3.0),
+        (
+            "vllm",
+            '# HELP x\nvllm:num_requests_waiting{model_name="m"} 4.0\n'
+            "vllm:num_requests_waiting_total 9\n",
+            4.0,
+        ),
+        ("vllm", 'vllm:num_requests_waiting{a="1"} 1\nvllm:num_requests_waiting{a="2"} 2\n', 3.0),
+        ("llamacpp", "nothing here\n", None),
+        ("max", "anything 1\n", None),
+    ],
+)
+def test_parse_queue_depth(kind: EngineKind, text: str, expected: float | None) -> None:
+    assert parse_queue_depth(kind, text) == expected

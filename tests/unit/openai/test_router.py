@@ -303,3 +303,12 @@ def test_llamacpp_bos_is_learnt_at_startup(models_file: Path, engine: ScriptedEn
         chat = {"model": "llama-on-cpu", "messages": [{"role": "user", "content": "hi"}]}
         client.post("/v1/chat/completions", json=chat)  # no health call before it
     assert engine.last_request["prompt"].startswith("<|start_header_id|>")
+
+
+def test_engine_gauges_are_exported(client: TestClient, engine: ScriptedEngine) -> None:
+    engine.queued = 2
+    client.get("/health/ready")  # probes scrape each engine's queue
+    text = client.get("/metrics").text
+    label = f'engine="llamacpp@{engine.url}",model="tiny-chatml"'
+    assert f"inferstack_engine_queue_depth{{{label}}} 2.0" in text
+    assert f"inferstack_engine_requests_in_flight{{{label}}} 0.0" in text
