@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     max_body_bytes: PositiveInt = 4 * 1024 * 1024
     engine_connect_timeout_s: PositiveFloat = 3.0
     engine_max_connections: PositiveInt = 256
-    engine_keepalive_s: PositiveFloat = 30.0
+    # Below llama-server's own 5 s keep-alive, so we rarely reuse a connection it closed.
+    engine_keepalive_s: PositiveFloat = 4.0
     health_probe_timeout_s: PositiveFloat = 2.0
     health_interval_s: PositiveFloat = 5.0
     default_temperature: float = Field(default=0.7, ge=0.0, le=2.0)

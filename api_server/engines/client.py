@@ -69,19 +69,29 @@ class EngineReplica:
         self.in_flight += 1
         received_any = False
         try:
-            async with self.http.post(
-                f"{self.url}/v1/completions",
-                data=orjson.dumps(body),
-                headers=headers,
-                timeout=timeout,
-            ) as response:
-                if response.status != 200:
-                    raise self._error_for_status(
-                        response.status, await response.read(), response.headers.get("Retry-After")
-                    )
-                async for chunk in self._read_sse(response):
-                    received_any = True
-                    yield chunk
+            for attempt in range(2):
+                try:
+                    async with self.http.post(
+                        f"{self.url}/v1/completions",
+                        data=orjson.dumps(body),
+                        headers=headers,
+                        timeout=timeout,
+                    ) as response:
+                        if response.status != 200:
+                            raise self._error_for_status(
+                                response.status,
+                                await response.read(),
+                                response.headers.get("Retry-After"),
+                            )
+                        async for chunk in self._read_sse(response):
+                            received_any = True
+                            yield chunk
+                    return
+                except aiohttp.ServerDisconnectedError:
+                    # A pooled keep-alive connection the engine closed just as we reused it:
+                    # the request never reached it, so one retry on a fresh connection.
+                    if received_any or attempt:
+                        raise
         except TimeoutError as exc:
             raise EngineTimeoutError(
                 f"Engine {self.label} did not answer within {timeout_s:g}s"
