@@ -14,10 +14,11 @@ ENGINE ?=
 COMPOSE = docker compose $(if $(ENGINE),--profile $(ENGINE))
 COMPOSE_ALL = docker compose --profile cpu --profile vllm --profile max
 MODE = $$(scripts/stack_mode.sh)
+URL ?= http://localhost:8000
 
 .DEFAULT_GOAL := help
 .PHONY: help install setup start start-native stop status logs build test test-unit \
-	test-integration compose-tools lint bench engine model clean
+	test-integration compose-tools lint bench monitor engine model clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -79,10 +80,13 @@ test-integration: install engine model ## integration tests only
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy api_server stackctl bench
+	$(VENV)/bin/mypy api_server stackctl bench monitor
 
 bench: install ## gateway overhead vs a fast fake engine (direct vs through)
 	$(PY) -m bench.overhead
+
+monitor: install ## live terminal dashboard of the gateway (URL=http://localhost:8000)
+	@$(PY) -m monitor --url $(URL)
 
 clean: stop ## delete the native state folder (asks first)
 	@read -p "Delete .state/ (PostgreSQL and Redis data, logs)? [y/N] " ans; [ "$$ans" = y ] && rm -rf .state || echo kept
