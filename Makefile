@@ -18,7 +18,7 @@ URL ?= http://localhost:8000
 
 .DEFAULT_GOAL := help
 .PHONY: help install setup start start-native stop status logs build test test-unit \
-	test-integration compose-tools lint bench monitor engine model clean
+	test-integration compose-tools chromium test-dashboard lint bench monitor engine model clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -65,16 +65,23 @@ build: ## build the gateway image (compose) or the venv, llama-server and model 
 	@if [ "$(MODE)" = compose ]; then $(COMPOSE) build; \
 	else $(MAKE) --no-print-directory install engine model; fi
 
+chromium: ## install Debian's chromium (apt, root) for the dashboard's browser test
+	@scripts/install_chromium.sh
+
+test-dashboard: install engine model chromium ## /dashboard in headless Chromium; screenshot under load_tests/reports/
+	INFERSTACK_REPORT_DIR=$${INFERSTACK_REPORT_DIR:-load_tests/reports/dashboard-$$(date +%Y%m%d-%H%M%S)} \
+		$(PY) -m pytest -q tests/integration/test_dashboard.py
+
 compose-tools: ## install docker-compose v1 (apt, root) for the static compose checks
 	@scripts/compose_checks.sh --install-only
 
-test: install engine model compose-tools ## unit + integration tests (real llama-server, Postgres, Redis)
+test: install engine model compose-tools chromium ## unit + integration tests (real llama-server, Postgres, Redis)
 	$(PY) -m pytest -q
 
 test-unit: install compose-tools ## unit tests only (no engine needed)
 	$(PY) -m pytest -q tests/unit
 
-test-integration: install engine model ## integration tests only
+test-integration: install engine model chromium ## integration tests only
 	$(PY) -m pytest -q tests/integration
 
 lint: install ## ruff and mypy

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api_server import __version__
 from api_server.config import Settings
+from api_server.dashboard.router import router as dashboard_router
 from api_server.errors import InferstackError, InvalidRequestError
 from api_server.http import json_response
 from api_server.infra.connections import open_backing_services
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
     app.add_middleware(RequestIdMiddleware)
     app.include_router(system_router)
     app.include_router(openai_router)
+    app.include_router(dashboard_router)
     _install_error_handlers(app)
     return app
 

@@ -33,6 +33,7 @@ async def index(state: StateDep) -> Response:
                 "health": "/health",
                 "ready": "/health/ready",
                 "metrics": "/metrics",
+                "dashboard": "/dashboard",
                 "docs": "/docs",
             },
         }

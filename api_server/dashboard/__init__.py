@@ -1,0 +1,1 @@
+"""`/dashboard`: a live web dashboard of the gateway's own `/metrics` and `/health`."""
