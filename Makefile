@@ -15,10 +15,24 @@ COMPOSE = docker compose $(if $(ENGINE),--profile $(ENGINE))
 COMPOSE_ALL = docker compose --profile cpu --profile vllm --profile max
 MODE = $$(scripts/stack_mode.sh)
 URL ?= http://localhost:8000
+# make load-test USERS=8 DURATION=60s SCENARIO=stream PROFILE=gpu
+USERS ?= 4
+SPAWN_RATE ?= 2
+DURATION ?= 30s
+SCENARIO ?= mixed
+MODEL ?= SmolLM2-135M-Instruct
+PROFILE ?= cpu
+# zsh users often have HOST set to the machine name: only the command line may set it.
+ifneq ($(origin HOST),command line)
+HOST := http://localhost:8000
+endif
+LOAD_TEST_ARGS = --users $(USERS) --spawn-rate $(SPAWN_RATE) --scenario $(SCENARIO) \
+	--host $(HOST) --model $(MODEL) --profile $(PROFILE)
 
 .DEFAULT_GOAL := help
 .PHONY: help install setup start start-native stop status logs build test test-unit \
-	test-integration compose-tools chromium test-dashboard lint bench monitor engine model clean
+	test-integration compose-tools chromium test-dashboard lint bench monitor load-test \
+	load-test-ui engine model clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -87,10 +101,16 @@ test-integration: install engine model chromium ## integration tests only
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy api_server stackctl bench monitor
+	$(VENV)/bin/mypy api_server stackctl bench monitor load_tests
 
 bench: install ## gateway overhead vs a fast fake engine (direct vs through)
 	$(PY) -m bench.overhead
+
+load-test: install ## Locust, headless, against the running stack: P50/P95/P99 report in load_tests/reports/
+	$(PY) -m load_tests run --duration $(DURATION) $(LOAD_TEST_ARGS)
+
+load-test-ui: install ## Locust's web UI on http://127.0.0.1:8089 (same settings)
+	$(PY) -m load_tests ui $(LOAD_TEST_ARGS)
 
 monitor: install ## live terminal dashboard of the gateway (URL=http://localhost:8000)
 	@$(PY) -m monitor --url $(URL)

@@ -1,0 +1,1 @@
+"""Locust load tests of the gateway: scenarios, report.json with P50/P95/P99, thresholds."""

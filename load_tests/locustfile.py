@@ -1,0 +1,222 @@
+"""Locust scenarios against the gateway's OpenAI chat API.
+
+Run it through `python -m load_tests run|ui` (which sets the report folder and Locust's own
+HTML/CSV output), or with Locust itself, locally or distributed, unchanged:
+
+    locust -f load_tests/locustfile.py --headless -u 8 -r 4 -t 30s \\
+        --host http://localhost:8000 --scenario mixed --load-profile cpu
+    locust -f load_tests/locustfile.py --master ...   # and: locust -f ... --worker
+
+Every figure travels as a Locust request event (see `load_tests.report`), so Locust merges
+them across workers; the master (or the local runner) writes `report.json` when it quits.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+if __package__ in (None, ""):  # loaded by path (`locust -f load_tests/locustfile.py`)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from locust import HttpUser, events, task
+from locust.argument_parser import LocustArgumentParser
+from locust.clients import ResponseContextManager
+from locust.env import Environment
+from locust.runners import WorkerRunner
+
+from load_tests import reporting
+from load_tests.prompts import SCENARIOS, Message, PromptPicker, load_dataset
+from load_tests.report import ITL, REPORTS, TOOLCALL, TTFT, USAGE
+from load_tests.sse import read_chat_stream
+from load_tests.thresholds import CONFIG, load_profile
+
+# The `mixed` scenario: weight of each scenario in a user's sequence of requests.
+MIX = {"short": 3, "medium": 2, "long": 1, "stream": 3, "tools": 1}
+PATH = "/v1/chat/completions"
+TIMEOUT = (10.0, 180.0)  # connect, read (s): a long prompt on a busy CPU engine is slow
+DATASET = load_dataset()
+
+
+def _add_options(parser: LocustArgumentParser) -> None:
+    parser.add_argument("--scenario", choices=SCENARIOS, default="mixed", help="what users send")
+    parser.add_argument("--model", default="SmolLM2-135M-Instruct", help="model to ask")
+    parser.add_argument("--tools-model", default="", help="model for `tools` (default: --model)")
+    parser.add_argument(
+        "--max-tokens", type=int, default=0, help="max_tokens per request (0: the profile's)"
+    )
+    parser.add_argument(
+        "--cache-friendly", action="store_true", help="same prompts for every user, untagged"
+    )
+    parser.add_argument(
+        "--load-profile", default="cpu", help="thresholds profile (configs/load_test.yaml)"
+    )
+    parser.add_argument("--think-time", type=float, default=0.5, help="max pause between requests")
+    parser.add_argument(
+        "--load-test-config", default=str(CONFIG), include_in_web_ui=False, help="profiles file"
+    )
+    parser.add_argument(
+        "--report-dir", default="", include_in_web_ui=False,
+        help="where report.json goes (default load_tests/reports/<timestamp>)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-summary", action="store_true", include_in_web_ui=False,
+        help="write summary.txt without printing it (python -m load_tests prints it)",
+    )  # fmt: skip
+
+
+class ChatUser(HttpUser):
+    """One client; each task is one request of the configured scenario."""
+
+    def on_start(self) -> None:
+        options = self.environment.parsed_options
+        self.scenario: str = options.scenario
+        self.model: str = options.model
+        self.tools_model: str = options.tools_model or options.model
+        self.max_tokens: int = (
+            options.max_tokens
+            or load_profile(options.load_profile, Path(options.load_test_config)).max_tokens
+        )
+        self.think_time: float = options.think_time
+        self.prompts = PromptPicker(DATASET, cache_friendly=options.cache_friendly)
+
+    def wait_time(self) -> float:
+        return random.uniform(0, self.think_time)
+
+    @task
+    def chat(self) -> None:
+        scenario = self.scenario
+        if scenario == "mixed":
+            scenario = self.prompts.rng.choices(list(MIX), weights=list(MIX.values()))[0]
+        run: dict[str, Callable[[], None]] = {
+            "short": lambda: self._complete("short", self.prompts.short()),
+            "medium": lambda: self._complete("medium", self.prompts.medium()),
+            "long": lambda: self._complete("long", self.prompts.long()),
+            "stream": lambda: self._stream("stream", self.prompts.stream()),
+            "tools": self._tools,
+        }
+        run[scenario]()
+
+    def _body(self, messages: list[Message], **extra: Any) -> dict[str, Any]:
+        return {"model": self.model, "messages": messages, "max_tokens": self.max_tokens, **extra}
+
+    def _complete(self, name: str, body_or_messages: Any, tool_name: str = "") -> None:
+        body = body_or_messages
+        if isinstance(body_or_messages, list):
+            body = self._body(body_or_messages)
+        with self.client.post(
+            PATH, json=body, name=name, catch_response=True, timeout=TIMEOUT
+        ) as response:
+            if response.status_code != 200:
+                response.failure(_http_error(response))
+                return
+            try:
+                answer = response.json()
+                message = answer["choices"][0]["message"]
+                tokens = int(answer["usage"]["completion_tokens"])
+            except (ValueError, KeyError, IndexError, TypeError) as error:
+                response.failure(f"malformed answer: {error!r}")
+                return
+            called = [call["function"]["name"] for call in message.get("tool_calls") or []]
+        self._record(USAGE, name, tokens, tokens)
+        if tool_name:
+            # A tiny model may still write a malformed call (the gateway then returns it as
+            # content): a figure of its own, not a failed request.
+            missed = None if tool_name in called else f"no call to {tool_name} (got {called})"
+            self._record(TOOLCALL, name, 0, error=missed)
+
+    def _tools(self) -> None:
+        request = self.prompts.tools()
+        body = self._body(request.messages, tools=request.tools)
+        body["model"] = self.tools_model
+        body["tool_choice"] = {"type": "function", "function": {"name": request.tool_name}}
+        self._complete("tools", body, tool_name=request.tool_name)
+
+    def _stream(self, name: str, messages: list[Message]) -> None:
+        body = self._body(messages, stream=True, stream_options={"include_usage": True})
+        sent_at = time.perf_counter()
+        with self.client.post(
+            PATH, json=body, name=name, stream=True, catch_response=True, timeout=TIMEOUT
+        ) as response:
+            if response.status_code != 200:
+                response.failure(_http_error(response))
+                return
+            received = [0]
+            try:
+                result = read_chat_stream(_arrivals(response, received), sent_at)
+            except Exception as error:  # the connection broke mid-stream
+                response.failure(f"stream broken: {error!r}")
+                return
+            # Locust timed the headers only (stream=True); the request lasts to the last byte.
+            meta = cast(dict[str, Any], response.request_meta)
+            meta["response_time"] = (time.perf_counter() - sent_at) * 1000
+            meta["response_length"] = received[0]
+            if result.error:
+                response.failure(result.error)
+                return
+            if result.completion_tokens is None:
+                response.failure("no usage chunk despite stream_options.include_usage")
+                return
+        if result.ttft_ms is not None:
+            self._record(TTFT, name, result.ttft_ms)
+        for gap in result.itl_ms:
+            self._record(ITL, name, gap)
+        self._record(USAGE, name, result.completion_tokens, result.completion_tokens)
+
+    def _record(
+        self, kind: str, name: str, value: float, length: int = 0, error: str | None = None
+    ) -> None:
+        self.environment.events.request.fire(
+            request_type=kind, name=name, response_time=value, response_length=length,
+            exception=None if error is None else RuntimeError(error), context={},
+        )  # fmt: skip
+
+
+def _arrivals(
+    response: ResponseContextManager, received: list[int]
+) -> Iterator[tuple[float, bytes]]:
+    # chunk_size=None: each HTTP chunk (one SSE event from the gateway) as soon as it arrives.
+    for chunk in response.iter_content(chunk_size=None):
+        received[0] += len(chunk)
+        yield time.perf_counter(), chunk
+
+
+def _http_error(response: ResponseContextManager) -> str:
+    if not response.status_code:  # Locust's stand-in response: no HTTP answer at all
+        return f"no answer: {getattr(response, 'error', None)!r}"
+    try:
+        detail = json.loads(response.text or "")["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        detail = (response.text or "")[:200]
+    return f"HTTP {response.status_code}: {detail}"
+
+
+# Workers that reported stats to this master (they may have disconnected by the time it quits).
+_WORKERS_SEEN: set[str] = set()
+
+
+def _count_worker(client_id: str, data: dict[str, Any]) -> None:
+    _WORKERS_SEEN.add(client_id)
+
+
+def _write_report(environment: Environment, **_kwargs: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
+        return  # workers send their stats to the master, which writes the report
+    options = environment.parsed_options
+    workers = len(_WORKERS_SEEN)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    report_dir = Path(options.report_dir or REPORTS / stamp)
+    passed = reporting.write_report(environment.stats, options, report_dir, workers)
+    environment.process_exit_code = 0 if passed else 1
+
+
+# Locust's EventHook.add_listener is unannotated.
+events.init_command_line_parser.add_listener(_add_options)  # type: ignore[no-untyped-call]
+events.quitting.add_listener(_write_report)  # type: ignore[no-untyped-call]
+events.worker_report.add_listener(_count_worker)  # type: ignore[no-untyped-call]

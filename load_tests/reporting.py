@@ -1,0 +1,68 @@
+"""Writes a run's report from Locust's merged statistics, on the master or local runner."""
+
+from __future__ import annotations
+
+import json
+from argparse import Namespace
+from pathlib import Path
+
+import locust
+from locust.stats import RequestStats
+
+from load_tests.report import StatsRow, build_report
+from load_tests.summary import format_summary
+from load_tests.thresholds import evaluate, load_profile
+
+
+def write_report(stats: RequestStats, options: Namespace, report_dir: Path, workers: int) -> bool:
+    """Write `report.json` and `summary.txt` (printed unless --no-summary); True when every
+    threshold of the profile passes."""
+    rows = [
+        StatsRow(
+            request_type=entry.method or "",
+            name=entry.name,
+            num_requests=entry.num_requests,
+            num_failures=entry.num_failures,
+            response_times={float(ms): n for ms, n in entry.response_times.items()},
+            max_response_time=float(entry.max_response_time),
+            total_response_time=float(entry.total_response_time),
+            total_content_length=entry.total_content_length,
+        )
+        for entry in stats.entries.values()
+    ]
+    total = stats.total
+    duration_s = (
+        total.last_request_timestamp - total.start_time if total.last_request_timestamp else 0.0
+    )
+    profile = load_profile(options.load_profile, Path(options.load_test_config))
+    config = {
+        "scenario": options.scenario,
+        "users": options.num_users,
+        "spawn_rate": options.spawn_rate,
+        "run_time_s": options.run_time,
+        "host": options.host,
+        "model": options.model,
+        "tools_model": options.tools_model or options.model,
+        "max_tokens": options.max_tokens or profile.max_tokens,
+        "cache_friendly": options.cache_friendly,
+        "think_time_s": options.think_time,
+        "profile": profile.name,
+        "thresholds": profile.thresholds,
+        "workers": workers,
+        "locust_version": locust.__version__,
+    }
+    report = build_report(rows, duration_s, config)
+    checks = evaluate(report["overall"], profile.thresholds)
+    passed = all(check.passed for check in checks)
+    report["thresholds"] = {
+        "profile": profile.name,
+        "passed": passed,
+        "checks": [check.as_dict() for check in checks],
+    }
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    summary = format_summary(report, checks, str(report_dir))
+    (report_dir / "summary.txt").write_text(summary + "\n")
+    if not options.no_summary:
+        print(summary)
+    return passed

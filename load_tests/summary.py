@@ -1,0 +1,70 @@
+"""The plain-text summary printed at the end of a run (and saved as `summary.txt`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from load_tests.thresholds import Check
+
+COLUMNS = (
+    f"{'scenario':<9} {'reqs':>6} {'fail':>5} {'err%':>6} {'req/s':>6} {'p50':>6} {'p90':>6} "
+    f"{'p95':>6} {'p99':>6} {'max':>6}  {'ttft p50/p95':>13}  {'itl p50/p95':>11} {'tok/s':>7}"
+)
+
+
+def format_summary(report: dict[str, Any], checks: list[Check], report_dir: str) -> str:
+    config = report["config"]
+    lines = [
+        f"load test · scenario {config['scenario']} · {config['users']} users · "
+        f"{report['duration_s']:.0f} s · {config['model']} @ {config['host']} · "
+        f"max_tokens {config['max_tokens']} · "
+        f"{'cache-friendly' if config['cache_friendly'] else 'cache-busting'} prompts",
+        "latencies in ms",
+        COLUMNS,
+    ]
+    rows = [*report["scenarios"].items(), ("overall", report["overall"])]
+    lines += [_row(name, figures) for name, figures in rows]
+    tool_call_rate = report["overall"].get("tool_call_rate")
+    if tool_call_rate is not None:
+        lines.append(
+            f"tools: {tool_call_rate:.0%} of answers call the function named in tool_choice"
+        )
+    verdict = "PASS" if all(check.passed for check in checks) else "FAIL"
+    lines.append(f"thresholds (profile {config['profile']}): {verdict}")
+    lines += [f"  {_check(check)}" for check in checks]
+    lines.append(f"report: {report_dir}/report.json")
+    return "\n".join(lines)
+
+
+def _row(name: str, figures: dict[str, Any]) -> str:
+    latency = figures["latency_ms"]
+    error_rate = figures["error_rate"]
+    err = "-" if error_rate is None else f"{error_rate * 100:.2f}"
+    return (
+        f"{name:<9} {figures['requests']:>6} {figures['failures']:>5} {err:>6} "
+        f"{_num(figures['requests_per_s'], 2):>6} "
+        + " ".join(f"{_num(latency[key]):>6}" for key in ("p50", "p90", "p95", "p99", "max"))
+        + f"  {_pair(figures['ttft_ms']):>13}  {_pair(figures['itl_ms']):>11}"
+        + f" {_num(figures['output_tokens_per_s'], 1):>7}"
+    )
+
+
+def _pair(percentiles: dict[str, float | None] | None) -> str:
+    if percentiles is None:
+        return "-"
+    return f"{_num(percentiles['p50'])}/{_num(percentiles['p95'])}"
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _check(check: Check) -> str:
+    unit = "" if check.key in ("error_rate", "min_requests_per_s") else " ms"
+    if check.value is None:
+        value = "no data"
+    else:
+        value = f"{check.value:.0f}{unit}" if unit else f"{check.value:g}"
+    relation = "<=" if check.upper_bound else ">="
+    mark = "n/a " if check.not_applicable else "ok  " if check.passed else "FAIL"
+    return f"{mark} {check.key:<19} {value:>12} {relation} {check.limit:g}{unit}"
