@@ -18,6 +18,7 @@ from api_server.dashboard.router import router as dashboard_router
 from api_server.errors import InferstackError, InvalidRequestError
 from api_server.http import json_response
 from api_server.infra.connections import open_backing_services
+from api_server.logs.record import RequestLogSink
 from api_server.middleware.request_id import RequestIdMiddleware
 from api_server.openai.responses import error_body
 from api_server.openai.router import router as openai_router
@@ -29,8 +30,13 @@ from api_server.system.router import router as system_router
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, registry: ModelRegistry | None = None) -> FastAPI:
-    """Build the gateway; `registry` defaults to the one in `settings.models_file`."""
+def create_app(
+    settings: Settings | None = None,
+    registry: ModelRegistry | None = None,
+    request_log: RequestLogSink | None = None,
+) -> FastAPI:
+    """Build the gateway; `registry` defaults to the one in `settings.models_file`, and
+    `request_log` (tests) replaces the sink request-log rows go to."""
     settings = settings or Settings()
     # Load the registry now, not in the lifespan: a bad models file fails before serving.
     registry = registry or ModelRegistry.from_file(settings.models_file)
@@ -40,7 +46,7 @@ def create_app(settings: Settings | None = None, registry: ModelRegistry | None 
         async with AsyncExitStack() as stack:
             http = await stack.enter_async_context(build_engine_http_client(settings))
             services = await open_backing_services(settings, stack)
-            state = build_app_state(settings, registry, http, services)
+            state = build_app_state(settings, registry, http, services, request_log)
             app.state.inferstack = state
             # Learn each replica's health (and whether llama.cpp adds BOS) before the first
             # request, then keep it fresh: engines restart, sometimes with another model.

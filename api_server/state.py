@@ -12,6 +12,7 @@ from api_server.config import Settings
 from api_server.engines.gauges import EngineGaugeCollector
 from api_server.engines.pool import EnginePool
 from api_server.infra.connections import BackingServices
+from api_server.logs.record import DiscardingSink, RequestLogSink
 from api_server.metrics import GatewayMetrics
 from api_server.prompts import build_formatter
 from api_server.prompts.template_source import load_chat_template
@@ -26,6 +27,7 @@ class AppState:
     http: aiohttp.ClientSession
     metrics: GatewayMetrics
     services: BackingServices
+    request_log: RequestLogSink
     started_at: float
 
     def runtime_for(self, requested_model: str) -> ModelRuntime:
@@ -73,6 +75,7 @@ def build_app_state(
     registry: ModelRegistry,
     http: aiohttp.ClientSession,
     services: BackingServices,
+    request_log: RequestLogSink | None = None,
 ) -> AppState:
     runtimes = {spec.name: build_runtime(spec, http) for spec in registry.models}
     metrics = GatewayMetrics()
@@ -86,5 +89,6 @@ def build_app_state(
         http=http,
         metrics=metrics,
         services=services,
+        request_log=request_log or DiscardingSink(),
         started_at=time.time(),
     )

@@ -3,16 +3,16 @@ calls out of the raw text. Streaming and non-streaming responses both consume th
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from api_server.chat.conversation import Conversation
 from api_server.chat.events import ChatEvent, Finished, FinishReason
+from api_server.engines.client import EngineReplica
 from api_server.engines.pool import EnginePool
 from api_server.engines.types import CompletionRequest, SamplingParams, Usage
 from api_server.errors import EngineError, EngineUnavailableError, InvalidRequestError
-from api_server.metrics import GatewayMetrics
 from api_server.prompts.base import PromptFormatter
 from api_server.prompts.errors import PromptFormatError
 from api_server.registry import ModelSpec
@@ -41,7 +41,7 @@ class ChatRequest:
 
 
 async def generate_chat(
-    request: ChatRequest, metrics: GatewayMetrics
+    request: ChatRequest, observer: GenerationObserver
 ) -> AsyncGenerator[ChatEvent, None]:
     """Yield text and tool-call events as the engine produces them, then `Finished`."""
     spec = request.model.spec
@@ -62,22 +62,30 @@ async def generate_chat(
         request_id=request.request_id,
         bos_token=request.model.bos_token,
     )
-    async for event in generate_text(request.model, completion, parser, metrics, forced):
+    async for event in generate_text(request.model, completion, parser, observer, forced):
         yield event
+
+
+class GenerationObserver(Protocol):
+    """What the generation path reports about a request (see `api_server.tracking`)."""
+
+    def engine_chosen(self, replica: EngineReplica) -> None: ...
+    def first_token(self) -> None: ...
+    def engine_failed(self, replica: EngineReplica, error: EngineError) -> None: ...
+    def completed(self, usage: Usage) -> None: ...
 
 
 async def generate_text(
     runtime: ModelRuntime,
     completion: CompletionRequest,
     parser: ToolCallParser,
-    metrics: GatewayMetrics,
+    observer: GenerationObserver,
     prefilled: str = "",
 ) -> AsyncGenerator[ChatEvent, None]:
-    """Stream one engine completion through `parser`, keeping the request's metrics.
+    """Stream one engine completion through `parser`, reporting to `observer`.
     `prefilled` is model output the prompt already holds; the parser reads it first."""
-    spec = runtime.spec
     replica = runtime.pool.pick()
-    started = time.perf_counter()
+    observer.engine_chosen(replica)
     first_token_seen = False
     text_chunks = 0
     called_tool = False
@@ -87,7 +95,7 @@ async def generate_text(
     engine_finish: str | None = None
     usage: Usage | None = None
     try:
-        async for chunk in replica.stream_completion(completion, timeout_s=spec.timeout_s):
+        async for chunk in replica.stream_completion(completion, timeout_s=runtime.spec.timeout_s):
             if chunk.usage is not None:
                 usage = chunk.usage
             if chunk.finish_reason is not None:
@@ -96,7 +104,7 @@ async def generate_text(
                 continue
             if not first_token_seen:
                 first_token_seen = True
-                metrics.time_to_first_token.labels(spec.name).observe(time.perf_counter() - started)
+                observer.first_token()
             text_chunks += 1
             for event in parser.feed(chunk.text):
                 called_tool = called_tool or isinstance(event, ToolCallStart)
@@ -104,7 +112,7 @@ async def generate_text(
     except EngineError as exc:
         if isinstance(exc, EngineUnavailableError):
             runtime.pool.mark_down(replica)
-        metrics.engine_errors.labels(spec.name, replica.label, type(exc).__name__).inc()
+        observer.engine_failed(replica, exc)
         raise
     for event in parser.finish():
         called_tool = called_tool or isinstance(event, ToolCallStart)
@@ -112,8 +120,7 @@ async def generate_text(
 
     # Engines that report no usage in the stream send about one token per chunk.
     usage = usage or Usage(prompt_tokens=0, completion_tokens=text_chunks)
-    metrics.prompt_tokens.labels(spec.name).inc(usage.prompt_tokens)
-    metrics.completion_tokens.labels(spec.name).inc(usage.completion_tokens)
+    observer.completed(usage)
     yield Finished(reason=_finish_reason(engine_finish, called_tool), usage=usage)
 
 

@@ -26,7 +26,7 @@ def _respond(result: OpenAIResult) -> Response:
 async def chat_completions(
     request: Request, state: StateDep, request_id: RequestIdDep, body: BodyDep
 ) -> Response:
-    service = OpenAIService(state, request_id)
+    service = OpenAIService(state, request_id, _client_addr(request))
     return _respond(await unless_client_leaves(request, service.chat_completion(body)))
 
 
@@ -34,5 +34,9 @@ async def chat_completions(
 async def completions(
     request: Request, state: StateDep, request_id: RequestIdDep, body: BodyDep
 ) -> Response:
-    service = OpenAIService(state, request_id)
+    service = OpenAIService(state, request_id, _client_addr(request))
     return _respond(await unless_client_leaves(request, service.text_completion(body)))
+
+
+def _client_addr(request: Request) -> str | None:
+    return f"{request.client.host}:{request.client.port}" if request.client else None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +18,7 @@ from api_server.openai.translate import to_conversation, to_sampling
 from api_server.prompts.base import FormattedPrompt
 from api_server.state import AppState
 from api_server.tools import build_tool_parser
+from api_server.tracking import RequestTracker
 from api_server.validation import parse_body
 
 logger = logging.getLogger(__name__)
@@ -36,15 +35,16 @@ OpenAIResult = dict[str, Any] | StreamResult
 
 
 class OpenAIService:
-    def __init__(self, state: AppState, request_id: str) -> None:
+    def __init__(self, state: AppState, request_id: str, client_addr: str | None = None) -> None:
         self.state = state
         self.request_id = request_id
+        self.client_addr = client_addr
 
     async def chat_completion(self, body: bytes) -> OpenAIResult:
-        return await self._tracked("chat.completions", self._chat_completion, body)
+        return await self._tracked("/v1/chat/completions", self._chat_completion, body)
 
     async def text_completion(self, body: bytes) -> OpenAIResult:
-        return await self._tracked("completions", self._text_completion, body)
+        return await self._tracked("/v1/completions", self._text_completion, body)
 
     async def _tracked(
         self,
@@ -53,7 +53,13 @@ class OpenAIService:
         body: bytes,
     ) -> OpenAIResult:
         """Every request is counted, refused ones too; a stream finishes its own tracking."""
-        tracker = RequestTracker(self.state, endpoint)
+        tracker = RequestTracker(
+            self.state,
+            request_id=self.request_id,
+            endpoint=endpoint,
+            api_flavour="openai",
+            client_addr=self.client_addr,
+        )
         try:
             result = await handler(body, tracker)
         except BaseException as exc:
@@ -68,13 +74,15 @@ class OpenAIService:
         _log_unknown_fields(request.unknown_fields(), "chat.completions")
         runtime = self.state.runtime_for(request.model)
         tracker.model = runtime.spec.name
+        tracker.record.stream = request.stream
+        tracker.record.end_user = request.user
         chat = ChatRequest(
             model=runtime,
             conversation=to_conversation(request),
             sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
             request_id=self.request_id,
         )
-        events = generate_chat(chat, self.state.metrics)
+        events = generate_chat(chat, tracker)
         if request.stream:
             renderer = ChatChunkRenderer(runtime.spec.name, _include_usage(request))
             return await self._stream(
@@ -90,13 +98,15 @@ class OpenAIService:
         _log_unknown_fields(request.unknown_fields(), "completions")
         runtime = self.state.runtime_for(request.model)
         tracker.model = runtime.spec.name
+        tracker.record.stream = request.stream
+        tracker.record.end_user = request.user
         completion = CompletionRequest(
             # A raw prompt is the client's own text: the engine adds BOS as it would.
             prompt=FormattedPrompt(text=_single_prompt(request), starts_with_bos=False),
             sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
             request_id=self.request_id,
         )
-        events = generate_text(runtime, completion, build_tool_parser("none"), self.state.metrics)
+        events = generate_text(runtime, completion, build_tool_parser("none"), tracker)
         state = TextCompletionState(runtime.spec.name, _include_usage(request))
         if request.stream:
             return await self._stream(
@@ -167,46 +177,6 @@ def _single_prompt(request: CompletionRequestIn) -> str:
     if len(prompt) != 1:
         raise UnsupportedFeatureError("Only one prompt per request is supported", param="prompt")
     return prompt[0]
-
-
-class RequestTracker:
-    """Counts a request in flight and records its status and latency when it ends.
-    The model label is "unknown" until the request names a served model."""
-
-    def __init__(self, state: AppState, endpoint: str) -> None:
-        self.metrics = state.metrics
-        self.endpoint = endpoint
-        self._model = "unknown"
-        self.started = time.perf_counter()
-        self.metrics.in_flight.labels(self._model).inc()
-
-    @property
-    def model(self) -> str:
-        return self._model
-
-    @model.setter
-    def model(self, name: str) -> None:
-        self.metrics.in_flight.labels(self._model).dec()
-        self.metrics.in_flight.labels(name).inc()
-        self._model = name
-
-    def finish(self, error: BaseException | None) -> None:
-        metrics = self.metrics
-        metrics.in_flight.labels(self._model).dec()
-        metrics.requests.labels(self.endpoint, self._model, _status_label(error)).inc()
-        metrics.request_latency.labels(self.endpoint, self._model).observe(
-            time.perf_counter() - self.started
-        )
-
-
-def _status_label(error: BaseException | None) -> str:
-    if error is None:
-        return "200"
-    if isinstance(error, InferstackError):
-        return str(error.status_code)
-    if isinstance(error, GeneratorExit | asyncio.CancelledError):
-        return "499"  # the client went away
-    return "500"
 
 
 def _log_unknown_fields(fields: list[str], endpoint: str) -> None:

@@ -156,7 +156,7 @@ def test_metrics_after_traffic(client: openai.OpenAI, http: httpx.Client) -> Non
     client.chat.completions.create(model=MODEL, messages=FRANCE, temperature=0, max_tokens=8)
     text = http.get("/metrics").text
     assert (
-        'inferstack_requests_total{endpoint="chat.completions",model="SmolLM2-135M-Instruct",status="200"}'
+        'inferstack_requests_total{endpoint="/v1/chat/completions",model="SmolLM2-135M-Instruct",status="200"}'
         in text
     )
     assert 'inferstack_time_to_first_token_seconds_count{model="SmolLM2-135M-Instruct"}' in text

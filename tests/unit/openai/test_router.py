@@ -237,7 +237,7 @@ def test_metrics_count_requests(client: TestClient) -> None:
         json={"model": "tiny", "messages": [{"role": "user", "content": "hi"}]},
     )
     text = client.get("/metrics").text
-    labels = 'endpoint="chat.completions",model="tiny-chatml",status="200"'
+    labels = 'endpoint="/v1/chat/completions",model="tiny-chatml",status="200"'
     assert f"inferstack_requests_total{{{labels}}} 1.0" in text
     assert "inferstack_time_to_first_token_seconds_bucket" in text
     assert 'inferstack_completion_tokens_total{model="tiny-chatml"} 3.0' in text
@@ -253,10 +253,8 @@ def test_metrics_count_refused_requests(client: TestClient) -> None:
     client.post("/v1/chat/completions", json={"model": "nope", "messages": []})
     client.post("/v1/chat/completions", json={"model": "tiny", "messages": [], "n": 2})
     text = client.get("/metrics").text
-    assert (
-        'inferstack_requests_total{endpoint="chat.completions",model="unknown",status="400"} 2.0'
-        in text
-    )
+    labels = 'endpoint="/v1/chat/completions",model="unknown",status="400"'
+    assert f"inferstack_requests_total{{{labels}}} 2.0" in text
     assert 'inferstack_requests_in_flight{model="unknown"} 0.0' in text
 
 

@@ -1,0 +1,1 @@
+"""Request logs: one row per request in PostgreSQL, written off the request path."""

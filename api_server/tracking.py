@@ -1,0 +1,102 @@
+"""Everything observed about one request while it runs: Prometheus metrics as they happen,
+and the request-log row handed to the log sink when it ends. Front doors create one per
+request; the shared generation path reports engine events to it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+from api_server.engines.client import EngineReplica
+from api_server.engines.types import Usage
+from api_server.errors import InferstackError
+from api_server.logs.record import RequestLogRecord
+from api_server.state import AppState
+
+
+class RequestTracker:
+    """The model label is "unknown" until the request names a served model."""
+
+    def __init__(
+        self,
+        state: AppState,
+        *,
+        request_id: str,
+        endpoint: str,
+        api_flavour: str,
+        client_addr: str | None = None,
+    ) -> None:
+        self.metrics = state.metrics
+        self.sink = state.request_log
+        self.started = time.perf_counter()
+        self.record = RequestLogRecord(
+            id=request_id,
+            received_at=datetime.now(UTC),
+            endpoint=endpoint,
+            api_flavour=api_flavour,
+            client_addr=client_addr,
+        )
+        self._model = "unknown"
+        self._finished = False
+        self.metrics.in_flight.labels(self._model).inc()
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @model.setter
+    def model(self, name: str) -> None:
+        self.metrics.in_flight.labels(self._model).dec()
+        self.metrics.in_flight.labels(name).inc()
+        self._model = name
+        self.record.model = name
+
+    def engine_chosen(self, replica: EngineReplica) -> None:
+        self.record.engine = replica.kind
+        self.record.replica = replica.url
+
+    def first_token(self) -> None:
+        elapsed = time.perf_counter() - self.started
+        self.metrics.time_to_first_token.labels(self._model).observe(elapsed)
+        self.record.first_token_at = self.record.received_at + timedelta(seconds=elapsed)
+        self.record.ttft_ms = elapsed * 1000
+
+    def engine_failed(self, replica: EngineReplica, error: InferstackError) -> None:
+        self.metrics.engine_errors.labels(self._model, replica.label, type(error).__name__).inc()
+
+    def completed(self, usage: Usage) -> None:
+        self.metrics.prompt_tokens.labels(self._model).inc(usage.prompt_tokens)
+        self.metrics.completion_tokens.labels(self._model).inc(usage.completion_tokens)
+        self.record.prompt_tokens = usage.prompt_tokens
+        self.record.completion_tokens = usage.completion_tokens
+
+    def finish(self, error: BaseException | None) -> None:
+        if self._finished:  # a stream's generator and its caller may both report the end
+            return
+        self._finished = True
+        elapsed = time.perf_counter() - self.started
+        status = _status_code(error)
+        metrics = self.metrics
+        metrics.in_flight.labels(self._model).dec()
+        metrics.requests.labels(self.record.endpoint, self._model, str(status)).inc()
+        metrics.request_latency.labels(self.record.endpoint, self._model).observe(elapsed)
+        record = self.record
+        record.finished_at = record.received_at + timedelta(seconds=elapsed)
+        record.latency_ms = elapsed * 1000
+        record.status_code = status
+        if error is not None:
+            record.error_type = (
+                error.error_type if isinstance(error, InferstackError) else type(error).__name__
+            )
+        self.sink.enqueue(record)
+
+
+def _status_code(error: BaseException | None) -> int:
+    if error is None:
+        return 200
+    if isinstance(error, InferstackError):
+        return error.status_code
+    if isinstance(error, GeneratorExit | asyncio.CancelledError):
+        return 499  # the client went away
+    return 500
