@@ -1,7 +1,8 @@
 """`python -m load_tests run|ui`: Locust with the inferstack scenarios.
 
 `run` runs Locust headless for a fixed time and writes `load_tests/reports/<timestamp>/`
-(report.json, summary.txt, Locust's locust.html and locust_*.csv), prints the summary and
+(report.json, summary.txt, Locust's locust.html and locust_*.csv, and dashboard.png: the
+gateway's `/dashboard` as the load ends, when Chromium is installed), prints the summary and
 exits 1 when a threshold of the profile fails (2 when no report was written). `ui` starts
 Locust's web UI (http://127.0.0.1:8089) with the same options; the report is written when
 Locust is stopped (Ctrl-C).
@@ -19,6 +20,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from load_tests.dashboard import DashboardScreenshot
 from load_tests.prompts import SCENARIOS
 from load_tests.report import REPORTS
 from load_tests.thresholds import CONFIG, ConfigError, load_profile
@@ -54,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
         mode.add_argument("--report-dir", type=Path, help="default load_tests/reports/<time>")
     run.add_argument("--duration", default="30s", help="run time (30s, 2m, ...)")
+    run.add_argument(
+        "--no-screenshot", action="store_true", help="no dashboard.png of {host}/dashboard"
+    )
     ui.add_argument("--web-host", default="127.0.0.1")
     ui.add_argument("--web-port", type=int, default=8089)
     return parser
@@ -96,15 +101,25 @@ def main(argv: list[str] | None = None) -> int:
     report_dir.mkdir(parents=True, exist_ok=True)
     if args.mode == "ui":
         print(f"Locust web UI: http://{args.web_host}:{args.web_port} (Ctrl-C writes the report)")
+    screenshot = None
+    if args.mode == "run" and not args.no_screenshot:
+        screenshot = DashboardScreenshot(args.host, report_dir)
+        screenshot.open()  # the page must watch the load: it computes rates from its own scrapes
     try:
         code = subprocess.call(locust_argv(args, report_dir))
     except KeyboardInterrupt:
         code = 0  # Locust got the Ctrl-C as well and writes the report as it quits
     report = report_dir / "report.json"
     if not report.exists():
+        if screenshot is not None:
+            screenshot.cancel()
         print(f"load test: Locust exited with {code} without writing {report}", file=sys.stderr)
         return 2
+    png = screenshot.take() if screenshot is not None else None
     summary = report_dir / "summary.txt"
+    if png is not None and summary.exists():
+        with summary.open("a") as text:
+            text.write(f"dashboard: {png}\n")
     if args.mode == "run" and summary.exists():
         print()
         print(summary.read_text(), end="")

@@ -2,177 +2,31 @@
 polls the gateway, draws its charts from live traffic, logs no errors, and says so when the
 gateway goes away. A screenshot is kept in `$INFERSTACK_REPORT_DIR` (else pytest's tmp dir).
 
+The DevTools driver is `load_tests.browser` (the load test's dashboard screenshot uses it too).
 Chromium is Debian's `chromium` (`scripts/install_chromium.sh`); without it these tests skip.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import contextlib
-import itertools
-import json
 import os
-import shutil
-import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import openai
 import pytest
 
-# The network may be closed: nothing that phones home, no sandbox (root in CI), no GPU.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--hide-scrollbars",
-    "--window-size=1440,1000",
-    "--remote-debugging-port=0",
-)
-WIDTH = 1440
-
-
-def chromium_binary() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    return None
-
+from load_tests.browser import chromium_binary, chromium_page
 
 needs_chromium = pytest.mark.skipif(
     chromium_binary() is None,
     reason="no chromium on PATH: run scripts/install_chromium.sh (Debian's chromium, apt, root)",
 )
-
-
-class Page:
-    """One Chromium tab over the DevTools protocol; collects console errors, uncaught
-    exceptions and failed loads into `errors`."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self._ws = ws
-        self._ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._reader = asyncio.create_task(self._read())
-        self.errors: list[str] = []
-
-    async def send(self, method: str, **params: Any) -> dict[str, Any]:
-        call_id = next(self._ids)
-        future = asyncio.get_running_loop().create_future()
-        self._pending[call_id] = future
-        await self._ws.send_json({"id": call_id, "method": method, "params": params})
-        return await asyncio.wait_for(future, timeout=30)
-
-    async def evaluate(self, expression: str) -> Any:
-        reply = await self.send("Runtime.evaluate", expression=expression, returnByValue=True)
-        if "exceptionDetails" in reply:
-            raise AssertionError(f"{expression!r} threw: {reply['exceptionDetails']}")
-        return reply["result"].get("value")
-
-    async def navigate(self, url: str) -> None:
-        await self.send("Page.navigate", url=url)
-        await self.wait_for(
-            f"location.href === {json.dumps(url)} && document.readyState === 'complete'", 30
-        )
-
-    async def wait_for(self, expression: str, timeout_s: float) -> Any:
-        """Evaluate `expression` until it is truthy (an exception counts as not yet)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                if value := await self.evaluate(expression):
-                    return value
-            except AssertionError as error:
-                last = str(error)
-            else:
-                last = "falsy"
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out on {expression} ({last}); errors: {self.errors}")
-            await asyncio.sleep(0.25)
-
-    async def screenshot(self, path: Path) -> None:
-        height = await self.evaluate("document.documentElement.scrollHeight")
-        clip = {"x": 0, "y": 0, "width": WIDTH, "height": height, "scale": 1}
-        shot = await self.send(
-            "Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True
-        )
-        await asyncio.to_thread(path.write_bytes, base64.b64decode(shot["data"]))
-
-    async def close(self) -> None:
-        self._reader.cancel()
-        await self._ws.close()
-
-    async def _read(self) -> None:
-        async for message in self._ws:
-            data = message.json()
-            if "id" in data:
-                future = self._pending.pop(data["id"])
-                if "error" in data:
-                    future.set_exception(RuntimeError(f"DevTools: {data['error']}"))
-                else:
-                    future.set_result(data.get("result", {}))
-                continue
-            params = data.get("params", {})
-            match data.get("method"):
-                case "Runtime.consoleAPICalled" if params["type"] in ("error", "assert"):
-                    self.errors.append(f"console: {[a.get('value') for a in params['args']]}")
-                case "Runtime.exceptionThrown":
-                    self.errors.append(f"exception: {params['exceptionDetails']}")
-                case "Log.entryAdded" if params["entry"]["level"] == "error":
-                    entry = params["entry"]
-                    self.errors.append(f"{entry['source']}: {entry['text']} {entry.get('url')}")
-
-
-@contextlib.asynccontextmanager
-async def chromium_page(profile: Path) -> AsyncIterator[Page]:
-    """A fresh headless Chromium (own profile) with one blank tab, domains enabled before
-    any navigation so no message is missed."""
-    binary = chromium_binary()
-    assert binary is not None
-    argv = [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"]
-    log_path = profile.parent / f"{profile.name}.log"
-    with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(*argv, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if process.returncode is not None or time.monotonic() > deadline:
-                raise AssertionError(f"chromium did not start; see {log_path}")
-            await asyncio.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://127.0.0.1:{port}/json/list") as response:
-                targets = await response.json()
-            url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
-            async with session.ws_connect(url, max_msg_size=0) as ws:
-                page = Page(ws)
-                for domain in ("Page", "Runtime", "Log"):
-                    await page.send(f"{domain}.enable")
-                try:
-                    yield page
-                finally:
-                    await page.close()
-    finally:
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), timeout=10)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 def report_dir(tmp_path: Path) -> Path:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from load_tests.browser import chromium_binary
 from tests.integration.services import REPO
 
 pytestmark = pytest.mark.integration
@@ -55,6 +56,13 @@ def test_a_distributed_mixed_run_fills_every_figure(gateway_url: str, tmp_path: 
     assert (tmp_path / "summary.txt").read_text() in run.stdout
     assert (tmp_path / "locust.html").stat().st_size > 0
     assert "stream" in (tmp_path / "locust_stats.csv").read_text()
+    # The gateway's /dashboard, watched during the load and captured as it ends.
+    if chromium_binary() is None:
+        assert "no chromium: dashboard screenshot skipped" in run.stdout
+    else:
+        png = tmp_path / "dashboard.png"
+        assert png.read_bytes().startswith(b"\x89PNG"), run.stderr[-3000:]
+        assert f"dashboard: {png}" in run.stdout.splitlines()[-1]
 
 
 def test_a_failed_threshold_exits_non_zero(gateway_url: str, tmp_path: Path) -> None:
@@ -66,7 +74,7 @@ def test_a_failed_threshold_exits_non_zero(gateway_url: str, tmp_path: Path) -> 
     report_dir = tmp_path / "report"
     run = load_test(
         gateway_url, report_dir, "--users", "1", "--duration", "2s", "--scenario", "short",
-        "--config", str(config), "--profile", "strict",
+        "--config", str(config), "--profile", "strict", "--no-screenshot",
     )  # fmt: skip
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
     assert "thresholds (profile strict): FAIL" in run.stdout
@@ -75,3 +83,5 @@ def test_a_failed_threshold_exits_non_zero(gateway_url: str, tmp_path: Path) -> 
     report = json.loads((report_dir / "report.json").read_text())
     assert report["config"]["max_tokens"] == 8
     assert report["thresholds"]["passed"] is False
+    assert not (report_dir / "dashboard.png").exists()
+    assert "dashboard" not in run.stdout
