@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,12 +14,17 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api_server import __version__
+from api_server.anthropic.errors import anthropic_envelope
+from api_server.anthropic.router import PATH_PREFIX as ANTHROPIC_PATHS
+from api_server.anthropic.router import router as anthropic_router
 from api_server.config import Settings
 from api_server.dashboard.router import router as dashboard_router
 from api_server.errors import InferstackError, InvalidRequestError
 from api_server.http import json_response
 from api_server.infra.connections import open_backing_services
+from api_server.logs.query.router import router as logs_router
 from api_server.logs.record import RequestLogSink
+from api_server.logs.writer import build_request_log_writer
 from api_server.middleware.request_id import RequestIdMiddleware
 from api_server.openai.responses import error_body
 from api_server.openai.router import router as openai_router
@@ -46,8 +52,19 @@ def create_app(
         async with AsyncExitStack() as stack:
             http = await stack.enter_async_context(build_engine_http_client(settings))
             services = await open_backing_services(settings, stack)
-            state = build_app_state(settings, registry, http, services, request_log)
+            writer = None
+            if request_log is None and services.postgres is not None:
+                writer = build_request_log_writer(services.postgres, settings)
+            state = build_app_state(settings, registry, http, services, request_log or writer)
             app.state.inferstack = state
+            if writer is not None:
+                writer.start(state.metrics.request_log)
+                # Closed after everything entered below, before the pool it writes with.
+                stack.push_async_callback(writer.close, settings.request_log_shutdown_timeout_s)
+            if state.archive is not None:
+                await stack.enter_async_context(state.archive)
+            elif settings.archive_enabled:
+                logger.warning("archive_enabled, but no object store is configured")
             # Learn each replica's health (and whether llama.cpp adds BOS) before the first
             # request, then keep it fresh: engines restart, sometimes with another model.
             await check_engines(state)
@@ -64,7 +81,10 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     app.include_router(system_router)
     app.include_router(openai_router)
+    app.include_router(anthropic_router)
     app.include_router(dashboard_router)
+    if settings.logs_api_enabled:  # until auth exists, off unless asked for (404)
+        app.include_router(logs_router)
     _install_error_handlers(app)
     return app
 
@@ -81,23 +101,24 @@ async def _watch_engines(state: AppState) -> None:
 def _install_error_handlers(app: FastAPI) -> None:
     async def on_gateway_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, InferstackError)
-        return render_error(exc)
+        return render_error(exc, envelope_for(request))
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
-        return render_error(InvalidRequestError(f"Invalid request: {exc}"))
+        return render_error(InvalidRequestError(f"Invalid request: {exc}"), envelope_for(request))
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         error = InferstackError(str(exc.detail), code=_http_code(exc.status_code))
         error.status_code = exc.status_code
         error.error_type = "invalid_request_error" if exc.status_code < 500 else "server_error"
-        response = render_error(error)
+        response = render_error(error, envelope_for(request))
         response.headers.update(exc.headers or {})  # e.g. Allow on 405
         return response
 
     async def on_unexpected_error(request: Request, exc: Exception) -> Response:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        response = render_error(InferstackError("The gateway hit an internal error"))
+        error = InferstackError("The gateway hit an internal error")
+        response = render_error(error, envelope_for(request))
         # This handler runs outside the request-id middleware: add the id here.
         request_id = request.scope.get("state", {}).get("request_id")
         if request_id:
@@ -110,11 +131,26 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_unexpected_error)
 
 
-def render_error(error: InferstackError) -> Response:
+Envelope = Callable[[InferstackError], tuple[int, dict[str, Any]]]
+
+
+def openai_envelope(error: InferstackError) -> tuple[int, dict[str, Any]]:
+    return error.status_code, error_body(error)
+
+
+def envelope_for(request: Request) -> Envelope:
+    """One error tree, one envelope per front door: the path says whose client asks."""
+    if request.url.path.startswith(ANTHROPIC_PATHS):
+        return anthropic_envelope
+    return openai_envelope
+
+
+def render_error(error: InferstackError, envelope: Envelope = openai_envelope) -> Response:
     headers = None
     if error.retry_after_s is not None:
         headers = {"Retry-After": str(max(1, round(error.retry_after_s)))}
-    return json_response(error_body(error), status_code=error.status_code, headers=headers)
+    status, body = envelope(error)
+    return json_response(body, status_code=status, headers=headers)
 
 
 def _http_code(status: int) -> str:

@@ -9,11 +9,14 @@ from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
+from api_server.chat.streaming import StreamResult
 from api_server.errors import ClientGoneError
 
 T = TypeVar("T")
+
+_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def json_response(
@@ -26,6 +29,19 @@ def json_response(
         media_type="application/json",
         headers=headers,
     )
+
+
+def respond(result: dict[str, Any] | StreamResult) -> Response:
+    """A service's result as JSON, or as a server-sent event stream."""
+    if isinstance(result, StreamResult):
+        return StreamingResponse(
+            result.chunks, media_type="text/event-stream", headers=_SSE_HEADERS
+        )
+    return json_response(result)
+
+
+def client_addr(request: Request) -> str | None:
+    return f"{request.client.host}:{request.client.port}" if request.client else None
 
 
 async def unless_client_leaves(request: Request, work: Awaitable[T]) -> T:

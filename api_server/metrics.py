@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+_FLUSH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2.5, 5, 10, 30, 60)
 
 
@@ -52,6 +53,47 @@ class GatewayMetrics:
             ["model", "engine"],
             registry=r,
         )
+        self.request_log = RequestLogMetrics(r)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class RequestLogMetrics:
+    """The request-log writer's (api_server.logs.writer). The two gauges are read at scrape
+    time from functions the writer sets."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = r = registry
+        self.queue_depth = Gauge(
+            "inferstack_request_log_queue_depth", "Rows waiting in memory", registry=r
+        )
+        self.spool_bytes = Gauge(
+            "inferstack_request_log_spool_bytes", "Bytes of rows waiting on disk", registry=r
+        )
+        self.rows_written = Counter(
+            "inferstack_request_log_rows_written", "Rows committed to PostgreSQL", registry=r
+        )
+        self.rows_spooled = Counter(
+            "inferstack_request_log_rows_spooled",
+            "Rows spilled to the disk spool (PostgreSQL down or slow, or the queue full)",
+            registry=r,
+        )
+        self.rows_dropped = Counter(
+            "inferstack_request_log_rows_dropped",
+            "Rows lost: spool_full, rejected (PostgreSQL refused the values), unreadable "
+            "(a torn or corrupt spool line)",
+            ["reason"],
+            registry=r,
+        )
+        self.flush_latency = Histogram(
+            "inferstack_request_log_flush_seconds",
+            "Time to commit one batch to PostgreSQL",
+            buckets=_FLUSH_BUCKETS,
+            registry=r,
+        )
+        self.flush_failures = Counter(
+            "inferstack_request_log_flush_failures",
+            "Batches PostgreSQL did not take (down, slow or refusing); their rows were spooled",
+            registry=r,
+        )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from api_server.archive.writer import ArchiveWriter
 from api_server.chat.generation import ModelRuntime
 from api_server.config import Settings
 from api_server.engines.gauges import EngineGaugeCollector
@@ -29,6 +30,7 @@ class AppState:
     services: BackingServices
     request_log: RequestLogSink
     started_at: float
+    archive: ArchiveWriter | None = None  # set when archive_enabled and a store is configured
 
     def runtime_for(self, requested_model: str) -> ModelRuntime:
         """Resolve a client's model name (aliases, any case) to its runtime, or 404."""
@@ -82,6 +84,11 @@ def build_app_state(
     metrics.registry.register(
         EngineGaugeCollector({name: runtime.pool for name, runtime in runtimes.items()})
     )
+    archive = None
+    if settings.archive_enabled and services.object_store is not None:
+        archive = ArchiveWriter(
+            services.object_store, metrics.registry, queue_size=settings.archive_queue_size
+        )
     return AppState(
         settings=settings,
         registry=registry,
@@ -91,4 +98,5 @@ def build_app_state(
         services=services,
         request_log=request_log or DiscardingSink(),
         started_at=time.time(),
+        archive=archive,
     )

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from api_server.archive.capture import PayloadCapture
+from api_server.archive.keys import archive_key
+from api_server.chat.events import ChatEvent
 from api_server.engines.client import EngineReplica
 from api_server.engines.types import Usage
 from api_server.errors import InferstackError
@@ -29,6 +34,8 @@ class RequestTracker:
     ) -> None:
         self.metrics = state.metrics
         self.sink = state.request_log
+        self.archive = state.archive
+        self.capture: PayloadCapture | None = None  # only while archiving is on
         self.started = time.perf_counter()
         self.record = RequestLogRecord(
             id=request_id,
@@ -52,6 +59,15 @@ class RequestTracker:
         self._model = name
         self.record.model = name
 
+    def capture_request(self, body: bytes) -> None:
+        """Keep the request body for the archive, when it is on."""
+        if self.archive is not None:
+            self.capture = PayloadCapture(body)
+
+    def observed(self, events: AsyncGenerator[ChatEvent, None]) -> AsyncGenerator[ChatEvent, None]:
+        """`events`, kept for the archive when capturing; untouched (no cost) otherwise."""
+        return events if self.capture is None else self.capture.observe(events)
+
     def engine_chosen(self, replica: EngineReplica) -> None:
         self.record.engine = replica.kind
         self.record.replica = replica.url
@@ -71,7 +87,8 @@ class RequestTracker:
         self.record.prompt_tokens = usage.prompt_tokens
         self.record.completion_tokens = usage.completion_tokens
 
-    def finish(self, error: BaseException | None) -> None:
+    def finish(self, error: BaseException | None, response: dict[str, Any] | None = None) -> None:
+        """`response`: a non-streaming response object, for the archive."""
         if self._finished:  # a stream's generator and its caller may both report the end
             return
         self._finished = True
@@ -89,6 +106,12 @@ class RequestTracker:
             record.error_type = (
                 error.error_type if isinstance(error, InferstackError) else type(error).__name__
             )
+        if self.capture is not None and self.archive is not None:
+            # The key is known now; the object is written later, off the request path.
+            self.capture.response = response
+            key = archive_key(record.id, record.received_at)
+            if self.archive.submit(self.capture.entry(key, record, error)):
+                record.archive_key = key
         self.sink.enqueue(record)
 
 

@@ -21,7 +21,9 @@ def parse_body(model: type[WireModel], body: bytes) -> WireModel:
 
 
 def _invalid_request(exc: ValidationError) -> InvalidRequestError:
-    first = exc.errors(include_url=False)[0]
+    # The deepest problem is the telling one: for `str | list[block]`, "not a valid string"
+    # is noise next to "unknown block type 'document'" one level down.
+    first = max(exc.errors(include_url=False), key=lambda error: len(error["loc"]))
     if first["type"] == "json_invalid":
         return InvalidRequestError(
             f"We could not parse the JSON body of your request: {first['msg']}"

@@ -73,6 +73,16 @@ class NativeStack:
         """Stop every service and supervisord; no process of this stack is left."""
         commands.stop(self.stack)
 
+    def stop_service(self, name: str) -> None:
+        """Stop one service (e.g. PostgreSQL, to test what happens while it is down)."""
+        service = self.stack.service(name)
+        self.stack.supervisor.stop(name, timeout=service.stop_timeout_s + 10)
+
+    def start_service(self, name: str) -> None:
+        """Start one stopped service and wait until healthy (its after_start runs too)."""
+        if not commands._bring_up(self.stack, self.stack.service(name)):
+            raise StackError(f"{name} did not come back; logs in {self.logs_dir}")
+
     def __enter__(self) -> NativeStack:
         try:
             self.start()

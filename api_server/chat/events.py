@@ -15,6 +15,8 @@ FinishReason = Literal["stop", "length", "tool_calls"]
 class Finished:
     reason: FinishReason
     usage: Usage
+    # The client's stop sequence the engine stopped on, when the engine says (vLLM does).
+    stop_sequence: str | None = None
 
 
 ChatEvent = TextDelta | ToolCallStart | ToolCallArgumentsDelta | Finished

@@ -13,7 +13,7 @@ from api_server.engines.client import EngineReplica
 from api_server.engines.pool import EnginePool
 from api_server.engines.types import CompletionRequest, SamplingParams, Usage
 from api_server.errors import EngineError, EngineUnavailableError, InvalidRequestError
-from api_server.prompts.base import PromptFormatter
+from api_server.prompts.base import FormattedPrompt, PromptFormatter
 from api_server.prompts.errors import PromptFormatError
 from api_server.registry import ModelSpec
 from api_server.tools import build_tool_parser
@@ -46,24 +46,33 @@ async def generate_chat(
     """Yield text and tool-call events as the engine produces them, then `Finished`."""
     spec = request.model.spec
     conversation = request.conversation
-    try:
-        prompt = request.model.format_prompt(conversation)
-    except PromptFormatError as exc:
-        # The conversation cannot be expressed in this model's format: the client's to fix.
-        raise InvalidRequestError(f"{spec.name}: {exc}", param="messages") from exc
+    prompt, forced = chat_prompt(request.model, conversation)
     syntax = spec.tool_call_syntax if conversation.offers_tools else "none"
-    parser = build_tool_parser(syntax)
-    forced = forced_call_prefix(syntax, spec.prompt_family, conversation.tool_choice)
-    if forced:
-        prompt = replace(prompt, text=prompt.text + forced)
     completion = CompletionRequest(
         prompt=prompt,
         sampling=request.sampling,
         request_id=request.request_id,
         bos_token=request.model.bos_token,
     )
+    parser = build_tool_parser(syntax)
     async for event in generate_text(request.model, completion, parser, observer, forced):
         yield event
+
+
+def chat_prompt(model: ModelRuntime, conversation: Conversation) -> tuple[FormattedPrompt, str]:
+    """The raw prompt for `conversation`, ending with the start of a forced tool call when
+    tool_choice demands one; that start (model output the prompt holds) comes second."""
+    spec = model.spec
+    try:
+        prompt = model.format_prompt(conversation)
+    except PromptFormatError as exc:
+        # The conversation cannot be expressed in this model's format: the client's to fix.
+        raise InvalidRequestError(f"{spec.name}: {exc}", param="messages") from exc
+    syntax = spec.tool_call_syntax if conversation.offers_tools else "none"
+    forced = forced_call_prefix(syntax, spec.prompt_family, conversation.tool_choice)
+    if forced:
+        prompt = replace(prompt, text=prompt.text + forced)
+    return prompt, forced
 
 
 class GenerationObserver(Protocol):
@@ -93,6 +102,7 @@ async def generate_text(
         called_tool = called_tool or isinstance(event, ToolCallStart)
         yield event
     engine_finish: str | None = None
+    engine_stop: str | None = None
     usage: Usage | None = None
     try:
         async for chunk in replica.stream_completion(completion, timeout_s=runtime.spec.timeout_s):
@@ -100,6 +110,7 @@ async def generate_text(
                 usage = chunk.usage
             if chunk.finish_reason is not None:
                 engine_finish = chunk.finish_reason
+                engine_stop = chunk.stop_reason
             if not chunk.text:
                 continue
             if not first_token_seen:
@@ -121,7 +132,10 @@ async def generate_text(
     # Engines that report no usage in the stream send about one token per chunk.
     usage = usage or Usage(prompt_tokens=0, completion_tokens=text_chunks)
     observer.completed(usage)
-    yield Finished(reason=_finish_reason(engine_finish, called_tool), usage=usage)
+    reason = _finish_reason(engine_finish, called_tool)
+    # Only the client's own stop sequences count, not the template's end-of-turn strings.
+    stop_sequence = engine_stop if engine_stop in completion.sampling.stop else None
+    yield Finished(reason, usage, stop_sequence if reason == "stop" else None)
 
 
 def _finish_reason(engine_finish: str | None, called_tool: bool) -> FinishReason:
@@ -132,4 +146,11 @@ def _finish_reason(engine_finish: str | None, called_tool: bool) -> FinishReason
     return "tool_calls" if called_tool else "stop"
 
 
-__all__ = ["ChatRequest", "ModelRuntime", "TextDelta", "generate_chat", "generate_text"]
+__all__ = [
+    "ChatRequest",
+    "ModelRuntime",
+    "TextDelta",
+    "chat_prompt",
+    "generate_chat",
+    "generate_text",
+]

@@ -18,6 +18,7 @@ import orjson
 from api_server.engines.dialects import (
     QUEUE_DEPTH_METRICS,
     build_completion_body,
+    build_tokenize_body,
     parse_completion_chunk,
     parse_queue_depth,
 )
@@ -30,7 +31,9 @@ from api_server.errors import (
     EngineTimeoutError,
     EngineUnavailableError,
     InvalidRequestError,
+    UnsupportedFeatureError,
 )
+from api_server.prompts.base import FormattedPrompt
 from api_server.registry import EngineKind
 
 _CONTEXT_ERROR_HINTS = ("context", "too long", "exceed")
@@ -161,6 +164,41 @@ class EngineReplica:
         if status == 504:
             return EngineTimeoutError(f"Engine {self.label} timed out: {message}")
         return EngineResponseError(f"Engine {self.label} answered {status}: {message}")
+
+    async def count_tokens(
+        self, prompt: FormattedPrompt, bos_token: str, *, timeout_s: float
+    ) -> int:
+        """How many tokens `prompt` is for this engine, from its own `/tokenize`."""
+        body = build_tokenize_body(
+            self.kind, self.served_name, prompt, bos_token, engine_adds_bos=self.adds_bos
+        )
+        if body is None:
+            raise UnsupportedFeatureError(
+                f"Counting tokens is not available for {self.kind} engines (no /tokenize)"
+            )
+        try:
+            async with self.http.post(
+                f"{self.url}/tokenize",
+                data=orjson.dumps(body),
+                headers=_JSON_HEADERS,
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
+            ) as response:
+                content = await response.read()
+                if response.status != 200:
+                    raise self._error_for_status(
+                        response.status, content, response.headers.get("Retry-After")
+                    )
+        except TimeoutError as exc:
+            raise EngineTimeoutError(f"Engine {self.label} did not tokenize in time") from exc
+        except aiohttp.ClientError as exc:
+            raise EngineUnavailableError(
+                f"Engine {self.label} is not reachable ({type(exc).__name__})"
+            ) from exc
+        payload = _json_or_none(content)
+        tokens = payload.get("tokens") if isinstance(payload, dict) else None
+        if not isinstance(tokens, list):
+            raise EngineResponseError(f"Engine {self.label} sent no tokens from /tokenize")
+        return len(tokens)
 
     async def probe(self, timeout_s: float) -> bool:
         """True when the replica answers its health check (llama.cpp: 503 while loading)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from api_server.engines.types import CompletionChunk, CompletionRequest, Usage
+from api_server.prompts.base import FormattedPrompt
 from api_server.registry import EngineKind
 
 
@@ -60,6 +61,31 @@ def build_completion_body(
     return body
 
 
+def build_tokenize_body(
+    kind: EngineKind,
+    served_name: str,
+    prompt: FormattedPrompt,
+    bos_token: str,
+    *,
+    engine_adds_bos: bool,
+) -> dict[str, Any] | None:
+    """The `/tokenize` body that counts `prompt` as a completion would send it; None for
+    engines without one (MAX Serve)."""
+    if kind == "llamacpp":
+        # As for completions: llama-server adds BOS itself when the model wants one.
+        text = prompt.text
+        if prompt.starts_with_bos and engine_adds_bos and bos_token:
+            text = text.removeprefix(bos_token)
+        return {"content": text, "add_special": True}
+    if kind == "vllm":
+        return {
+            "model": served_name,
+            "prompt": prompt.text,
+            "add_special_tokens": not prompt.starts_with_bos,
+        }
+    return None
+
+
 # The engine's own gauge of requests waiting for a slot, per kind (MAX Serve exposes none
 # under a stable name yet).
 QUEUE_DEPTH_METRICS: dict[EngineKind, str] = {
@@ -101,7 +127,13 @@ def parse_completion_chunk(payload: dict[str, Any]) -> CompletionChunk | None:
         raise TypeError("choice text and finish_reason must be strings")
     if not text and finish_reason is None and usage is None:
         return None
-    return CompletionChunk(text=text, finish_reason=finish_reason, usage=usage)
+    stop_reason = choice.get("stop_reason")  # vLLM: the stop string, or a stop token's id
+    return CompletionChunk(
+        text=text,
+        finish_reason=finish_reason,
+        usage=usage,
+        stop_reason=stop_reason if isinstance(stop_reason, str) else None,
+    )
 
 
 def _parse_usage(raw: Any) -> Usage | None:

@@ -48,3 +48,5 @@ class CompletionChunk:
     text: str
     finish_reason: str | None = None
     usage: Usage | None = None
+    # The stop string that ended the generation, where the engine reports it (vLLM).
+    stop_reason: str | None = None

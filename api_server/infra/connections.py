@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 import redis.asyncio as aioredis
 
+from api_server.archive.store import FilesystemObjectStore, ObjectStore
 from api_server.config import Settings
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ class BackingServices:
     postgres: asyncpg.Pool | None
     qdrant: AsyncQdrantClient | None
     object_store_path: Path | None
+    object_store: ObjectStore | None = None  # S3 when configured, else the folder
 
 
 async def open_backing_services(settings: Settings, stack: AsyncExitStack) -> BackingServices:
@@ -60,6 +62,22 @@ async def open_backing_services(settings: Settings, stack: AsyncExitStack) -> Ba
     if qdrant is not None:
         stack.push_async_callback(qdrant.close)
 
+    object_store: ObjectStore | None = None
+    if settings.s3_endpoint:
+        # Imported only when used: the minio client costs ~0.1 s of startup.
+        from api_server.archive.s3 import S3ObjectStore
+
+        secret = settings.s3_secret_key
+        s3 = S3ObjectStore.connect(
+            settings.s3_endpoint,
+            settings.s3_bucket,
+            access_key=settings.s3_access_key,
+            secret_key=secret.get_secret_value() if secret else None,
+            region=settings.s3_region,
+        )
+        stack.callback(s3.close)
+        object_store = s3
     if settings.object_store_path:
         settings.object_store_path.mkdir(parents=True, exist_ok=True)
-    return BackingServices(redis_client, postgres, qdrant, settings.object_store_path)
+        object_store = object_store or FilesystemObjectStore(settings.object_store_path)
+    return BackingServices(redis_client, postgres, qdrant, settings.object_store_path, object_store)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from api_server.chat.events import ChatEvent
 from api_server.chat.generation import ChatRequest, generate_chat, generate_text
+from api_server.chat.streaming import StreamResult, start_stream
 from api_server.engines.types import CompletionRequest
 from api_server.errors import InferstackError, UnsupportedFeatureError
 from api_server.openai.completions import TextCompletionState
@@ -22,13 +22,6 @@ from api_server.tracking import RequestTracker
 from api_server.validation import parse_body
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class StreamResult:
-    """A stream whose first event is already known to have succeeded."""
-
-    chunks: AsyncIterator[bytes]
 
 
 OpenAIResult = dict[str, Any] | StreamResult
@@ -60,13 +53,14 @@ class OpenAIService:
             api_flavour="openai",
             client_addr=self.client_addr,
         )
+        tracker.capture_request(body)
         try:
             result = await handler(body, tracker)
         except BaseException as exc:
             tracker.finish(exc)
             raise
         if not isinstance(result, StreamResult):
-            tracker.finish(None)
+            tracker.finish(None, response=result)
         return result
 
     async def _chat_completion(self, body: bytes, tracker: RequestTracker) -> OpenAIResult:
@@ -82,7 +76,7 @@ class OpenAIService:
             sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
             request_id=self.request_id,
         )
-        events = generate_chat(chat, tracker)
+        events = tracker.observed(generate_chat(chat, tracker))
         if request.stream:
             renderer = ChatChunkRenderer(runtime.spec.name, _include_usage(request))
             return await self._stream(
@@ -106,7 +100,9 @@ class OpenAIService:
             sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
             request_id=self.request_id,
         )
-        events = generate_text(runtime, completion, build_tool_parser("none"), tracker)
+        events = tracker.observed(
+            generate_text(runtime, completion, build_tool_parser("none"), tracker)
+        )
         state = TextCompletionState(runtime.spec.name, _include_usage(request))
         if request.stream:
             return await self._stream(
@@ -124,36 +120,14 @@ class OpenAIService:
         render_error: Callable[[InferstackError], bytes],
         opening: bytes,
     ) -> StreamResult:
-        """Pull the first event before answering, so an engine that is down or refuses
-        the request gets a proper HTTP error instead of a 200 stream. From here on the
-        stream owns `tracker`."""
-        first = await anext(events)
-
-        async def chunks() -> AsyncIterator[bytes]:
-            error: BaseException | None = None
-            try:
-                yield opening + render(first)
-                async for event in events:
-                    yield render(event)
-            except InferstackError as exc:
-                error = exc
-                logger.warning(
-                    "stream %s ended with %s: %s", self.request_id, type(exc).__name__, exc.message
-                )
-                yield render_error(exc)
-            except Exception as exc:
-                # A bug must still end the stream properly, not cut the connection.
-                error = exc
-                logger.exception("stream %s failed", self.request_id)
-                yield render_error(InferstackError("The gateway hit an internal error"))
-            except BaseException as exc:
-                error = exc
-                raise
-            finally:
-                await events.aclose()
-                tracker.finish(error)
-
-        return StreamResult(chunks())
+        return await start_stream(
+            events,
+            render=render,
+            render_error=render_error,
+            opening=opening,
+            end=tracker,
+            request_id=self.request_id,
+        )
 
 
 def _include_usage(request: SamplingFields) -> bool:

@@ -96,7 +96,13 @@ def native_stack(
     models_file = tmp_path_factory.mktemp("gateway") / "models.yaml"
     dead_url = f"http://127.0.0.1:{free_port()}"
     models_file.write_text(yaml.safe_dump(_registry(fake_engine_url, dead_url)))
-    environ = {**os.environ, "INFERSTACK_MODELS_FILE": str(models_file)}
+    environ = {
+        **os.environ,
+        "INFERSTACK_MODELS_FILE": str(models_file),
+        # tests/integration/test_logs_api.py reads logs and archived payloads back.
+        "INFERSTACK_LOGS_API_ENABLED": "true",
+        "INFERSTACK_ARCHIVE_ENABLED": "true",
+    }
     with NativeStack(tmp_path_factory.mktemp("stack"), free_ports=True, environ=environ) as stack:
         yield stack
 

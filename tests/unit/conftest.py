@@ -52,6 +52,13 @@ models:
 """
 
 
+@pytest.fixture(autouse=True)
+def _request_log_spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test's gateway with an unreachable database spools its request-log rows: here,
+    not in the repo's .state/spool, which a real gateway would replay into its database."""
+    monkeypatch.setenv("INFERSTACK_REQUEST_LOG_SPOOL_DIR", str(tmp_path / "request-log-spool"))
+
+
 @pytest.fixture(scope="session")
 def scripted_engine() -> Iterator[ScriptedEngine]:
     engine = ScriptedEngine()

@@ -61,6 +61,7 @@ class ScriptedEngine:
         self.healthy = True
         self.queued = 0
         self.requests: list[dict[str, Any]] = []
+        self.tokenize_requests: list[dict[str, Any]] = []
         self.request_headers: list[dict[str, str]] = []
 
     @property
@@ -87,8 +88,12 @@ class ScriptedEngine:
             text = f"llamacpp:requests_deferred {self.queued}\n"
             await _respond(send, Scripted(200, [text.encode()]))
         elif path == "/tokenize":
-            tokens = b"[1]" if self.adds_bos else b"[]"
-            await _respond(send, Scripted(200, [b'{"tokens":' + tokens + b"}"]))
+            # One token per word, after BOS when the engine adds one.
+            request = json.loads(body)
+            self.tokenize_requests.append(request)
+            words = str(request.get("content", request.get("prompt", ""))).split()
+            tokens = [1] * self.adds_bos + [2] * len(words)
+            await _respond(send, Scripted(200, [json.dumps({"tokens": tokens}).encode()]))
         else:
             self.requests.append(json.loads(body))
             self.request_headers.append({k.decode(): v.decode() for k, v in scope["headers"]})

@@ -8,6 +8,7 @@ import pytest
 
 from api_server.engines.dialects import (
     build_completion_body,
+    build_tokenize_body,
     parse_completion_chunk,
     parse_queue_depth,
 )
@@ -89,6 +90,15 @@ def test_sampling_fields_pass_through_and_stops_merge_without_duplicates() -> No
             },
             CompletionChunk("", "stop", Usage(1, 1)),
         ),
+        # vLLM names the stop string it stopped on; a stop token's id is no sequence.
+        (
+            {"choices": [{"text": "", "finish_reason": "stop", "stop_reason": "END"}]},
+            CompletionChunk("", "stop", stop_reason="END"),
+        ),
+        (
+            {"choices": [{"text": "", "finish_reason": "stop", "stop_reason": 128009}]},
+            CompletionChunk("", "stop"),
+        ),
     ],
 )
 def test_parse_chunk(payload: dict[str, Any], expected: CompletionChunk | None) -> None:
@@ -112,3 +122,35 @@ def test_parse_chunk(payload: dict[str, Any], expected: CompletionChunk | None) 
 )
 def test_parse_queue_depth(kind: EngineKind, text: str, expected: float | None) -> None:
     assert parse_queue_depth(kind, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "prompt", "adds_bos", "expected"),
+    [
+        (
+            "llamacpp",
+            LLAMA_PROMPT,
+            True,
+            {"content": LLAMA_PROMPT.text.removeprefix("<|begin_of_text|>"), "add_special": True},
+        ),
+        ("llamacpp", LLAMA_PROMPT, False, {"content": LLAMA_PROMPT.text, "add_special": True}),
+        (
+            "vllm",
+            LLAMA_PROMPT,
+            False,
+            {"model": "m", "prompt": LLAMA_PROMPT.text, "add_special_tokens": False},
+        ),
+        (
+            "vllm",
+            FormattedPrompt("hi", starts_with_bos=False),
+            False,
+            {"model": "m", "prompt": "hi", "add_special_tokens": True},
+        ),
+        ("max", LLAMA_PROMPT, False, None),
+    ],
+)
+def test_tokenize_body_counts_the_prompt_as_the_completion_sends_it(
+    kind: EngineKind, prompt: FormattedPrompt, adds_bos: bool, expected: dict[str, Any] | None
+) -> None:
+    body = build_tokenize_body(kind, "m", prompt, "<|begin_of_text|>", engine_adds_bos=adds_bos)
+    assert body == expected

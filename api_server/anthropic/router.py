@@ -1,0 +1,35 @@
+"""Anthropic routes: thin — read the body, call the service, map the result to JSON or SSE.
+
+Clients authenticate with `x-api-key` + `anthropic-version` or `Authorization: Bearer`;
+the gateway has no auth yet, so both are accepted and neither is required. Errors under
+these paths use Anthropic's envelope (`api_server.app.envelope_for`).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api_server.anthropic.service import AnthropicService
+from api_server.deps import BodyDep, RequestIdDep, StateDep
+from api_server.http import client_addr, respond, unless_client_leaves
+
+router = APIRouter()
+
+PATH_PREFIX = "/v1/messages"
+
+
+@router.post("/v1/messages")
+async def messages(
+    request: Request, state: StateDep, request_id: RequestIdDep, body: BodyDep
+) -> Response:
+    service = AnthropicService(state, request_id, client_addr(request))
+    return respond(await unless_client_leaves(request, service.messages(body)))
+
+
+@router.post("/v1/messages/count_tokens")
+async def count_tokens(
+    request: Request, state: StateDep, request_id: RequestIdDep, body: BodyDep
+) -> Response:
+    service = AnthropicService(state, request_id, client_addr(request))
+    return respond(await unless_client_leaves(request, service.count_tokens(body)))

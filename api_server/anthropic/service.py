@@ -1,0 +1,131 @@
+"""Anthropic Messages: validate, map the model, translate, generate, render; and token
+counts through the engine's own tokenizer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from api_server.anthropic.model_names import map_model_name
+from api_server.anthropic.protocol import CountTokensRequest, MessagesRequest
+from api_server.anthropic.responses import MessageAssembler, MessageStreamRenderer
+from api_server.anthropic.translate import to_conversation, to_sampling, tool_names_for
+from api_server.chat.generation import ChatRequest, ModelRuntime, chat_prompt, generate_chat
+from api_server.chat.streaming import StreamResult, start_stream
+from api_server.errors import ModelNotFoundError
+from api_server.state import AppState
+from api_server.tracking import RequestTracker
+from api_server.validation import parse_body
+
+logger = logging.getLogger(__name__)
+
+MESSAGES_ENDPOINT = "/v1/messages"
+COUNT_TOKENS_ENDPOINT = "/v1/messages/count_tokens"
+
+AnthropicResult = dict[str, Any] | StreamResult
+
+
+class AnthropicService:
+    def __init__(self, state: AppState, request_id: str, client_addr: str | None = None) -> None:
+        self.state = state
+        self.request_id = request_id
+        self.client_addr = client_addr
+
+    async def messages(self, body: bytes) -> AnthropicResult:
+        return await self._tracked(MESSAGES_ENDPOINT, self._messages, body)
+
+    async def count_tokens(self, body: bytes) -> AnthropicResult:
+        return await self._tracked(COUNT_TOKENS_ENDPOINT, self._count_tokens, body)
+
+    async def _tracked(
+        self,
+        endpoint: str,
+        handler: Callable[[bytes, RequestTracker], Awaitable[AnthropicResult]],
+        body: bytes,
+    ) -> AnthropicResult:
+        """Every request is counted, refused ones too; a stream finishes its own tracking."""
+        tracker = RequestTracker(
+            self.state,
+            request_id=self.request_id,
+            endpoint=endpoint,
+            api_flavour="anthropic",
+            client_addr=self.client_addr,
+        )
+        tracker.capture_request(body)
+        try:
+            result = await handler(body, tracker)
+        except BaseException as exc:
+            tracker.finish(exc)
+            raise
+        if not isinstance(result, StreamResult):
+            tracker.finish(None, response=result)
+        return result
+
+    async def _messages(self, body: bytes, tracker: RequestTracker) -> AnthropicResult:
+        request = parse_body(MessagesRequest, body)
+        _log_unknown_fields(request.unknown_fields(), MESSAGES_ENDPOINT)
+        runtime = self._runtime_for(request.model)
+        tracker.model = runtime.spec.name
+        tracker.record.stream = request.stream
+        tracker.record.end_user = request.metadata.user_id if request.metadata else None
+        names = tool_names_for(request)
+        chat = ChatRequest(
+            model=runtime,
+            conversation=to_conversation(request, names, runtime.spec.name),
+            sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
+            request_id=self.request_id,
+        )
+        events = tracker.observed(generate_chat(chat, tracker))
+        if request.stream:
+            renderer = MessageStreamRenderer(runtime.spec.name, names)
+            return await start_stream(
+                events,
+                render=renderer.render,
+                render_error=renderer.render_error,
+                opening=renderer.opening(),
+                end=tracker,
+                request_id=self.request_id,
+            )
+        assembler = MessageAssembler(runtime.spec.name, names)
+        async for event in events:
+            assembler.add(event)
+        return assembler.result()
+
+    async def _count_tokens(self, body: bytes, tracker: RequestTracker) -> AnthropicResult:
+        request = parse_body(CountTokensRequest, body)
+        _log_unknown_fields(request.unknown_fields(), COUNT_TOKENS_ENDPOINT)
+        runtime = self._runtime_for(request.model)
+        tracker.model = runtime.spec.name
+        conversation = to_conversation(request, tool_names_for(request), runtime.spec.name)
+        prompt, _ = chat_prompt(runtime, conversation)
+        replica = runtime.pool.pick()
+        tracker.engine_chosen(replica)
+        count = await replica.count_tokens(
+            prompt, runtime.bos_token, timeout_s=runtime.spec.timeout_s
+        )
+        return {"input_tokens": count}
+
+    def _runtime_for(self, requested: str) -> ModelRuntime:
+        """Claude names go through `anthropic_model_map`; then the registry resolves the
+        name as for any client (aliases, any letter case) or answers 404."""
+        registry = self.state.registry
+        name = map_model_name(
+            requested,
+            self.state.settings.anthropic_model_map,
+            self._is_registered,
+            registry.default_model,
+        )
+        return self.state.runtime_for(name)
+
+    def _is_registered(self, name: str) -> bool:
+        try:
+            self.state.registry.resolve(name)
+        except ModelNotFoundError:
+            return False
+        return True
+
+
+def _log_unknown_fields(fields: list[str], endpoint: str) -> None:
+    if fields:
+        logger.info("%s: ignoring unsupported fields %s", endpoint, ", ".join(fields))

@@ -1,0 +1,183 @@
+"""Pure translation from Anthropic Messages requests to the gateway's chat domain.
+
+`tool_use` blocks become the assistant's tool calls, `tool_result` blocks become "tool"
+messages answering them; tool names pass through `ToolNameMap` so the model only sees
+names its format accepts.
+"""
+
+from __future__ import annotations
+
+import json
+
+from api_server.anthropic.protocol import (
+    CountTokensRequest,
+    ImageBlock,
+    MessageIn,
+    MessagesRequest,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+)
+from api_server.anthropic.tool_names import ToolNameMap
+from api_server.chat.conversation import (
+    ChatMessage,
+    Conversation,
+    NamedToolChoice,
+    ToolCall,
+    ToolChoice,
+    ToolSpec,
+)
+from api_server.engines.types import SamplingParams
+from api_server.errors import InvalidRequestError, UnsupportedFeatureError
+from api_server.registry import ModelSpec
+
+PromptRequest = MessagesRequest | CountTokensRequest
+
+
+def tool_names_for(request: PromptRequest) -> ToolNameMap:
+    return ToolNameMap.for_names(tool.name for tool in request.tools or ())
+
+
+def to_conversation(request: PromptRequest, names: ToolNameMap, model: str) -> Conversation:
+    """`model` (the served model's name) only words the error for images."""
+    messages: list[ChatMessage] = []
+    system = _system_text(request.system)
+    if system is not None:
+        messages.append(ChatMessage(role="system", content=system))
+    call_names: dict[str, str] = {}  # tool_use id -> the model-side name, for tool results
+    for index, message in enumerate(request.messages):
+        messages.extend(_to_messages(message, index, names, call_names, model))
+    tools = tuple(
+        ToolSpec(
+            name=names.model_name(tool.name),
+            description=tool.description,
+            parameters=tool.input_schema,
+        )
+        for tool in request.tools or ()
+    )
+    choice = _to_tool_choice(request, names, tools)
+    if isinstance(choice, NamedToolChoice):
+        # Offer only the named tool: the model cannot call what it is not shown.
+        tools = tuple(tool for tool in tools if tool.name == choice.name)
+    return Conversation(messages=tuple(messages), tools=tools, tool_choice=choice)
+
+
+def _system_text(system: str | list[TextBlock] | None) -> str | None:
+    if system is None or isinstance(system, str):
+        return system
+    return "\n\n".join(block.text for block in system)
+
+
+def _to_messages(
+    message: MessageIn,
+    index: int,
+    names: ToolNameMap,
+    call_names: dict[str, str],
+    model: str,
+) -> list[ChatMessage]:
+    if isinstance(message.content, str):
+        return [ChatMessage(role=message.role, content=message.content)]
+    texts: list[str] = []
+    calls: list[ToolCall] = []
+    results: list[ChatMessage] = []
+    for position, block in enumerate(message.content):
+        where = f"messages[{index}].content[{position}]"
+        if isinstance(block, TextBlock):
+            texts.append(block.text)
+        elif isinstance(block, ImageBlock):
+            raise _image_refused(where, model)
+        elif isinstance(block, ThinkingBlock):
+            continue  # another model's reasoning: not part of the conversation here
+        elif isinstance(block, ToolUseBlock):
+            if message.role != "assistant":
+                raise InvalidRequestError(
+                    f"{where}: tool_use blocks belong in assistant messages", param=where
+                )
+            name = names.model_name(block.name)
+            call_names[block.id] = name
+            calls.append(ToolCall(id=block.id, name=name, arguments=json.dumps(block.input)))
+        else:
+            if message.role != "user":
+                raise InvalidRequestError(
+                    f"{where}: tool_result blocks belong in user messages", param=where
+                )
+            results.append(_tool_message(block, where, call_names, model))
+    text = "\n\n".join(texts)
+    if message.role == "assistant":
+        return [ChatMessage(role="assistant", content=text or None, tool_calls=tuple(calls))]
+    # Anthropic puts tool results first in the user turn; the user's own words follow them.
+    return [*results, ChatMessage(role="user", content=text)] if texts else results
+
+
+def _tool_message(
+    block: ToolResultBlock, where: str, call_names: dict[str, str], model: str
+) -> ChatMessage:
+    content = block.content
+    if content is None or isinstance(content, str):
+        text = content or ""
+    else:
+        parts: list[str] = []
+        for part in content:
+            if isinstance(part, ImageBlock):
+                raise _image_refused(f"{where}.content", model)
+            parts.append(part.text)
+        text = "\n\n".join(parts)
+    if block.is_error:
+        # The chat formats have no error flag on a tool result; say it in words.
+        text = f"Error: {text}"
+    return ChatMessage(
+        role="tool",
+        content=text,
+        tool_call_id=block.tool_use_id,
+        name=call_names.get(block.tool_use_id),
+    )
+
+
+def _image_refused(where: str, model: str) -> UnsupportedFeatureError:
+    return UnsupportedFeatureError(
+        f"{where}: model '{model}' accepts text only; image blocks cannot be sent to it",
+        param=where,
+    )
+
+
+def _to_tool_choice(
+    request: PromptRequest, names: ToolNameMap, tools: tuple[ToolSpec, ...]
+) -> ToolChoice:
+    choice = request.tool_choice
+    if choice is None or choice.type == "auto":
+        return "auto"
+    if choice.type == "none":
+        return "none"
+    if not tools:
+        raise InvalidRequestError(
+            f"tool_choice '{choice.type}' needs at least one tool", param="tool_choice"
+        )
+    if choice.type == "any":
+        return "required"
+    name = names.model_name(choice.name)
+    if name not in {tool.name for tool in tools}:
+        raise InvalidRequestError(
+            f"tool_choice names '{choice.name}', which is not among the tools",
+            param="tool_choice",
+        )
+    return NamedToolChoice(name=name)
+
+
+def to_sampling(
+    request: MessagesRequest, spec: ModelSpec, default_temperature: float
+) -> SamplingParams:
+    if request.max_tokens > spec.max_tokens.limit:
+        raise InvalidRequestError(
+            f"max_tokens={request.max_tokens} exceeds the limit of {spec.max_tokens.limit} "
+            f"for model {spec.name}",
+            param="max_tokens",
+        )
+    temperature = request.temperature
+    return SamplingParams(
+        max_tokens=request.max_tokens,
+        temperature=default_temperature if temperature is None else temperature,
+        top_p=request.top_p,
+        top_k=request.top_k,
+        stop=tuple(request.stop_sequences or ()),
+    )

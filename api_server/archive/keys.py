@@ -1,0 +1,20 @@
+"""Object keys of archived payloads: `yyyy/mm/dd/<request_id>.json`, by the UTC day the
+request was received, so a day's objects list (and expire) together."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def archive_key(request_id: str, received_at: datetime) -> str:
+    day = received_at.astimezone(UTC)
+    return f"{day:%Y/%m/%d}/{request_id}.json"
+
+
+def check_key(key: str) -> str:
+    """Refuse keys that could leave a store's root (`..`, absolute paths, backslashes).
+    Request ids are already restricted to `[A-Za-z0-9._:-]`; this guards every caller."""
+    parts = key.split("/")
+    if not key or "\\" in key or "\0" in key or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"invalid object key: {key!r}")
+    return key

@@ -1,0 +1,69 @@
+"""Turn a chat generation into a response stream, for every front door: the first event is
+awaited before answering, and a failure after that ends the stream with the front door's
+own error event instead of a cut connection."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from api_server.chat.events import ChatEvent
+from api_server.errors import InferstackError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamResult:
+    """A stream whose first event is already known to have succeeded."""
+
+    chunks: AsyncIterator[bytes]
+
+
+class StreamEnd(Protocol):
+    """Told once how the stream ended (`api_server.tracking.RequestTracker`)."""
+
+    def finish(self, error: BaseException | None) -> None: ...
+
+
+async def start_stream(
+    events: AsyncGenerator[ChatEvent, None],
+    *,
+    render: Callable[[ChatEvent], bytes],
+    render_error: Callable[[InferstackError], bytes],
+    opening: bytes,
+    end: StreamEnd,
+    request_id: str,
+) -> StreamResult:
+    """Pull the first event before answering, so an engine that is down or refuses the
+    request gets a proper HTTP error instead of a 200 stream. From here on the stream owns
+    `end`."""
+    first = await anext(events)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        error: BaseException | None = None
+        try:
+            yield opening + render(first)
+            async for event in events:
+                yield render(event)
+        except InferstackError as exc:
+            error = exc
+            logger.warning(
+                "stream %s ended with %s: %s", request_id, type(exc).__name__, exc.message
+            )
+            yield render_error(exc)
+        except Exception as exc:
+            # A bug must still end the stream properly, not cut the connection.
+            error = exc
+            logger.exception("stream %s failed", request_id)
+            yield render_error(InferstackError("The gateway hit an internal error"))
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            await events.aclose()
+            end.finish(error)
+
+    return StreamResult(chunks())

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from api_server.archive.store import FilesystemObjectStore
+
+
+async def test_round_trip_and_overwrite(tmp_path: Path) -> None:
+    store = FilesystemObjectStore(tmp_path / "objects")
+    await store.put("2025/01/02/req-1.json", b'{"a": 1}')
+    assert await store.get("2025/01/02/req-1.json") == b'{"a": 1}'
+    await store.put("2025/01/02/req-1.json", b'{"a": 2}')
+    assert await store.get("2025/01/02/req-1.json") == b'{"a": 2}'
+    # Written by rename: no temporary file is left beside the object.
+    assert _names(tmp_path / "objects/2025/01/02") == ["req-1.json"]
+
+
+async def test_missing_key_is_none(tmp_path: Path) -> None:
+    store = FilesystemObjectStore(tmp_path)
+    assert await store.get("2025/01/02/nothing.json") is None
+
+
+async def test_concurrent_writers_of_one_key_leave_one_whole_object(tmp_path: Path) -> None:
+    store = FilesystemObjectStore(tmp_path)
+    payloads = [bytes([65 + i]) * 100_000 for i in range(8)]
+    await asyncio.gather(*(store.put("k.json", data) for data in payloads))
+    assert await store.get("k.json") in payloads
+    assert _names(tmp_path) == ["k.json"]
+
+
+async def test_keys_outside_the_root_are_refused(tmp_path: Path) -> None:
+    store = FilesystemObjectStore(tmp_path / "root")
+    with pytest.raises(ValueError):
+        await store.put("../escape.json", b"x")
+    with pytest.raises(ValueError):
+        await store.get("/etc/passwd")
+    assert not (tmp_path / "escape.json").exists()
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
