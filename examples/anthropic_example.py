@@ -24,8 +24,8 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--base-url", default="http://localhost:8000")
-    parser.add_argument("--model", default="SmolLM2-135M-Instruct")
+    parser.add_argument("--base-url", default="http://localhost:8000", help="%(default)s")
+    parser.add_argument("--model", default="SmolLM2-135M-Instruct", help="%(default)s")
     parser.add_argument("--system", help="a system prompt for the whole conversation")
     parser.add_argument("--temperature", type=float, help="0 for repeatable answers")
     parser.add_argument("--max-tokens", type=int, default=256)
@@ -53,12 +53,13 @@ def user_lines(args: argparse.Namespace) -> Iterator[str]:
 def stream_reply(
     client: anthropic.Anthropic, args: argparse.Namespace, messages: list[MessageParam]
 ) -> str:
+    # The system prompt is a parameter of its own here, not a message as in the OpenAI API.
+    system = {"system": args.system} if args.system else {}
     with client.messages.stream(
         model=args.model,
         max_tokens=args.max_tokens,  # required by the Messages API
         messages=messages,
-        # The system prompt is a parameter here, not a message as in the OpenAI API.
-        system=args.system or anthropic.omit,
+        **system,
         # Recent anthropic SDKs take no temperature argument; the API still reads the field.
         extra_body={} if args.temperature is None else {"temperature": args.temperature},
     ) as stream:

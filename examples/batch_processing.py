@@ -38,14 +38,20 @@ def parse_args() -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     default_input = Path(__file__).parent / "data" / "prompts.jsonl"
-    parser.add_argument("input", nargs="?", type=Path, default=default_input)
-    parser.add_argument("--output", type=Path, default=Path("batch_results.jsonl"))
-    parser.add_argument("--base-url", default="http://localhost:8000/v1")
-    parser.add_argument("--model", default="SmolLM2-135M-Instruct")
-    parser.add_argument("--concurrency", type=int, default=4, help="requests in flight at most")
-    parser.add_argument("--max-attempts", type=int, default=5, help="per prompt, retries included")
+    parser.add_argument(
+        "input", nargs="?", type=Path, default=default_input, help="JSONL prompts (%(default)s)"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=Path("batch_results.jsonl"), help="%(default)s"
+    )
+    parser.add_argument("--base-url", default="http://localhost:8000/v1", help="%(default)s")
+    parser.add_argument("--model", default="SmolLM2-135M-Instruct", help="%(default)s")
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="in flight at most (%(default)s)"
+    )
+    parser.add_argument("--max-attempts", type=int, default=5, help="per prompt (%(default)s)")
     parser.add_argument("--temperature", type=float, help="0 for repeatable answers")
-    parser.add_argument("--max-tokens", type=int, default=64, help="unless a line sets its own")
+    parser.add_argument("--max-tokens", type=int, default=64, help="%(default)s unless a line says")
     return parser.parse_args()
 
 
@@ -53,8 +59,8 @@ def backoff_s(attempt: int, error: Exception) -> float:
     """Exponential backoff with full jitter, but at least the server's Retry-After."""
     delay = random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2**attempt))
     if isinstance(error, openai.APIStatusError):
-        with contextlib.suppress(TypeError, ValueError):  # absent, or an HTTP date
-            delay = max(delay, float(error.response.headers.get("retry-after")))
+        with contextlib.suppress(ValueError):  # absent, or an HTTP date
+            delay = max(delay, float(error.response.headers.get("retry-after", "")))
     return delay
 
 

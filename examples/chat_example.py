@@ -20,9 +20,11 @@ from openai.types.chat import ChatCompletionMessageParam
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base-url", default="http://localhost:8000/v1")
-    parser.add_argument("--model", default="SmolLM2-135M-Instruct")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--base-url", default="http://localhost:8000/v1", help="%(default)s")
+    parser.add_argument("--model", default="SmolLM2-135M-Instruct", help="%(default)s")
     parser.add_argument("--system", help="a system prompt for the whole conversation")
     parser.add_argument("--temperature", type=float, help="0 for repeatable answers")
     parser.add_argument("--max-tokens", type=int, default=256)

@@ -15,10 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import openai
-from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+from openai.types.chat import (
+    ChatCompletionMessageParam,
+    ChatCompletionMessageToolCallParam,
+    ChatCompletionToolChoiceOptionParam,
+    ChatCompletionToolParam,
+)
 
 
 def get_weather(city: str, unit: str = "celsius") -> dict[str, Any]:
@@ -33,7 +39,10 @@ def convert_temperature(value: float, to: str) -> dict[str, Any]:
     return {"value": round(converted, 1), "unit": to}
 
 
-FUNCTIONS = {"get_weather": get_weather, "convert_temperature": convert_temperature}
+FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
+    "get_weather": get_weather,
+    "convert_temperature": convert_temperature,
+}
 UNIT = {"type": "string", "enum": ["celsius", "fahrenheit"]}
 TOOLS: list[ChatCompletionToolParam] = [
     {
@@ -80,8 +89,8 @@ def parse_args() -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("question", nargs="?", default="What is the weather in Paris right now?")
-    parser.add_argument("--base-url", default="http://localhost:8000/v1")
-    parser.add_argument("--model", default="SmolLM2-135M-Instruct")
+    parser.add_argument("--base-url", default="http://localhost:8000/v1", help="%(default)s")
+    parser.add_argument("--model", default="SmolLM2-135M-Instruct", help="%(default)s")
     parser.add_argument("--temperature", type=float, help="0 for repeatable answers")
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument(
@@ -101,8 +110,9 @@ def run_tool(name: str, arguments: str) -> dict[str, Any]:
 
 def tool_loop(client: openai.OpenAI, args: argparse.Namespace) -> None:
     messages: list[ChatCompletionMessageParam] = [{"role": "user", "content": args.question}]
-    forced = {"type": "function", "function": {"name": args.force_tool}}
-    tool_choice: Any = forced if args.force_tool else "auto"
+    tool_choice: ChatCompletionToolChoiceOptionParam = "auto"
+    if args.force_tool:
+        tool_choice = {"type": "function", "function": {"name": args.force_tool}}
     called = bad_arguments = False
     for _ in range(args.max_rounds):
         reply = client.chat.completions.create(
@@ -123,7 +133,15 @@ def tool_loop(client: openai.OpenAI, args: argparse.Namespace) -> None:
             return
         # The assistant turn with its calls goes back into the history, then one tool
         # message per call, matched to it by tool_call_id.
-        calls = [call.model_dump() for call in message.tool_calls if call.type == "function"]
+        calls: list[ChatCompletionMessageToolCallParam] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.function.name, "arguments": call.function.arguments},
+            }
+            for call in message.tool_calls
+            if call.type == "function"
+        ]
         messages.append({"role": "assistant", "content": message.content, "tool_calls": calls})
         for call in calls:
             print(f"-> the model calls: {json.dumps(call)}")
