@@ -5,8 +5,10 @@ InferstackError                   500 server_error
 │   ├── ContextLengthExceededError 400 code=context_length_exceeded
 │   └── UnsupportedFeatureError   400 (e.g. n > 1, images for a text-only model)
 ├── ModelNotFoundError            404 code=model_not_found
+├── LogNotFoundError              404 code=not_found (GET /v1/logs/{id})
 ├── RequestTooLargeError          413
 ├── ClientGoneError               499 (nginx's "client closed request"; sent to nobody)
+├── LogsUnavailableError          503 (PostgreSQL down or not configured: logs cannot be read)
 └── EngineError                   upstream trouble, never reported as a plain 500
     ├── EngineUnavailableError    503 (connection refused, engine loading, no healthy replica)
     ├── EngineOverloadedError     429 (engine said 429; carries its Retry-After)
@@ -55,6 +57,20 @@ class ModelNotFoundError(InferstackError):
     status_code = 404
     error_type = "invalid_request_error"
     code = "model_not_found"
+
+
+class LogsUnavailableError(InferstackError):
+    """PostgreSQL is down or not configured: the logs cannot be read right now."""
+
+    status_code = 503
+    error_type = "service_unavailable"
+    code = "logs_unavailable"
+
+
+class LogNotFoundError(InferstackError):
+    status_code = 404
+    error_type = "invalid_request_error"
+    code = "not_found"
 
 
 class RequestTooLargeError(InferstackError):

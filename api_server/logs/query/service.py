@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from api_server.errors import InferstackError
+from api_server.errors import LogNotFoundError, LogsUnavailableError
 from api_server.logs.query.protocol import (
     Cursor,
     UsageQuery,
@@ -25,20 +25,6 @@ from api_server.state import AppState
 logger = logging.getLogger(__name__)
 
 _PERCENTILES = ("p50", "p95", "p99")
-
-
-class LogsUnavailableError(InferstackError):
-    """PostgreSQL is down or not configured: the logs cannot be read right now."""
-
-    status_code = 503
-    error_type = "service_unavailable"
-    code = "logs_unavailable"
-
-
-class LogNotFoundError(InferstackError):
-    status_code = 404
-    error_type = "invalid_request_error"
-    code = "not_found"
 
 
 class LogsQueryService:
