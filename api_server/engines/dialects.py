@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_server.engines.types import CompletionChunk, CompletionRequest, Usage
+from api_server.engines.types import CompletionChunk, CompletionRequest, SamplingParams, Usage
 from api_server.prompts.base import FormattedPrompt
 from api_server.registry import EngineKind
 
@@ -54,10 +54,13 @@ def build_completion_body(
         body["skip_special_tokens"] = False
     elif kind == "llamacpp":
         # llama-server always tokenizes with add_special=true; drop our BOS text when it adds
-        # its own so the model never sees two. `cache_prompt` reuses the shared prefix.
+        # its own so the model never sees two.
         if request.prompt.starts_with_bos and engine_adds_bos and request.bos_token:
             body["prompt"] = prompt_text.removeprefix(request.bos_token)
-        body["cache_prompt"] = True
+        # Reusing a slot's cached prefix changes the numerics, so a temperature-0 answer would
+        # depend on what the engine served before (seen: "Paris" vs French nonsense with
+        # SmolLM2). Deterministic requests recompute; sampled ones keep the speed-up.
+        body["cache_prompt"] = not _is_deterministic(sampling)
     return body
 
 
@@ -108,6 +111,10 @@ def parse_queue_depth(kind: EngineKind, exposition: str) -> float | None:
                 continue
             seen = True
     return total if seen else None
+
+
+def _is_deterministic(sampling: SamplingParams) -> bool:
+    return sampling.temperature == 0 or sampling.seed is not None
 
 
 def _merge_stop(template_stop: tuple[str, ...], client_stop: tuple[str, ...]) -> tuple[str, ...]:

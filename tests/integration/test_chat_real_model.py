@@ -161,3 +161,23 @@ def test_metrics_after_traffic(client: openai.OpenAI, http: httpx.Client) -> Non
     )
     assert 'inferstack_time_to_first_token_seconds_count{model="SmolLM2-135M-Instruct"}' in text
     assert 'inferstack_prompt_tokens_total{model="SmolLM2-135M-Instruct"}' in text
+
+
+def test_temperature_zero_answer_does_not_depend_on_earlier_traffic(
+    client: openai.OpenAI,
+) -> None:
+    """llama.cpp's prompt cache would make the answer depend on what a slot served before."""
+
+    def ask() -> str:
+        reply = client.chat.completions.create(
+            model=MODEL, messages=FRANCE, temperature=0, max_tokens=16
+        )
+        return reply.choices[0].message.content or ""
+
+    first = ask()
+    for other in ("Write a long story about a dragon.", "Tell me about Germany"):
+        client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": other}], temperature=0, max_tokens=24
+        )
+        assert ask() == first
+    assert "Paris" in first

@@ -154,3 +154,20 @@ def test_tokenize_body_counts_the_prompt_as_the_completion_sends_it(
 ) -> None:
     body = build_tokenize_body(kind, "m", prompt, "<|begin_of_text|>", engine_adds_bos=adds_bos)
     assert body == expected
+
+
+@pytest.mark.parametrize(
+    ("sampling", "cache_prompt"),
+    [
+        ({"temperature": 0.0}, False),
+        ({"temperature": 0.7, "seed": 3}, False),
+        ({"temperature": 0.7}, True),
+        ({}, True),
+    ],
+)
+def test_llamacpp_reuses_prompt_cache_only_when_sampling(
+    sampling: dict[str, Any], cache_prompt: bool
+) -> None:
+    """A reused prefix changes llama.cpp's numerics: deterministic requests recompute."""
+    body = build_completion_body("llamacpp", "m", _request(**sampling), engine_adds_bos=False)
+    assert body["cache_prompt"] is cache_prompt
