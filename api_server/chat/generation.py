@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
-from api_server.chat.conversation import Conversation
+from api_server.chat.conversation import Conversation, NamedToolChoice
 from api_server.chat.events import ChatEvent, Finished, FinishReason
 from api_server.engines.client import EngineReplica
 from api_server.engines.pool import EnginePool
@@ -53,6 +53,7 @@ async def generate_chat(
         sampling=request.sampling,
         request_id=request.request_id,
         bos_token=request.model.bos_token,
+        json_schema=_forced_arguments_schema(conversation) if forced else None,
     )
     parser = build_tool_parser(syntax)
     async for event in generate_text(request.model, completion, parser, observer, forced):
@@ -73,6 +74,18 @@ def chat_prompt(model: ModelRuntime, conversation: Conversation) -> tuple[Format
     if forced:
         prompt = replace(prompt, text=prompt.text + forced)
     return prompt, forced
+
+
+def _forced_arguments_schema(conversation: Conversation) -> dict[str, Any] | None:
+    """With a named tool forced, the prompt ends just before its arguments: constraining the
+    rest to the tool's parameter schema makes even a small model produce a valid call."""
+    choice = conversation.tool_choice
+    if not isinstance(choice, NamedToolChoice):
+        return None
+    tool = next((t for t in conversation.tools if t.name == choice.name), None)
+    if tool is None or tool.parameters.get("type") != "object":
+        return None
+    return tool.parameters
 
 
 class GenerationObserver(Protocol):

@@ -46,6 +46,19 @@ def build_completion_body(
     }
     body.update({key: value for key, value in optional.items() if value is not None})
 
+    if request.json_schema is not None:
+        # llama.cpp turns `json_schema` into a grammar; vLLM (>= 0.10) takes structured
+        # outputs; MAX Serve accepts OpenAI's response_format.
+        if kind == "llamacpp":
+            body["json_schema"] = request.json_schema
+        elif kind == "vllm":
+            body["structured_outputs"] = {"json": request.json_schema}
+        else:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "arguments", "schema": request.json_schema},
+            }
+
     if kind == "vllm":
         # The formatted prompt carries BOS already; tool-call markers such as [TOOL_CALLS]
         # and <|python_tag|> are special tokens that vLLM would otherwise drop from the text.

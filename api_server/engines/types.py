@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from api_server.prompts.base import FormattedPrompt
 
@@ -28,6 +29,8 @@ class CompletionRequest:
     request_id: str
     # Strip the family's BOS text when the engine adds BOS itself (llama.cpp cannot be told not to).
     bos_token: str = ""
+    # Constrain the output to one JSON value of this schema (a forced tool call's arguments).
+    json_schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,7 +129,9 @@ def test_named_tool_choice_makes_the_real_model_call_it(client: openai.OpenAI) -
     assert choice.message.tool_calls is not None
     call = choice.message.tool_calls[0]
     assert call.function.name == "get_weather"
-    assert isinstance(json.loads(call.function.arguments), dict)
+    # The arguments are constrained to the tool's schema: even a 135M model gives a city.
+    arguments = json.loads(call.function.arguments)
+    assert isinstance(arguments["city"], str)
 
 
 def test_prompt_over_the_context_is_context_length_exceeded(client: openai.OpenAI) -> None:

@@ -171,3 +171,29 @@ def test_llamacpp_reuses_prompt_cache_only_when_sampling(
     """A reused prefix changes llama.cpp's numerics: deterministic requests recompute."""
     body = build_completion_body("llamacpp", "m", _request(**sampling), engine_adds_bos=False)
     assert body["cache_prompt"] is cache_prompt
+
+
+SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}}
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "value"),
+    [
+        ("llamacpp", "json_schema", SCHEMA),
+        ("vllm", "structured_outputs", {"json": SCHEMA}),
+        (
+            "max",
+            "response_format",
+            {"type": "json_schema", "json_schema": {"name": "arguments", "schema": SCHEMA}},
+        ),
+    ],
+)
+def test_json_schema_constraint_per_engine(kind: EngineKind, field: str, value: Any) -> None:
+    request = CompletionRequest(
+        prompt=LLAMA_PROMPT,
+        sampling=SamplingParams(max_tokens=8),
+        request_id="r",
+        json_schema=SCHEMA,
+    )
+    body = build_completion_body(kind, "m", request, engine_adds_bos=False)
+    assert body[field] == value

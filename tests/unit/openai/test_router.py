@@ -269,6 +269,8 @@ def test_named_tool_choice_prefills_the_call(sdk: openai.OpenAI, engine: Scripte
     assert engine.last_request["prompt"].endswith(
         '<|im_start|>assistant\n<tool_call>\n{"name": "get_weather", "arguments": '
     )
+    # The rest is constrained to the tool's parameters (llama.cpp turns it into a grammar).
+    assert engine.last_request["json_schema"] == WEATHER_TOOL["function"]["parameters"]
     calls = reply.choices[0].message.tool_calls
     assert calls is not None
     assert calls[0].function.name == "get_weather"
