@@ -80,14 +80,14 @@ build: ## build the gateway image (compose) or the venv, llama-server and model 
 	else $(MAKE) --no-print-directory install engine model; fi
 
 chromium: ## install Debian's chromium (apt, root) for the dashboard's browser test
-	@scripts/install_chromium.sh
+	@scripts/install_chromium.sh || echo "no chromium: the dashboard's browser test will skip"
 
 test-dashboard: install engine model chromium ## /dashboard in headless Chromium; screenshot under load_tests/reports/
 	INFERSTACK_REPORT_DIR=$${INFERSTACK_REPORT_DIR:-load_tests/reports/dashboard-$$(date +%Y%m%d-%H%M%S)} \
 		$(PY) -m pytest -q tests/integration/test_dashboard.py
 
 compose-tools: ## install docker-compose v1 (apt, root) for the static compose checks
-	@scripts/compose_checks.sh --install-only
+	@scripts/compose_checks.sh --install-only || echo "no docker-compose: the compose config check will skip"
 
 test: install engine model compose-tools chromium ## unit + integration tests (real llama-server, Postgres, Redis)
 	$(PY) -m pytest -q
