@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -17,8 +17,11 @@ from api_server import __version__
 from api_server.anthropic.errors import anthropic_envelope
 from api_server.anthropic.router import PATH_PREFIX as ANTHROPIC_PATHS
 from api_server.anthropic.router import router as anthropic_router
+from api_server.auth.admin_router import router as admin_keys_router
+from api_server.auth.repository import KeyStore
 from api_server.config import Settings
 from api_server.dashboard.router import router as dashboard_router
+from api_server.deps import get_principal
 from api_server.errors import InferstackError, InvalidRequestError
 from api_server.http import json_response
 from api_server.infra.connections import open_backing_services
@@ -40,9 +43,11 @@ def create_app(
     settings: Settings | None = None,
     registry: ModelRegistry | None = None,
     request_log: RequestLogSink | None = None,
+    key_store: KeyStore | None = None,
 ) -> FastAPI:
     """Build the gateway; `registry` defaults to the one in `settings.models_file`, and
-    `request_log` (tests) replaces the sink request-log rows go to."""
+    `request_log` and `key_store` (tests) replace the sink request-log rows go to and the
+    PostgreSQL store API keys are checked against."""
     settings = settings or Settings()
     # Load the registry now, not in the lifespan: a bad models file fails before serving.
     registry = registry or ModelRegistry.from_file(settings.models_file)
@@ -55,7 +60,9 @@ def create_app(
             writer = None
             if request_log is None and services.postgres is not None:
                 writer = build_request_log_writer(services.postgres, settings)
-            state = build_app_state(settings, registry, http, services, request_log or writer)
+            state = build_app_state(
+                settings, registry, http, services, request_log or writer, key_store
+            )
             app.state.inferstack = state
             if writer is not None:
                 writer.start(state.metrics.request_log)
@@ -65,6 +72,8 @@ def create_app(
                 await stack.enter_async_context(state.archive)
             elif settings.archive_enabled:
                 logger.warning("archive_enabled, but no object store is configured")
+            if state.exact_cache is not None:  # its pending stores, before Redis closes
+                stack.push_async_callback(state.exact_cache.drain)
             # Learn each replica's health (and whether llama.cpp adds BOS) before the first
             # request, then keep it fresh: engines restart, sometimes with another model.
             await check_engines(state)
@@ -79,12 +88,16 @@ def create_app(
         summary="OpenAI-compatible gateway over vLLM, MAX Serve and llama.cpp",
     )
     app.add_middleware(RequestIdMiddleware)
-    app.include_router(system_router)
-    app.include_router(openai_router)
-    app.include_router(anthropic_router)
-    app.include_router(dashboard_router)
-    if settings.logs_api_enabled:  # until auth exists, off unless asked for (404)
-        app.include_router(logs_router)
+    # Every route asks who calls; auth_open_paths (health, metrics, dashboard) answer anyone.
+    authenticated = [Depends(get_principal)]
+    app.include_router(system_router, dependencies=authenticated)
+    app.include_router(openai_router, dependencies=authenticated)
+    app.include_router(anthropic_router, dependencies=authenticated)
+    app.include_router(dashboard_router, dependencies=authenticated)
+    if settings.logs_api_enabled:  # off unless asked for (404); any valid key may read
+        app.include_router(logs_router, dependencies=authenticated)
+    if settings.admin_key is not None:
+        app.include_router(admin_keys_router)  # guarded by admin_key, not by a client key
     _install_error_handlers(app)
     return app
 

@@ -1,9 +1,10 @@
-"""Command line: `inferstack serve` (also `python -m api_server`)."""
+"""Command line: `inferstack serve` (also `python -m api_server`) and `inferstack keys`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 import uvicorn
 
@@ -12,10 +13,16 @@ from api_server.config import Settings
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["keys"]:
+        from api_server.auth.cli import main as keys_main
+
+        sys.exit(keys_main(argv[1:]))
     parser = argparse.ArgumentParser(
         prog="inferstack",
         description="Serve the inferstack gateway. Settings come from INFERSTACK_* variables, "
-        ".env and configs/gateway.yaml; the flags below override them.",
+        ".env and configs/gateway.yaml; the flags below override them. "
+        "API keys: `inferstack keys --help`.",
     )
     parser.add_argument("command", nargs="?", default="serve", choices=["serve"])
     parser.add_argument("--host", help="address to listen on (default from settings: 0.0.0.0)")

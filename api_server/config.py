@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, SecretStr
+from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG_FILE = "configs/gateway.yaml"
+PLACEHOLDER_SECRETS = {"change-me", "changeme", "changethis", "secret", "password", "admin"}
 
 
 class Settings(BaseSettings):
@@ -48,6 +49,15 @@ class Settings(BaseSettings):
     # its services.
     redis_url: str | None = None
     redis_timeout_s: PositiveFloat = 0.05
+    # The exact response cache in Redis (api_server/cache): deterministic requests by default,
+    # or any request that opts in; a model's cache_ttl_s in the registry overrides the TTL.
+    # A streamed hit keeps the original's pacing ("original"), compressed to last at most
+    # cache_replay_max_ms, or comes at once ("fast"). Stores beyond the pending cap are dropped.
+    cache_enabled: bool = True
+    cache_ttl_s: PositiveInt = 3600
+    cache_replay_timing: Literal["original", "fast"] = "original"
+    cache_replay_max_ms: PositiveInt = 2000
+    cache_max_pending_stores: PositiveInt = 64
     database_url: SecretStr | None = None
     # The request-log writer (on when database_url is set): rows are committed every
     # batch_size rows or flush_interval_ms; past queue_size queued rows, or while PostgreSQL
@@ -79,6 +89,52 @@ class Settings(BaseSettings):
     # /v1/logs and /v1/usage over the request logs (admin-only once auth exists).
     logs_api_enabled: bool = False
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    # Identity (api_server/auth): "none" lets every caller in; "api_key" checks keys kept
+    # (hashed) in PostgreSQL; "jwt" checks bearer tokens signed with jwt_secret (HS256) or a
+    # key from the JWKS file or URL (RS256). auth_open_paths never ask (a trailing "/" opens
+    # a prefix). admin_key guards /v1/admin/keys (the endpoint is off without it).
+    auth_mode: Literal["none", "api_key", "jwt"] = "none"
+    auth_open_paths: tuple[str, ...] = (
+        "/",
+        "/health",
+        "/health/live",
+        "/health/ready",
+        "/metrics",
+        "/dashboard",
+        "/dashboard/",
+    )
+    auth_key_cache_ttl_s: PositiveFloat = 30.0  # also how long a revoked key keeps working
+    jwt_secret: SecretStr | None = None
+    jwt_jwks_file: Path | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    admin_key: SecretStr | None = None
+
+    @field_validator("admin_key", "jwt_secret")
+    @classmethod
+    def _no_placeholder_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            secret = value.get_secret_value()
+            if secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < 16:
+                raise ValueError("set a real secret (16+ characters), not a placeholder")
+        return value
+
+    @model_validator(mode="after")
+    def _auth_is_consistent(self) -> Settings:
+        """Refuse at startup what would make every request fail later."""
+        if self.auth_mode == "api_key" and self.database_url is None:
+            raise ValueError("auth_mode=api_key needs database_url (keys live in PostgreSQL)")
+        if self.admin_key is not None and self.database_url is None:
+            raise ValueError("admin_key needs database_url (keys live in PostgreSQL)")
+        if self.auth_mode == "jwt":
+            sources = [self.jwt_secret, self.jwt_jwks_file, self.jwt_jwks_url]
+            if sum(source is not None for source in sources) != 1:
+                raise ValueError(
+                    "auth_mode=jwt needs exactly one of jwt_secret, jwt_jwks_file, jwt_jwks_url"
+                )
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from api_server.auth.principal import Principal
 from api_server.errors import RequestTooLargeError
 from api_server.state import AppState
 
@@ -21,6 +22,11 @@ async def get_state(request: Request) -> AppState:
 async def get_request_id(request: Request) -> str:
     request_id: str = request.scope["state"]["request_id"]
     return request_id
+
+
+async def get_principal(request: Request) -> Principal:
+    """Who calls (401 without valid credentials, unless auth is off or the path is open)."""
+    return await (await get_state(request)).auth.authenticate(request.url.path, request.headers)
 
 
 async def read_limited_body(request: Request) -> bytes:
@@ -41,3 +47,4 @@ async def read_limited_body(request: Request) -> bytes:
 StateDep = Annotated[AppState, Depends(get_state)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
 BodyDep = Annotated[bytes, Depends(read_limited_body)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

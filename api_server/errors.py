@@ -4,11 +4,15 @@ InferstackError                   500 server_error
 ├── InvalidRequestError           400 invalid_request_error
 │   ├── ContextLengthExceededError 400 code=context_length_exceeded
 │   └── UnsupportedFeatureError   400 (e.g. n > 1, images for a text-only model)
+├── AuthenticationError           401 code=invalid_api_key (missing, unknown, revoked, expired)
+├── PermissionDeniedError         403 code=model_not_allowed (outside the key's allowlist)
 ├── ModelNotFoundError            404 code=model_not_found
 ├── LogNotFoundError              404 code=not_found (GET /v1/logs/{id})
+├── KeyNotFoundError              404 code=not_found (DELETE /v1/admin/keys/{id})
 ├── RequestTooLargeError          413
 ├── ClientGoneError               499 (nginx's "client closed request"; sent to nobody)
 ├── LogsUnavailableError          503 (PostgreSQL down or not configured: logs cannot be read)
+├── AuthUnavailableError          503 (a key cannot be checked: PostgreSQL or the JWKS is down)
 └── EngineError                   upstream trouble, never reported as a plain 500
     ├── EngineUnavailableError    503 (connection refused, engine loading, no healthy replica)
     ├── EngineOverloadedError     429 (engine said 429; carries its Retry-After)
@@ -53,6 +57,24 @@ class UnsupportedFeatureError(InvalidRequestError):
     code = "unsupported_parameter"
 
 
+class AuthenticationError(InferstackError):
+    status_code = 401
+    error_type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class PermissionDeniedError(InferstackError):
+    status_code = 403
+    error_type = "permission_error"
+    code = "model_not_allowed"
+
+
+class AuthUnavailableError(InferstackError):
+    status_code = 503
+    error_type = "service_unavailable"
+    code = "auth_unavailable"
+
+
 class ModelNotFoundError(InferstackError):
     status_code = 404
     error_type = "invalid_request_error"
@@ -68,6 +90,12 @@ class LogsUnavailableError(InferstackError):
 
 
 class LogNotFoundError(InferstackError):
+    status_code = 404
+    error_type = "invalid_request_error"
+    code = "not_found"
+
+
+class KeyNotFoundError(InferstackError):
     status_code = 404
     error_type = "invalid_request_error"
     code = "not_found"

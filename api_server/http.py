@@ -11,7 +11,7 @@ import orjson
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
-from api_server.chat.streaming import StreamResult
+from api_server.chat.streaming import JsonResult, StreamResult
 from api_server.errors import ClientGoneError
 
 T = TypeVar("T")
@@ -31,12 +31,16 @@ def json_response(
     )
 
 
-def respond(result: dict[str, Any] | StreamResult) -> Response:
+def respond(result: dict[str, Any] | JsonResult | StreamResult) -> Response:
     """A service's result as JSON, or as a server-sent event stream."""
     if isinstance(result, StreamResult):
         return StreamingResponse(
-            result.chunks, media_type="text/event-stream", headers=_SSE_HEADERS
+            result.chunks,
+            media_type="text/event-stream",
+            headers={**_SSE_HEADERS, **result.headers},
         )
+    if isinstance(result, JsonResult):
+        return json_response(result.body, headers=result.headers)
     return json_response(result)
 
 

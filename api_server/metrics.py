@@ -54,9 +54,29 @@ class GatewayMetrics:
             registry=r,
         )
         self.request_log = RequestLogMetrics(r)
+        self.cache = CacheMetrics(r)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class CacheMetrics:
+    """The response cache's (api_server.cache). Outcomes: hit_exact, miss, bypass."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "inferstack_cache_requests",
+            "Cacheable-path requests by model and cache outcome",
+            ["model", "outcome"],
+            registry=registry,
+        )
+        self.errors = Counter(
+            "inferstack_cache_errors",
+            "Cache operations that failed (lookup, store, decode, store_dropped); the request "
+            "was served from the engine",
+            ["operation"],
+            registry=registry,
+        )
 
 
 class RequestLogMetrics:

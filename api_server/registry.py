@@ -62,6 +62,7 @@ class ModelSpec(_Frozen):
     max_tokens: MaxTokensSpec
     tools: ToolCallSettings = ToolCallSettings()
     timeout_s: float = Field(default=120.0, gt=0)
+    cache_ttl_s: int | None = Field(default=None, ge=0)  # None: settings; 0: never cached
     owned_by: str = "inferstack"
 
     @model_validator(mode="after")

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 import aiohttp
 
 from api_server.archive.writer import ArchiveWriter
+from api_server.auth.authenticator import Authenticator, build_authenticator
+from api_server.auth.repository import KeyStore
+from api_server.cache import ExactCache
 from api_server.chat.generation import ModelRuntime
 from api_server.config import Settings
 from api_server.engines.gauges import EngineGaugeCollector
@@ -29,8 +32,10 @@ class AppState:
     metrics: GatewayMetrics
     services: BackingServices
     request_log: RequestLogSink
+    auth: Authenticator
     started_at: float
     archive: ArchiveWriter | None = None  # set when archive_enabled and a store is configured
+    exact_cache: ExactCache | None = None  # set when cache_enabled and Redis is configured
 
     def runtime_for(self, requested_model: str) -> ModelRuntime:
         """Resolve a client's model name (aliases, any case) to its runtime, or 404."""
@@ -78,6 +83,7 @@ def build_app_state(
     http: aiohttp.ClientSession,
     services: BackingServices,
     request_log: RequestLogSink | None = None,
+    key_store: KeyStore | None = None,
 ) -> AppState:
     runtimes = {spec.name: build_runtime(spec, http) for spec in registry.models}
     metrics = GatewayMetrics()
@@ -89,6 +95,18 @@ def build_app_state(
         archive = ArchiveWriter(
             services.object_store, metrics.registry, queue_size=settings.archive_queue_size
         )
+    exact_cache = None
+    if settings.cache_enabled and services.redis is not None:
+        exact_cache = ExactCache(
+            services.redis,
+            metrics.cache,
+            timeout_s=settings.redis_timeout_s,
+            default_ttl_s=settings.cache_ttl_s,
+            replay_max_ms=(
+                settings.cache_replay_max_ms if settings.cache_replay_timing == "original" else None
+            ),
+            max_pending_stores=settings.cache_max_pending_stores,
+        )
     return AppState(
         settings=settings,
         registry=registry,
@@ -97,6 +115,8 @@ def build_app_state(
         metrics=metrics,
         services=services,
         request_log=request_log or DiscardingSink(),
+        auth=build_authenticator(settings, services.postgres, key_store),
         started_at=time.time(),
         archive=archive,
+        exact_cache=exact_cache,
     )

@@ -87,6 +87,14 @@ class RequestTracker:
         self.record.prompt_tokens = usage.prompt_tokens
         self.record.completion_tokens = usage.completion_tokens
 
+    def cache_consulted(self, outcome: str | None, usage: Usage | None) -> None:
+        """`usage` of an answer served from the cache: the original generation's, logged
+        as the answer's size; the engine token counters stay untouched (it did no work)."""
+        self.record.cache_outcome = outcome
+        if usage is not None:
+            self.record.prompt_tokens = usage.prompt_tokens
+            self.record.completion_tokens = usage.completion_tokens
+
     def finish(self, error: BaseException | None, response: dict[str, Any] | None = None) -> None:
         """`response`: a non-streaming response object, for the archive."""
         if self._finished:  # a stream's generator and its caller may both report the end

@@ -11,8 +11,10 @@ from api_server.anthropic.model_names import map_model_name
 from api_server.anthropic.protocol import CountTokensRequest, MessagesRequest
 from api_server.anthropic.responses import MessageAssembler, MessageStreamRenderer
 from api_server.anthropic.translate import to_conversation, to_sampling, tool_names_for
-from api_server.chat.generation import ChatRequest, ModelRuntime, chat_prompt, generate_chat
-from api_server.chat.streaming import StreamResult, start_stream
+from api_server.auth.principal import ANONYMOUS, Principal, authorize_model
+from api_server.cache import cache_policy, cached_chat
+from api_server.chat.generation import ChatRequest, ModelRuntime, chat_prompt
+from api_server.chat.streaming import JsonResult, StreamResult, start_stream
 from api_server.errors import ModelNotFoundError
 from api_server.state import AppState
 from api_server.tracking import RequestTracker
@@ -23,17 +25,29 @@ logger = logging.getLogger(__name__)
 MESSAGES_ENDPOINT = "/v1/messages"
 COUNT_TOKENS_ENDPOINT = "/v1/messages/count_tokens"
 
-AnthropicResult = dict[str, Any] | StreamResult
+AnthropicResult = dict[str, Any] | JsonResult | StreamResult
 
 
 class AnthropicService:
-    def __init__(self, state: AppState, request_id: str, client_addr: str | None = None) -> None:
+    def __init__(
+        self,
+        state: AppState,
+        request_id: str,
+        client_addr: str | None = None,
+        principal: Principal = ANONYMOUS,
+    ) -> None:
         self.state = state
         self.request_id = request_id
         self.client_addr = client_addr
+        self.principal = principal
 
-    async def messages(self, body: bytes) -> AnthropicResult:
-        return await self._tracked(MESSAGES_ENDPOINT, self._messages, body)
+    async def messages(self, body: bytes, cache_control: str | None = None) -> AnthropicResult:
+        """`cache_control`: the request's Cache-Control header (no-cache, no-store)."""
+
+        async def handler(body: bytes, tracker: RequestTracker) -> AnthropicResult:
+            return await self._messages(body, tracker, cache_control)
+
+        return await self._tracked(MESSAGES_ENDPOINT, handler, body)
 
     async def count_tokens(self, body: bytes) -> AnthropicResult:
         return await self._tracked(COUNT_TOKENS_ENDPOINT, self._count_tokens, body)
@@ -52,6 +66,7 @@ class AnthropicService:
             api_flavour="anthropic",
             client_addr=self.client_addr,
         )
+        tracker.record.api_key_id = self.principal.key_id
         tracker.capture_request(body)
         try:
             result = await handler(body, tracker)
@@ -59,10 +74,12 @@ class AnthropicService:
             tracker.finish(exc)
             raise
         if not isinstance(result, StreamResult):
-            tracker.finish(None, response=result)
+            tracker.finish(None, response=result.body if isinstance(result, JsonResult) else result)
         return result
 
-    async def _messages(self, body: bytes, tracker: RequestTracker) -> AnthropicResult:
+    async def _messages(
+        self, body: bytes, tracker: RequestTracker, cache_control: str | None = None
+    ) -> AnthropicResult:
         request = parse_body(MessagesRequest, body)
         _log_unknown_fields(request.unknown_fields(), MESSAGES_ENDPOINT)
         runtime = self._runtime_for(request.model)
@@ -76,7 +93,16 @@ class AnthropicService:
             sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
             request_id=self.request_id,
         )
-        events = tracker.observed(generate_chat(chat, tracker))
+        # Anthropic's own `cache_control` (prompt caching) is another thing: no body opt-in.
+        generation = await cached_chat(
+            self.state.exact_cache,
+            chat,
+            tracker,
+            cache_policy(chat.sampling, None, cache_control),
+            paced=request.stream,
+            tenant=self.principal.key_id,
+        )
+        events = tracker.observed(generation.events)
         if request.stream:
             renderer = MessageStreamRenderer(runtime.spec.name, names)
             return await start_stream(
@@ -86,11 +112,12 @@ class AnthropicService:
                 opening=renderer.opening(),
                 end=tracker,
                 request_id=self.request_id,
+                headers=generation.headers,
             )
         assembler = MessageAssembler(runtime.spec.name, names)
         async for event in events:
             assembler.add(event)
-        return assembler.result()
+        return JsonResult(assembler.result(), generation.headers)
 
     async def _count_tokens(self, body: bytes, tracker: RequestTracker) -> AnthropicResult:
         request = parse_body(CountTokensRequest, body)
@@ -116,7 +143,9 @@ class AnthropicService:
             self._is_registered,
             registry.default_model,
         )
-        return self.state.runtime_for(name)
+        runtime = self.state.runtime_for(name)
+        authorize_model(self.principal, runtime.spec)
+        return runtime
 
     def _is_registered(self, name: str) -> bool:
         try:

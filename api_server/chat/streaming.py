@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from api_server.chat.events import ChatEvent
 from api_server.errors import InferstackError
@@ -20,6 +20,15 @@ class StreamResult:
     """A stream whose first event is already known to have succeeded."""
 
     chunks: AsyncIterator[bytes]
+    headers: dict[str, str] = field(default_factory=dict)  # extra response headers (x-cache)
+
+
+@dataclass(frozen=True, slots=True)
+class JsonResult:
+    """A non-streaming response body with extra headers to send with it (x-cache)."""
+
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class StreamEnd(Protocol):
@@ -36,6 +45,7 @@ async def start_stream(
     opening: bytes,
     end: StreamEnd,
     request_id: str,
+    headers: dict[str, str] | None = None,
 ) -> StreamResult:
     """Pull the first event before answering, so an engine that is down or refuses the
     request gets a proper HTTP error instead of a 200 stream. From here on the stream owns
@@ -66,4 +76,4 @@ async def start_stream(
             await events.aclose()
             end.finish(error)
 
-    return StreamResult(chunks())
+    return StreamResult(chunks(), headers or {})

@@ -115,6 +115,7 @@ class ChatCompletionRequest(SamplingFields):
     parallel_tool_calls: bool | None = None
     response_format: dict[str, Any] | None = None
     logprobs: bool | None = None
+    cache: bool | None = None  # an inferstack extension: opt in or out of the response cache
 
 
 class CompletionRequestIn(SamplingFields):

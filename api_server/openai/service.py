@@ -6,9 +6,11 @@ import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
+from api_server.auth.principal import ANONYMOUS, Principal, authorize_model
+from api_server.cache import cache_policy, cached_chat
 from api_server.chat.events import ChatEvent
-from api_server.chat.generation import ChatRequest, generate_chat, generate_text
-from api_server.chat.streaming import StreamResult, start_stream
+from api_server.chat.generation import ChatRequest, generate_text
+from api_server.chat.streaming import JsonResult, StreamResult, start_stream
 from api_server.engines.types import CompletionRequest
 from api_server.errors import InferstackError, UnsupportedFeatureError
 from api_server.openai.completions import TextCompletionState
@@ -24,17 +26,29 @@ from api_server.validation import parse_body
 logger = logging.getLogger(__name__)
 
 
-OpenAIResult = dict[str, Any] | StreamResult
+OpenAIResult = dict[str, Any] | JsonResult | StreamResult
 
 
 class OpenAIService:
-    def __init__(self, state: AppState, request_id: str, client_addr: str | None = None) -> None:
+    def __init__(
+        self,
+        state: AppState,
+        request_id: str,
+        client_addr: str | None = None,
+        principal: Principal = ANONYMOUS,
+    ) -> None:
         self.state = state
         self.request_id = request_id
         self.client_addr = client_addr
+        self.principal = principal
 
-    async def chat_completion(self, body: bytes) -> OpenAIResult:
-        return await self._tracked("/v1/chat/completions", self._chat_completion, body)
+    async def chat_completion(self, body: bytes, cache_control: str | None = None) -> OpenAIResult:
+        """`cache_control`: the request's Cache-Control header (no-cache, no-store)."""
+
+        async def handler(body: bytes, tracker: RequestTracker) -> OpenAIResult:
+            return await self._chat_completion(body, tracker, cache_control)
+
+        return await self._tracked("/v1/chat/completions", handler, body)
 
     async def text_completion(self, body: bytes) -> OpenAIResult:
         return await self._tracked("/v1/completions", self._text_completion, body)
@@ -53,6 +67,7 @@ class OpenAIService:
             api_flavour="openai",
             client_addr=self.client_addr,
         )
+        tracker.record.api_key_id = self.principal.key_id
         tracker.capture_request(body)
         try:
             result = await handler(body, tracker)
@@ -60,13 +75,16 @@ class OpenAIService:
             tracker.finish(exc)
             raise
         if not isinstance(result, StreamResult):
-            tracker.finish(None, response=result)
+            tracker.finish(None, response=result.body if isinstance(result, JsonResult) else result)
         return result
 
-    async def _chat_completion(self, body: bytes, tracker: RequestTracker) -> OpenAIResult:
+    async def _chat_completion(
+        self, body: bytes, tracker: RequestTracker, cache_control: str | None = None
+    ) -> OpenAIResult:
         request = parse_body(ChatCompletionRequest, body)
         _log_unknown_fields(request.unknown_fields(), "chat.completions")
         runtime = self.state.runtime_for(request.model)
+        authorize_model(self.principal, runtime.spec)
         tracker.model = runtime.spec.name
         tracker.record.stream = request.stream
         tracker.record.end_user = request.user
@@ -76,21 +94,35 @@ class OpenAIService:
             sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
             request_id=self.request_id,
         )
-        events = tracker.observed(generate_chat(chat, tracker))
+        generation = await cached_chat(
+            self.state.exact_cache,
+            chat,
+            tracker,
+            cache_policy(chat.sampling, request.cache, cache_control),
+            paced=request.stream,
+            tenant=self.principal.key_id,
+        )
+        events = tracker.observed(generation.events)
         if request.stream:
             renderer = ChatChunkRenderer(runtime.spec.name, _include_usage(request))
             return await self._stream(
-                tracker, events, renderer.render, renderer.render_error, renderer.opening()
+                tracker,
+                events,
+                renderer.render,
+                renderer.render_error,
+                renderer.opening(),
+                generation.headers,
             )
         assembler = ChatCompletionAssembler(runtime.spec.name)
         async for event in events:
             assembler.add(event)
-        return assembler.result()
+        return JsonResult(assembler.result(), generation.headers)
 
     async def _text_completion(self, body: bytes, tracker: RequestTracker) -> OpenAIResult:
         request = parse_body(CompletionRequestIn, body)
         _log_unknown_fields(request.unknown_fields(), "completions")
         runtime = self.state.runtime_for(request.model)
+        authorize_model(self.principal, runtime.spec)
         tracker.model = runtime.spec.name
         tracker.record.stream = request.stream
         tracker.record.end_user = request.user
@@ -119,6 +151,7 @@ class OpenAIService:
         render: Callable[[ChatEvent], bytes],
         render_error: Callable[[InferstackError], bytes],
         opening: bytes,
+        headers: dict[str, str] | None = None,
     ) -> StreamResult:
         return await start_stream(
             events,
@@ -127,6 +160,7 @@ class OpenAIService:
             opening=opening,
             end=tracker,
             request_id=self.request_id,
+            headers=headers,
         )
 
 

@@ -1,0 +1,88 @@
+"""Turn a request's credentials into a `Principal`, by the configured auth mode.
+
+Accepted: `Authorization: Bearer <key or token>` (OpenAI clients) and `x-api-key: <key>`
+(Anthropic clients). Keys and tokens are never logged or echoed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import asyncpg
+
+from api_server.auth.keys import hash_key, looks_like_key
+from api_server.auth.principal import ANONYMOUS, Principal, allowlist
+from api_server.auth.repository import ApiKeyRepository, KeyStore
+from api_server.auth.tokens import JwtVerifier
+from api_server.config import Settings
+from api_server.errors import AuthenticationError, AuthUnavailableError
+
+MISSING = "Missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`"
+
+
+class Authenticator:
+    def __init__(
+        self,
+        settings: Settings,
+        keys: KeyStore | None = None,
+        repository: ApiKeyRepository | None = None,
+    ) -> None:
+        self.mode = settings.auth_mode
+        self.keys = keys  # where api_key mode looks keys up
+        self.repository = repository  # PostgreSQL, for the admin endpoint (when configured)
+        self.jwt = JwtVerifier(settings) if self.mode == "jwt" else None
+        # "/" and other exact paths; a longer entry ending in "/" opens everything below it.
+        paths = settings.auth_open_paths
+        self._open_exact = frozenset(paths)
+        self._open_prefixes = tuple(p for p in paths if p.endswith("/") and len(p) > 1)
+
+    def is_open(self, path: str) -> bool:
+        return path in self._open_exact or path.startswith(self._open_prefixes)
+
+    async def authenticate(self, path: str, headers: Mapping[str, str]) -> Principal:
+        if self.mode == "none" or self.is_open(path):
+            return ANONYMOUS
+        credential = credential_from(headers)
+        if credential is None:
+            raise AuthenticationError(MISSING)
+        if self.jwt is not None:
+            return await self.jwt.verify(credential)
+        return await self._check_key(credential)
+
+    async def _check_key(self, key: str) -> Principal:
+        if not looks_like_key(key):
+            raise AuthenticationError("Invalid API key")
+        assert self.keys is not None
+        try:
+            found = await self.keys.find_by_hash(hash_key(key))
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            raise AuthUnavailableError("API keys cannot be checked right now") from exc
+        if found is None:
+            raise AuthenticationError("Invalid API key")
+        return Principal(
+            name=found.name,
+            key_id=found.id,
+            models=allowlist(found.models),
+            rpm=found.rpm,
+            tpm=found.tpm,
+        )
+
+
+def credential_from(headers: Mapping[str, str]) -> str | None:
+    authorization = headers.get("authorization")
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    api_key = headers.get("x-api-key")
+    return api_key.strip() if api_key and api_key.strip() else None
+
+
+def build_authenticator(
+    settings: Settings, postgres: asyncpg.Pool | None, keys: KeyStore | None = None
+) -> Authenticator:
+    """`keys` (tests) replaces the PostgreSQL key store for authentication."""
+    repository = None
+    if postgres is not None:
+        repository = ApiKeyRepository(postgres, ttl_s=settings.auth_key_cache_ttl_s)
+    return Authenticator(settings, keys or repository, repository)

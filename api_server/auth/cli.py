@@ -1,0 +1,71 @@
+"""`inferstack keys create|list|revoke`: manage API keys in the database named by
+INFERSTACK_DATABASE_URL (or the gateway's other settings sources)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import asyncpg
+
+from api_server.auth.repository import ApiKeyRepository
+from api_server.config import Settings
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="inferstack keys", description="Create, list and revoke the gateway's API keys."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create", help="create a key and print it (shown only once)")
+    create.add_argument("--name", required=True, help="who or what the key is for")
+    create.add_argument("--models", help="comma-separated models it may use (default: all)")
+    create.add_argument("--rpm", type=_positive, help="requests per minute (default: no limit)")
+    create.add_argument("--tpm", type=_positive, help="tokens per minute (default: no limit)")
+    listing = commands.add_parser("list", help="list keys (their prefixes, never the keys)")
+    listing.add_argument("--all", action="store_true", help="include revoked keys")
+    revoke = commands.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("id")
+    args = parser.parse_args(argv)
+
+    database_url = Settings().database_url
+    if database_url is None:
+        parser.error("INFERSTACK_DATABASE_URL is not set")
+    return asyncio.run(_run(args, database_url.get_secret_value()))
+
+
+async def _run(args: argparse.Namespace, database_url: str) -> int:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+    try:
+        keys = ApiKeyRepository(pool)
+        if args.command == "create":
+            models = [m.strip() for m in args.models.split(",")] if args.models else None
+            record, key = await keys.create(args.name, models, args.rpm, args.tpm)
+            print(f"id:     {record.id}")
+            print(f"name:   {record.name}")
+            print(f"models: {', '.join(record.models) if record.models else 'all'}")
+            print(f"key:    {key}")
+            print("Store the key now: it is not kept and cannot be shown again.", file=sys.stderr)
+        elif args.command == "list":
+            print(f"{'id':36}  {'prefix':8}  {'created':19}  {'state':7}  name  models")
+            for item in await keys.list(include_revoked=args.all):
+                allowed = ",".join(item.models) if item.models is not None else "all"
+                state = "revoked" if item.revoked_at else "live"
+                created = item.created_at.strftime("%Y-%m-%d %H:%M:%S")
+                print(f"{item.id}  {item.prefix}  {created}  {state:7}  {item.name}  {allowed}")
+        elif not await keys.revoke(args.id):
+            print(f"no live key with id {args.id}", file=sys.stderr)
+            return 1
+        else:
+            print(f"revoked {args.id} (gateways may accept it for up to their key cache TTL)")
+        return 0
+    finally:
+        await pool.close()
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return number

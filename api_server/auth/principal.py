@@ -1,0 +1,46 @@
+"""Who is calling: the identity a request was authenticated as, and what it may use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from api_server.errors import PermissionDeniedError
+from api_server.registry import ModelSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An API key (`key_id` set), a JWT subject (`claims` set), or anonymous (auth off or
+    an open path). `models` None: every model."""
+
+    name: str
+    key_id: str | None = None
+    models: frozenset[str] | None = None
+    rpm: int | None = None
+    tpm: int | None = None
+    claims: dict[str, Any] = field(default_factory=dict)
+
+    def may_use(self, spec: ModelSpec) -> bool:
+        """Allowlists name models as clients do: by name or alias, in any letter case."""
+        if self.models is None:
+            return True
+        return any(name.casefold() in self.models for name in (spec.name, *spec.aliases))
+
+
+ANONYMOUS = Principal(name="anonymous")
+
+
+def allowlist(models: Any) -> frozenset[str] | None:
+    """A key's or a token's `models` as a case-folded set; None (every model) when absent."""
+    if models is None:
+        return None
+    if isinstance(models, str):
+        models = models.split(",")
+    return frozenset(str(model).strip().casefold() for model in models)
+
+
+def authorize_model(principal: Principal, spec: ModelSpec) -> None:
+    """403 unless the caller may use this (resolved) model."""
+    if not principal.may_use(spec):
+        raise PermissionDeniedError(f"This key may not use the model {spec.name!r}")

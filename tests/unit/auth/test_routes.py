@@ -1,0 +1,165 @@
+"""Auth on the front doors: 401/403 in each client's envelope, open paths stay open, the key
+id reaches the request log, and auth_mode=none changes nothing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import jwt
+import openai
+import pytest
+from fastapi.testclient import TestClient
+
+from api_server.app import create_app
+from api_server.config import Settings
+from api_server.registry import ModelRegistry
+from tests.unit.auth.fakes import ListSink, MemoryKeyStore
+
+ADMIN = "an-admin-key-long-enough"
+DB = "postgresql://u:p@127.0.0.1:9/x"  # never reached: keys come from the memory store
+HELLO = [{"role": "user", "content": "hello"}]
+CHAT = {"model": "tiny", "messages": HELLO, "max_tokens": 4}
+MESSAGE = {"model": "tiny", "messages": HELLO, "max_tokens": 4}
+
+
+@pytest.fixture
+def keys() -> MemoryKeyStore:
+    return MemoryKeyStore()
+
+
+@pytest.fixture
+def sink() -> ListSink:
+    return ListSink()
+
+
+def gateway(models_file: Path, sink: ListSink, keys: MemoryKeyStore, **settings: Any) -> TestClient:
+    app = create_app(
+        Settings(models_file=models_file, **settings),
+        ModelRegistry.from_file(models_file),
+        request_log=sink,
+        key_store=keys,
+    )
+    return TestClient(app)
+
+
+@pytest.fixture
+def client(models_file: Path, sink: ListSink, keys: MemoryKeyStore) -> Iterator[TestClient]:
+    with gateway(models_file, sink, keys, auth_mode="api_key", database_url=DB) as test_client:
+        yield test_client
+
+
+def test_openai_sdk_with_a_key_works_and_the_log_row_names_it(
+    client: TestClient, keys: MemoryKeyStore, sink: ListSink
+) -> None:
+    record, key = keys.add("ci")
+    sdk = openai.OpenAI(base_url="http://testserver/v1", api_key=key, http_client=client)
+    reply = sdk.chat.completions.create(model="tiny", messages=HELLO, max_tokens=4)  # type: ignore[arg-type]
+    assert reply.choices[0].message.content
+    assert sink.records[-1].api_key_id == record.id
+
+
+def test_anthropic_sdk_sends_x_api_key(client: TestClient, keys: MemoryKeyStore) -> None:
+    _, key = keys.add("claude-code")
+    sdk = anthropic.Anthropic(base_url="http://testserver", api_key=key, http_client=client)
+    message = sdk.messages.create(model="tiny", max_tokens=4, messages=HELLO)  # type: ignore[arg-type]
+    assert message.content
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"authorization": "Bearer isk-" + "x" * 32}, {"x-api-key": "not-a-key"}],
+    ids=["missing", "unknown", "malformed"],
+)
+def test_401_in_each_clients_envelope(client: TestClient, headers: dict[str, str]) -> None:
+    response = client.post("/v1/chat/completions", json=CHAT, headers=headers)
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert (error["type"], error["code"]) == ("authentication_error", "invalid_api_key")
+    response = client.post("/v1/messages", json=MESSAGE, headers=headers)
+    assert response.status_code == 401
+    assert response.json() == {
+        "type": "error",
+        "error": {"type": "authentication_error", "message": response.json()["error"]["message"]},
+    }
+    assert client.get("/v1/models", headers=headers).status_code == 401
+
+
+def test_key_is_never_echoed(client: TestClient) -> None:
+    key = "isk-" + "s" * 32
+    response = client.post("/v1/chat/completions", json=CHAT, headers={"x-api-key": key})
+    assert key not in response.text and "sssss" not in response.text
+
+
+def test_model_outside_the_allowlist_is_403(
+    client: TestClient, keys: MemoryKeyStore, sink: ListSink
+) -> None:
+    record, key = keys.add("narrow", models=("Llama-3.1-8B-Instruct",))
+    headers = {"authorization": f"Bearer {key}"}
+    response = client.post("/v1/chat/completions", json=CHAT, headers=headers)
+    assert response.status_code == 403
+    assert response.json()["error"]["type"] == "permission_error"
+    assert sink.records[-1].api_key_id == record.id and sink.records[-1].status_code == 403
+    response = client.post("/v1/messages", json=MESSAGE, headers={"x-api-key": key})
+    assert response.status_code == 403
+    assert response.json()["error"]["type"] == "permission_error"
+    allowed = {**CHAT, "model": "llama-3.1-8b-instruct"}  # names match as clients type them
+    assert client.post("/v1/chat/completions", json=allowed, headers=headers).status_code == 200
+
+
+def test_open_paths_stay_open(client: TestClient) -> None:
+    for path in [
+        "/health",
+        "/health/live",
+        "/metrics",
+        "/",
+        "/dashboard",
+        "/dashboard/static/metrics.js",
+    ]:
+        assert client.get(path).status_code == 200, path
+
+
+def test_key_lookups_happen_once_per_request(client: TestClient, keys: MemoryKeyStore) -> None:
+    _, key = keys.add("ci")
+    client.post("/v1/chat/completions", json=CHAT, headers={"x-api-key": key})
+    assert keys.lookups == 1  # router and handler share one resolution of the dependency
+
+
+def test_auth_none_changes_nothing(models_file: Path, sink: ListSink, keys: MemoryKeyStore) -> None:
+    with gateway(models_file, sink, keys) as client:
+        assert client.post("/v1/chat/completions", json=CHAT).status_code == 200
+        assert client.post("/v1/messages", json=MESSAGE).status_code == 200
+        assert client.get("/v1/models").status_code == 200
+        assert client.get("/v1/admin/keys").status_code == 404  # no admin_key: not mounted
+    assert keys.lookups == 0 and sink.records[-1].api_key_id is None
+
+
+def test_jwt_mode(models_file: Path, sink: ListSink, keys: MemoryKeyStore) -> None:
+    secret = "a-shared-secret-of-32-characters"
+    with gateway(models_file, sink, keys, auth_mode="jwt", jwt_secret=secret) as client:
+        token = jwt.encode(
+            {"sub": "bob", "exp": int(time.time()) + 60, "models": ["tiny"]}, secret, "HS256"
+        )
+        headers = {"authorization": f"Bearer {token}"}
+        assert client.post("/v1/chat/completions", json=CHAT, headers=headers).status_code == 200
+        assert (
+            client.post("/v1/messages", json=MESSAGE, headers={"x-api-key": token}).status_code
+            == 200
+        )
+        other = {**CHAT, "model": "Llama-3.1-8B-Instruct"}
+        assert client.post("/v1/chat/completions", json=other, headers=headers).status_code == 403
+        assert client.post("/v1/chat/completions", json=CHAT).status_code == 401
+
+
+def test_admin_endpoint_needs_the_admin_key(
+    models_file: Path, sink: ListSink, keys: MemoryKeyStore
+) -> None:
+    with gateway(models_file, sink, keys, database_url=DB, admin_key=ADMIN) as client:
+        assert client.get("/v1/admin/keys").status_code == 401
+        wrong = {"authorization": "Bearer an-admin-key-long-enougX"}
+        assert client.get("/v1/admin/keys", headers=wrong).status_code == 401
+        _, user_key = keys.add("user")
+        assert client.get("/v1/admin/keys", headers={"x-api-key": user_key}).status_code == 401

@@ -1,0 +1,91 @@
+"""The exact cache through the OpenAI and Anthropic front doors: x-cache headers, identical
+replays, and a hit that never reaches the (scripted) engine."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api_server.cache import ExactCache
+from tests.unit.cache.fakes import DictRedis
+from tests.unit.scripted_engine import ScriptedEngine
+
+QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+@pytest.fixture
+def cached_client(client: TestClient) -> TestClient:
+    state = client.app.state.inferstack  # type: ignore[attr-defined]
+    cache = ExactCache(
+        DictRedis(), state.metrics.cache, timeout_s=0.05, default_ttl_s=60, replay_max_ms=None
+    )
+    client.app.state.inferstack = dataclasses.replace(state, exact_cache=cache)  # type: ignore[attr-defined]
+    return client
+
+
+def post(client: TestClient, **body: object) -> tuple[str, dict[str, object]]:
+    response = client.post(
+        "/v1/chat/completions", json={"model": "tiny", "messages": QUESTION, **body}
+    )
+    assert response.status_code == 200, response.text
+    return response.headers["x-cache"], response.json()
+
+
+def test_a_deterministic_repeat_is_a_hit(cached_client: TestClient, engine: ScriptedEngine) -> None:
+    first_cache, first = post(cached_client, temperature=0)
+    second_cache, second = post(cached_client, temperature=0)
+    assert (first_cache, second_cache) == ("MISS", "HIT")
+    assert second["choices"] == first["choices"]
+    assert second["usage"] == first["usage"]
+    assert len(engine.requests) == 1
+    metrics = cached_client.get("/metrics").text
+    assert 'inferstack_cache_requests_total{model="tiny-chatml",outcome="hit_exact"} 1.0' in metrics
+
+
+def test_opting_in_and_out(cached_client: TestClient, engine: ScriptedEngine) -> None:
+    assert post(cached_client, temperature=0.7)[0] == "BYPASS"
+    assert post(cached_client, temperature=0.7, cache=True)[0] == "MISS"
+    assert post(cached_client, temperature=0.7, cache=True)[0] == "HIT"
+    assert post(cached_client, temperature=0, cache=False)[0] == "BYPASS"
+    response = cached_client.post(
+        "/v1/chat/completions",
+        json={"model": "tiny", "messages": QUESTION, "temperature": 0.7, "cache": True},
+        headers={"Cache-Control": "no-cache"},
+    )
+    assert response.headers["x-cache"] == "BYPASS"
+    assert len(engine.requests) == 4
+
+
+def test_a_streamed_repeat_has_the_same_chunks(
+    cached_client: TestClient, engine: ScriptedEngine
+) -> None:
+    def stream() -> tuple[str, list[dict[str, object]]]:
+        body = {"model": "tiny", "messages": QUESTION, "temperature": 0, "stream": True}
+        with cached_client.stream("POST", "/v1/chat/completions", json=body) as response:
+            lines = [line for line in response.iter_lines() if line.startswith("data: {")]
+            return response.headers["x-cache"], [json.loads(line[6:]) for line in lines]
+
+    first_cache, first = stream()
+    second_cache, second = stream()
+    assert (first_cache, second_cache) == ("MISS", "HIT")
+    assert [c["choices"] for c in second] == [c["choices"] for c in first]
+    assert len(engine.requests) == 1
+    # A non-streamed request for the same thing is served from the streamed answer.
+    assert post(cached_client, temperature=0)[0] == "HIT"
+
+
+def test_anthropic_messages_share_the_cache(
+    cached_client: TestClient, engine: ScriptedEngine
+) -> None:
+    body = {"model": "tiny", "max_tokens": 16, "messages": QUESTION, "temperature": 0}
+    first = cached_client.post("/v1/messages", json=body)
+    second = cached_client.post("/v1/messages", json=body)
+    assert [first.headers["x-cache"], second.headers["x-cache"]] == ["MISS", "HIT"]
+    assert second.json()["content"] == first.json()["content"]
+    assert second.json()["usage"] == first.json()["usage"]
+    no_store = cached_client.post("/v1/messages", json=body, headers={"Cache-Control": "no-store"})
+    assert no_store.headers["x-cache"] == "BYPASS"
+    assert len(engine.requests) == 2
