@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 import uvicorn
 
 from api_server.app import create_app
 from api_server.config import Settings
+from api_server.log_format import configure_logging
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -40,10 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         if value is not None
     }
     settings = Settings(**overrides)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(
         create_app(settings),
         host=settings.host,

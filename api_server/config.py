@@ -58,6 +58,19 @@ class Settings(BaseSettings):
     cache_replay_timing: Literal["original", "fast"] = "original"
     cache_replay_max_ms: PositiveInt = 2000
     cache_max_pending_stores: PositiveInt = 64
+    # Rate limits (api_server/ratelimit), in Redis: an API key's own rpm/tpm; callers without
+    # a key (auth_mode none, JWTs without rpm/tpm claims) get these. None: unlimited.
+    default_rpm: PositiveInt | None = None
+    default_tpm: PositiveInt | None = None
+    # The semantic cache (api_server/cache/semantic.py, Qdrant): opt-in per model
+    # (`semantic_cache` in the registry) or per request; served only at or above the
+    # threshold's cosine similarity. Needs Qdrant and an embeddings model.
+    semantic_cache_threshold: float = Field(default=0.95, gt=0.0, le=1.0)
+    semantic_cache_timeout_s: PositiveFloat = 0.5  # embed + search; a slower lookup misses
+    # POST /v1/embeddings and the semantic cache's vectors: a model run in-process (the
+    # optional `embeddings` extra); unset = no embeddings. Loaded on first use unless preload.
+    embeddings_model: str | None = "all-MiniLM-L6-v2"
+    embeddings_preload: bool = False
     database_url: SecretStr | None = None
     # The request-log writer (on when database_url is set): rows are committed every
     # batch_size rows or flush_interval_ms; past queue_size queued rows, or while PostgreSQL
@@ -89,6 +102,7 @@ class Settings(BaseSettings):
     # /v1/logs and /v1/usage over the request logs (admin-only once auth exists).
     logs_api_enabled: bool = False
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
 
     # Identity (api_server/auth): "none" lets every caller in; "api_key" checks keys kept
     # (hashed) in PostgreSQL; "jwt" checks bearer tokens signed with jwt_secret (HS256) or a

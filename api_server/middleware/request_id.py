@@ -10,6 +10,8 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api_server.log_format import current_request_id
+
 HEADER = b"x-request-id"
 # Accept the caller's id only when it is short and printable; it ends up in logs.
 _VALID_ID = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
@@ -25,6 +27,7 @@ class RequestIdMiddleware:
             return
         request_id = _incoming_id(scope) or uuid.uuid4().hex.encode()
         scope.setdefault("state", {})["request_id"] = request_id.decode()
+        current_request_id.set(request_id.decode())  # for every log line of this request
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
