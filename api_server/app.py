@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -22,7 +23,9 @@ from api_server.auth.repository import KeyStore
 from api_server.config import Settings
 from api_server.dashboard.router import router as dashboard_router
 from api_server.deps import get_principal
-from api_server.errors import InferstackError, InvalidRequestError
+from api_server.embeddings.backend import preload_embedder
+from api_server.embeddings.router import router as embeddings_router
+from api_server.errors import InferstackError, InvalidRequestError, RateLimitExceededError
 from api_server.http import json_response
 from api_server.infra.connections import open_backing_services
 from api_server.logs.query.router import router as logs_router
@@ -72,8 +75,16 @@ def create_app(
                 await stack.enter_async_context(state.archive)
             elif settings.archive_enabled:
                 logger.warning("archive_enabled, but no object store is configured")
+            if state.rate_limiter is not None:  # its token charges, before Redis closes
+                stack.push_async_callback(state.rate_limiter.drain)
             if state.exact_cache is not None:  # its pending stores, before Redis closes
                 stack.push_async_callback(state.exact_cache.drain)
+            if state.embedder is not None:
+                stack.callback(state.embedder.close)
+                if settings.embeddings_preload:
+                    await preload_embedder(state.embedder)
+            if state.semantic_cache is not None:  # its pending stores, before Qdrant closes
+                stack.push_async_callback(state.semantic_cache.drain)
             # Learn each replica's health (and whether llama.cpp adds BOS) before the first
             # request, then keep it fresh: engines restart, sometimes with another model.
             await check_engines(state)
@@ -92,6 +103,7 @@ def create_app(
     authenticated = [Depends(get_principal)]
     app.include_router(system_router, dependencies=authenticated)
     app.include_router(openai_router, dependencies=authenticated)
+    app.include_router(embeddings_router, dependencies=authenticated)
     app.include_router(anthropic_router, dependencies=authenticated)
     app.include_router(dashboard_router, dependencies=authenticated)
     if settings.logs_api_enabled:  # off unless asked for (404); any valid key may read
@@ -161,7 +173,9 @@ def envelope_for(request: Request) -> Envelope:
 def render_error(error: InferstackError, envelope: Envelope = openai_envelope) -> Response:
     headers = None
     if error.retry_after_s is not None:
-        headers = {"Retry-After": str(max(1, round(error.retry_after_s)))}
+        headers = {"Retry-After": str(max(1, math.ceil(error.retry_after_s)))}
+    if isinstance(error, RateLimitExceededError):
+        headers = {**error.headers, **(headers or {})}
     status, body = envelope(error)
     return json_response(body, status_code=status, headers=headers)
 

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # a key (auth_mode none, JWTs without rpm/tpm claims) get these. None: unlimited.
     default_rpm: PositiveInt | None = None
     default_tpm: PositiveInt | None = None
+    # Longer than redis_timeout_s: a burst queues on the event loop, and a limiter that gives
+    # up too soon fails open and lets the burst through. Past it the request is served.
+    ratelimit_timeout_s: PositiveFloat = 0.5
     # The semantic cache (api_server/cache/semantic.py, Qdrant): opt-in per model
     # (`semantic_cache` in the registry) or per request; served only at or above the
     # threshold's cosine similarity. Needs Qdrant and an embeddings model.

@@ -10,9 +10,12 @@ InferstackError                   500 server_error
 ├── LogNotFoundError              404 code=not_found (GET /v1/logs/{id})
 ├── KeyNotFoundError              404 code=not_found (DELETE /v1/admin/keys/{id})
 ├── RequestTooLargeError          413
+├── RateLimitExceededError        429 (the caller's rpm/tpm; carries x-ratelimit-* headers)
+│   └── ModelOverloadedError      429 (the model's max_concurrency in this gateway process)
 ├── ClientGoneError               499 (nginx's "client closed request"; sent to nobody)
 ├── LogsUnavailableError          503 (PostgreSQL down or not configured: logs cannot be read)
 ├── AuthUnavailableError          503 (a key cannot be checked: PostgreSQL or the JWKS is down)
+├── EmbeddingsUnavailableError    503 (no embedding model: extra not installed, or not configured)
 └── EngineError                   upstream trouble, never reported as a plain 500
     ├── EngineUnavailableError    503 (connection refused, engine loading, no healthy replica)
     ├── EngineOverloadedError     429 (engine said 429; carries its Retry-After)
@@ -89,6 +92,12 @@ class LogsUnavailableError(InferstackError):
     code = "logs_unavailable"
 
 
+class EmbeddingsUnavailableError(InferstackError):
+    status_code = 503
+    error_type = "service_unavailable"
+    code = "embeddings_unavailable"
+
+
 class LogNotFoundError(InferstackError):
     status_code = 404
     error_type = "invalid_request_error"
@@ -105,6 +114,26 @@ class RequestTooLargeError(InferstackError):
     status_code = 413
     error_type = "invalid_request_error"
     code = "request_too_large"
+
+
+class RateLimitExceededError(InferstackError):
+    status_code = 429
+    error_type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: float | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, retry_after_s=retry_after_s)
+        self.headers = headers or {}
+
+
+class ModelOverloadedError(RateLimitExceededError):
+    code = "model_overloaded"
 
 
 class ClientGoneError(InferstackError):

@@ -61,7 +61,8 @@ class GatewayMetrics:
 
 
 class CacheMetrics:
-    """The response cache's (api_server.cache). Outcomes: hit_exact, miss, bypass."""
+    """The response cache's (api_server.cache). Outcomes: hit_exact, hit_semantic, miss,
+    bypass."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(

@@ -63,6 +63,9 @@ class ModelSpec(_Frozen):
     tools: ToolCallSettings = ToolCallSettings()
     timeout_s: float = Field(default=120.0, gt=0)
     cache_ttl_s: int | None = Field(default=None, ge=0)  # None: settings; 0: never cached
+    semantic_cache: bool = False  # opt this model's requests into the semantic cache
+    # Requests served at once per gateway process; beyond, 429 model_overloaded. None: no cap.
+    max_concurrency: PositiveInt | None = None
     owned_by: str = "inferstack"
 
     @model_validator(mode="after")

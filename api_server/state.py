@@ -11,8 +11,10 @@ from api_server.archive.writer import ArchiveWriter
 from api_server.auth.authenticator import Authenticator, build_authenticator
 from api_server.auth.repository import KeyStore
 from api_server.cache import ExactCache
+from api_server.cache.semantic import SemanticCache
 from api_server.chat.generation import ModelRuntime
 from api_server.config import Settings
+from api_server.embeddings.backend import Embedder, build_embedder
 from api_server.engines.gauges import EngineGaugeCollector
 from api_server.engines.pool import EnginePool
 from api_server.infra.connections import BackingServices
@@ -20,6 +22,8 @@ from api_server.logs.record import DiscardingSink, RequestLogSink
 from api_server.metrics import GatewayMetrics
 from api_server.prompts import build_formatter
 from api_server.prompts.template_source import load_chat_template
+from api_server.ratelimit.limiter import RateLimiter, RateLimitMetrics
+from api_server.ratelimit.window import SlidingWindow
 from api_server.registry import ModelRegistry, ModelSpec
 
 
@@ -35,7 +39,10 @@ class AppState:
     auth: Authenticator
     started_at: float
     archive: ArchiveWriter | None = None  # set when archive_enabled and a store is configured
+    rate_limiter: RateLimiter | None = None  # rpm/tpm need Redis; max_concurrency does not
     exact_cache: ExactCache | None = None  # set when cache_enabled and Redis is configured
+    embedder: Embedder | None = None  # set when embeddings_model is
+    semantic_cache: SemanticCache | None = None  # set with Qdrant, an embedder, cache_enabled
 
     def runtime_for(self, requested_model: str) -> ModelRuntime:
         """Resolve a client's model name (aliases, any case) to its runtime, or 404."""
@@ -107,6 +114,15 @@ def build_app_state(
             ),
             max_pending_stores=settings.cache_max_pending_stores,
         )
+    embedder = build_embedder(settings.embeddings_model)
+    semantic_cache = _semantic_cache(settings, services, metrics, embedder)
+    rate_limiter = RateLimiter(
+        SlidingWindow(services.ratelimit_redis) if services.ratelimit_redis is not None else None,
+        RateLimitMetrics(metrics.registry),
+        timeout_s=settings.ratelimit_timeout_s,
+        default_rpm=settings.default_rpm,
+        default_tpm=settings.default_tpm,
+    )
     return AppState(
         settings=settings,
         registry=registry,
@@ -117,6 +133,31 @@ def build_app_state(
         request_log=request_log or DiscardingSink(),
         auth=build_authenticator(settings, services.postgres, key_store),
         started_at=time.time(),
+        rate_limiter=rate_limiter,
         archive=archive,
         exact_cache=exact_cache,
+        embedder=embedder,
+        semantic_cache=semantic_cache,
+    )
+
+
+def _semantic_cache(
+    settings: Settings,
+    services: BackingServices,
+    metrics: GatewayMetrics,
+    embedder: Embedder | None,
+) -> SemanticCache | None:
+    if not settings.cache_enabled or services.qdrant is None or embedder is None:
+        return None
+    return SemanticCache(
+        services.qdrant,
+        embedder,
+        metrics.cache,
+        threshold=settings.semantic_cache_threshold,
+        timeout_s=settings.semantic_cache_timeout_s,
+        default_ttl_s=settings.cache_ttl_s,
+        replay_max_ms=(
+            settings.cache_replay_max_ms if settings.cache_replay_timing == "original" else None
+        ),
+        max_pending_stores=settings.cache_max_pending_stores,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,6 +46,7 @@ class RequestTracker:
         )
         self._model = "unknown"
         self._finished = False
+        self.on_finish: list[Callable[[RequestLogRecord], None]] = []  # rate-limit admissions
         self.metrics.in_flight.labels(self._model).inc()
 
     @property
@@ -121,6 +122,8 @@ class RequestTracker:
             if self.archive.submit(self.capture.entry(key, record, error)):
                 record.archive_key = key
         self.sink.enqueue(record)
+        for hook in self.on_finish:
+            hook(record)
 
 
 def _status_code(error: BaseException | None) -> int:

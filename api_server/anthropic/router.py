@@ -29,7 +29,9 @@ async def messages(
 ) -> Response:
     service = AnthropicService(state, request_id, client_addr(request), principal)
     cache_control = request.headers.get("cache-control")
-    return respond(await unless_client_leaves(request, service.messages(body, cache_control)))
+    semantic = request.headers.get("x-semantic-cache")
+    messages = service.messages(body, cache_control, semantic)
+    return respond(await unless_client_leaves(request, messages))
 
 
 @router.post("/v1/messages/count_tokens")

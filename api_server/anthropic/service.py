@@ -13,9 +13,11 @@ from api_server.anthropic.responses import MessageAssembler, MessageStreamRender
 from api_server.anthropic.translate import to_conversation, to_sampling, tool_names_for
 from api_server.auth.principal import ANONYMOUS, Principal, authorize_model
 from api_server.cache import cache_policy, cached_chat
+from api_server.cache.policy import semantic_cache_policy, semantic_cache_requested
 from api_server.chat.generation import ChatRequest, ModelRuntime, chat_prompt
 from api_server.chat.streaming import JsonResult, StreamResult, start_stream
 from api_server.errors import ModelNotFoundError
+from api_server.ratelimit import admit_request, with_headers
 from api_server.state import AppState
 from api_server.tracking import RequestTracker
 from api_server.validation import parse_body
@@ -40,12 +42,15 @@ class AnthropicService:
         self.request_id = request_id
         self.client_addr = client_addr
         self.principal = principal
+        self.limit_headers: dict[str, str] = {}  # x-ratelimit-*, once admitted
 
-    async def messages(self, body: bytes, cache_control: str | None = None) -> AnthropicResult:
+    async def messages(
+        self, body: bytes, cache_control: str | None = None, semantic_header: str | None = None
+    ) -> AnthropicResult:
         """`cache_control`: the request's Cache-Control header (no-cache, no-store)."""
 
         async def handler(body: bytes, tracker: RequestTracker) -> AnthropicResult:
-            return await self._messages(body, tracker, cache_control)
+            return await self._messages(body, tracker, cache_control, semantic_header)
 
         return await self._tracked(MESSAGES_ENDPOINT, handler, body)
 
@@ -75,14 +80,21 @@ class AnthropicService:
             raise
         if not isinstance(result, StreamResult):
             tracker.finish(None, response=result.body if isinstance(result, JsonResult) else result)
-        return result
+        return with_headers(result, self.limit_headers)
 
     async def _messages(
-        self, body: bytes, tracker: RequestTracker, cache_control: str | None = None
+        self,
+        body: bytes,
+        tracker: RequestTracker,
+        cache_control: str | None = None,
+        semantic_header: str | None = None,
     ) -> AnthropicResult:
         request = parse_body(MessagesRequest, body)
         _log_unknown_fields(request.unknown_fields(), MESSAGES_ENDPOINT)
         runtime = self._runtime_for(request.model)
+        self.limit_headers = await admit_request(
+            self.state.rate_limiter, self.principal, runtime.spec, tracker
+        )
         tracker.model = runtime.spec.name
         tracker.record.stream = request.stream
         tracker.record.end_user = request.metadata.user_id if request.metadata else None
@@ -101,6 +113,14 @@ class AnthropicService:
             cache_policy(chat.sampling, None, cache_control),
             paced=request.stream,
             tenant=self.principal.key_id,
+            semantic=self.state.semantic_cache,
+            semantic_policy=semantic_cache_policy(
+                chat.sampling,
+                model_opt_in=chat.model.spec.semantic_cache,
+                requested=semantic_cache_requested(None, semantic_header),
+                cache_requested=None,
+                cache_control=cache_control,
+            ),
         )
         events = tracker.observed(generation.events)
         if request.stream:

@@ -38,3 +38,32 @@ def cache_policy(
 
 def _deterministic(sampling: SamplingParams) -> bool:
     return sampling.temperature == 0 or sampling.seed is not None
+
+
+def semantic_cache_policy(
+    sampling: SamplingParams,
+    *,
+    model_opt_in: bool,
+    requested: bool | None,
+    cache_requested: bool | None = None,
+    cache_control: str | None = None,
+) -> CachePolicy:
+    """The semantic cache is opt-in: per model (the registry's `semantic_cache`), where it
+    follows the exact cache's policy, or per request (`semantic_cache` in the body, or
+    `x-semantic-cache: on|off`), which like the body's `cache` overrides the deterministic
+    default. Opting out of either cache (`cache: false`, `no-store`) opts out of both."""
+    if requested is False or cache_requested is False:
+        return BYPASS
+    if requested:
+        return cache_policy(sampling, True, cache_control)
+    return cache_policy(sampling, cache_requested, cache_control) if model_opt_in else BYPASS
+
+
+def semantic_cache_requested(body_field: bool | None, header: str | None) -> bool | None:
+    """The body's `semantic_cache` field, else the `x-semantic-cache` header (on/off)."""
+    if body_field is not None:
+        return body_field
+    value = (header or "").strip().lower()
+    return {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}.get(
+        value
+    )

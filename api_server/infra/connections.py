@@ -28,10 +28,11 @@ class BackingServices:
     qdrant: AsyncQdrantClient | None
     object_store_path: Path | None
     object_store: ObjectStore | None = None  # S3 when configured, else the folder
+    ratelimit_redis: aioredis.Redis | None = None  # same Redis, ratelimit_timeout_s timeouts
 
 
 async def open_backing_services(settings: Settings, stack: AsyncExitStack) -> BackingServices:
-    redis_client = None
+    redis_client = ratelimit_redis = None
     if settings.redis_url:
         redis_client = aioredis.from_url(
             settings.redis_url,
@@ -39,6 +40,12 @@ async def open_backing_services(settings: Settings, stack: AsyncExitStack) -> Ba
             socket_timeout=settings.redis_timeout_s,
         )
         stack.push_async_callback(redis_client.aclose)
+        ratelimit_redis = aioredis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=settings.ratelimit_timeout_s,
+            socket_timeout=settings.ratelimit_timeout_s,
+        )
+        stack.push_async_callback(ratelimit_redis.aclose)
 
     postgres = None
     if settings.database_url:
@@ -80,4 +87,11 @@ async def open_backing_services(settings: Settings, stack: AsyncExitStack) -> Ba
     if settings.object_store_path:
         settings.object_store_path.mkdir(parents=True, exist_ok=True)
         object_store = object_store or FilesystemObjectStore(settings.object_store_path)
-    return BackingServices(redis_client, postgres, qdrant, settings.object_store_path, object_store)
+    return BackingServices(
+        redis_client,
+        postgres,
+        qdrant,
+        settings.object_store_path,
+        object_store,
+        ratelimit_redis=ratelimit_redis,
+    )

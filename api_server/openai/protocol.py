@@ -116,6 +116,7 @@ class ChatCompletionRequest(SamplingFields):
     response_format: dict[str, Any] | None = None
     logprobs: bool | None = None
     cache: bool | None = None  # an inferstack extension: opt in or out of the response cache
+    semantic_cache: bool | None = None  # an inferstack extension: the semantic cache too
 
 
 class CompletionRequestIn(SamplingFields):

@@ -22,8 +22,9 @@ async def chat_completions(
 ) -> Response:
     service = OpenAIService(state, request_id, client_addr(request), principal)
     cache_control = request.headers.get("cache-control")
+    semantic = request.headers.get("x-semantic-cache")
     return respond(
-        await unless_client_leaves(request, service.chat_completion(body, cache_control))
+        await unless_client_leaves(request, service.chat_completion(body, cache_control, semantic))
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from api_server.auth.principal import ANONYMOUS, Principal, authorize_model
 from api_server.cache import cache_policy, cached_chat
+from api_server.cache.policy import semantic_cache_policy, semantic_cache_requested
 from api_server.chat.events import ChatEvent
 from api_server.chat.generation import ChatRequest, generate_text
 from api_server.chat.streaming import JsonResult, StreamResult, start_stream
@@ -18,6 +19,7 @@ from api_server.openai.protocol import ChatCompletionRequest, CompletionRequestI
 from api_server.openai.responses import ChatChunkRenderer, ChatCompletionAssembler
 from api_server.openai.translate import to_conversation, to_sampling
 from api_server.prompts.base import FormattedPrompt
+from api_server.ratelimit import admit_request, with_headers
 from api_server.state import AppState
 from api_server.tools import build_tool_parser
 from api_server.tracking import RequestTracker
@@ -41,12 +43,15 @@ class OpenAIService:
         self.request_id = request_id
         self.client_addr = client_addr
         self.principal = principal
+        self.limit_headers: dict[str, str] = {}  # x-ratelimit-*, once admitted
 
-    async def chat_completion(self, body: bytes, cache_control: str | None = None) -> OpenAIResult:
+    async def chat_completion(
+        self, body: bytes, cache_control: str | None = None, semantic_header: str | None = None
+    ) -> OpenAIResult:
         """`cache_control`: the request's Cache-Control header (no-cache, no-store)."""
 
         async def handler(body: bytes, tracker: RequestTracker) -> OpenAIResult:
-            return await self._chat_completion(body, tracker, cache_control)
+            return await self._chat_completion(body, tracker, cache_control, semantic_header)
 
         return await self._tracked("/v1/chat/completions", handler, body)
 
@@ -76,15 +81,22 @@ class OpenAIService:
             raise
         if not isinstance(result, StreamResult):
             tracker.finish(None, response=result.body if isinstance(result, JsonResult) else result)
-        return result
+        return with_headers(result, self.limit_headers)
 
     async def _chat_completion(
-        self, body: bytes, tracker: RequestTracker, cache_control: str | None = None
+        self,
+        body: bytes,
+        tracker: RequestTracker,
+        cache_control: str | None = None,
+        semantic_header: str | None = None,
     ) -> OpenAIResult:
         request = parse_body(ChatCompletionRequest, body)
         _log_unknown_fields(request.unknown_fields(), "chat.completions")
         runtime = self.state.runtime_for(request.model)
         authorize_model(self.principal, runtime.spec)
+        self.limit_headers = await admit_request(
+            self.state.rate_limiter, self.principal, runtime.spec, tracker
+        )
         tracker.model = runtime.spec.name
         tracker.record.stream = request.stream
         tracker.record.end_user = request.user
@@ -101,6 +113,14 @@ class OpenAIService:
             cache_policy(chat.sampling, request.cache, cache_control),
             paced=request.stream,
             tenant=self.principal.key_id,
+            semantic=self.state.semantic_cache,
+            semantic_policy=semantic_cache_policy(
+                chat.sampling,
+                model_opt_in=chat.model.spec.semantic_cache,
+                requested=semantic_cache_requested(request.semantic_cache, semantic_header),
+                cache_requested=request.cache,
+                cache_control=cache_control,
+            ),
         )
         events = tracker.observed(generation.events)
         if request.stream:
@@ -123,6 +143,9 @@ class OpenAIService:
         _log_unknown_fields(request.unknown_fields(), "completions")
         runtime = self.state.runtime_for(request.model)
         authorize_model(self.principal, runtime.spec)
+        self.limit_headers = await admit_request(
+            self.state.rate_limiter, self.principal, runtime.spec, tracker
+        )
         tracker.model = runtime.spec.name
         tracker.record.stream = request.stream
         tracker.record.end_user = request.user

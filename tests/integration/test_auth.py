@@ -4,18 +4,15 @@ session's stack, keys made with the CLI, called with the official SDKs."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import anthropic
 import httpx
 import openai
 import pytest
-import yaml
 
 from stackctl.api import NativeStack
-from tests.integration.services import REPO, free_port, running
+from tests.integration.own_gateway import create_key, gateway_env, keys_cli, own_gateway
 from tests.integration.test_request_logs import rows_for
 
 pytestmark = pytest.mark.integration
@@ -27,57 +24,17 @@ HELLO = [{"role": "user", "content": "hello there"}]
 def auth_env(
     native_stack: NativeStack, fake_engine_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, str]:
-    own = tmp_path_factory.mktemp("auth-gateway-state")
-    models = {
-        "default_model": "fake-echo",
-        "models": [
-            {
-                "name": name,
-                "prompt_family": "chatml",
-                "engine": {"kind": "llamacpp", "served_name": "fake", "urls": [fake_engine_url]},
-                "context_length": 8192,
-                "max_tokens": {"default": 16, "limit": 64},
-            }
-            for name in ("fake-echo", "fake-other")
-        ],
-    }
-    (own / "models.yaml").write_text(yaml.safe_dump(models))
-    return {
-        **native_stack.env("gateway"),
-        "INFERSTACK_MODELS_FILE": str(own / "models.yaml"),
-        "INFERSTACK_AUTH_MODE": "api_key",
-        # Local-mode Qdrant and the spool belong to one process: the stack's gateway has them.
-        "INFERSTACK_QDRANT_PATH": str(own / "qdrant"),
-        "INFERSTACK_REQUEST_LOG_SPOOL_DIR": str(own / "spool"),
-    }
+    return gateway_env(native_stack, fake_engine_url, tmp_path_factory.mktemp("auth-gateway-state"))
 
 
 @pytest.fixture(scope="module")
 def auth_gateway(
     auth_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("auth-gateway") / "gateway.log"
-    argv = [sys.executable, "-m", "api_server", "--host", "127.0.0.1", "--port", str(port)]
-    with running(argv, f"{url}/health/live", log, timeout_s=60, env=auth_env):
+    with own_gateway(auth_env, log) as url:
         yield url
     assert "isk-" not in log.read_text()  # keys never reach the logs
-
-
-def keys_cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "api_server", "keys", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    return done.stdout
-
-
-def create_key(env: dict[str, str], *args: str) -> tuple[str, str]:
-    fields = dict(
-        line.split(":", 1) for line in keys_cli(env, "create", *args).splitlines() if ":" in line
-    )
-    return fields["id"].strip(), fields["key"].strip()
 
 
 def test_keys_from_the_cli_work_with_both_sdks(

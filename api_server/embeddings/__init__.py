@@ -1,0 +1,1 @@
+"""Text embeddings: `POST /v1/embeddings` and the vectors behind the semantic cache."""
