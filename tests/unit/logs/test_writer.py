@@ -99,7 +99,7 @@ def sample(writer: RequestLogWriter, name: str, **labels: str) -> float:
     return 0.0 if found is None else float(found)
 
 
-async def wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+async def wait_for(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
     async with asyncio.timeout(timeout_s):
         while not condition():  # noqa: ASYNC110 (a condition of another task's state)
             await asyncio.sleep(0.005)
