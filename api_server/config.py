@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # optional `embeddings` extra); unset = no embeddings. Loaded on first use unless preload.
     embeddings_model: str | None = "all-MiniLM-L6-v2"
     embeddings_preload: bool = False
+    # An OpenAI-compatible embedding server (compose's `embeddings` service) instead of the
+    # in-process model; its model must give 384-dimensional vectors like all-MiniLM-L6-v2.
+    embeddings_url: str | None = None
     database_url: SecretStr | None = None
     # The request-log writer (on when database_url is set): rows are committed every
     # batch_size rows or flush_interval_ms; past queue_size queued rows, or while PostgreSQL

@@ -114,7 +114,7 @@ def build_app_state(
             ),
             max_pending_stores=settings.cache_max_pending_stores,
         )
-    embedder = build_embedder(settings.embeddings_model)
+    embedder = build_embedder(settings.embeddings_model, settings.embeddings_url, http)
     semantic_cache = _semantic_cache(settings, services, metrics, embedder)
     rate_limiter = RateLimiter(
         SlidingWindow(services.ratelimit_redis) if services.ratelimit_redis is not None else None,

@@ -116,8 +116,15 @@ def _load_sentence_transformer(model_name: str) -> Any:
     return SentenceTransformer(str(bundle.get_model_path()), device="cpu")
 
 
-def build_embedder(model_name: str | None) -> Embedder | None:
-    return LocalEmbedder(model_name) if model_name else None
+def build_embedder(model_name: str | None, server_url: str | None, http: Any) -> Embedder | None:
+    """The remote server when `embeddings_url` is set (compose), else the in-process model."""
+    if not model_name:
+        return None
+    if server_url:
+        from api_server.embeddings.remote import RemoteEmbedder
+
+        return RemoteEmbedder(http, server_url, model_name)
+    return LocalEmbedder(model_name)
 
 
 async def preload_embedder(embedder: Embedder) -> None:
