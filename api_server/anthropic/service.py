@@ -4,21 +4,20 @@ counts through the engine's own tokenizer."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from api_server.anthropic.model_names import map_model_name
 from api_server.anthropic.protocol import CountTokensRequest, MessagesRequest
 from api_server.anthropic.responses import MessageAssembler, MessageStreamRenderer
 from api_server.anthropic.translate import to_conversation, to_sampling, tool_names_for
-from api_server.auth.principal import ANONYMOUS, Principal, authorize_model
+from api_server.auth.principal import authorize_model
 from api_server.cache import cache_policy, cached_chat
 from api_server.cache.policy import semantic_cache_policy, semantic_cache_requested
+from api_server.chat.front_door import FrontDoorService
 from api_server.chat.generation import ChatRequest, ModelRuntime, chat_prompt
 from api_server.chat.streaming import JsonResult, StreamResult, start_stream
 from api_server.errors import ModelNotFoundError
-from api_server.ratelimit import admit_request, with_headers
-from api_server.state import AppState
+from api_server.ratelimit import admit_request
 from api_server.tracking import RequestTracker
 from api_server.validation import parse_body
 
@@ -30,19 +29,8 @@ COUNT_TOKENS_ENDPOINT = "/v1/messages/count_tokens"
 AnthropicResult = dict[str, Any] | JsonResult | StreamResult
 
 
-class AnthropicService:
-    def __init__(
-        self,
-        state: AppState,
-        request_id: str,
-        client_addr: str | None = None,
-        principal: Principal = ANONYMOUS,
-    ) -> None:
-        self.state = state
-        self.request_id = request_id
-        self.client_addr = client_addr
-        self.principal = principal
-        self.limit_headers: dict[str, str] = {}  # x-ratelimit-*, once admitted
+class AnthropicService(FrontDoorService):
+    api_flavour = "anthropic"
 
     async def messages(
         self, body: bytes, cache_control: str | None = None, semantic_header: str | None = None
@@ -56,31 +44,6 @@ class AnthropicService:
 
     async def count_tokens(self, body: bytes) -> AnthropicResult:
         return await self._tracked(COUNT_TOKENS_ENDPOINT, self._count_tokens, body)
-
-    async def _tracked(
-        self,
-        endpoint: str,
-        handler: Callable[[bytes, RequestTracker], Awaitable[AnthropicResult]],
-        body: bytes,
-    ) -> AnthropicResult:
-        """Every request is counted, refused ones too; a stream finishes its own tracking."""
-        tracker = RequestTracker(
-            self.state,
-            request_id=self.request_id,
-            endpoint=endpoint,
-            api_flavour="anthropic",
-            client_addr=self.client_addr,
-        )
-        tracker.record.api_key_id = self.principal.key_id
-        tracker.capture_request(body)
-        try:
-            result = await handler(body, tracker)
-        except BaseException as exc:
-            tracker.finish(exc)
-            raise
-        if not isinstance(result, StreamResult):
-            tracker.finish(None, response=result.body if isinstance(result, JsonResult) else result)
-        return with_headers(result, self.limit_headers)
 
     async def _messages(
         self,

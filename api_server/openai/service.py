@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from api_server.auth.principal import ANONYMOUS, Principal, authorize_model
+from api_server.auth.principal import authorize_model
 from api_server.cache import cache_policy, cached_chat
 from api_server.cache.policy import semantic_cache_policy, semantic_cache_requested
 from api_server.chat.events import ChatEvent
+from api_server.chat.front_door import FrontDoorService
 from api_server.chat.generation import ChatRequest, generate_text
 from api_server.chat.streaming import JsonResult, StreamResult, start_stream
 from api_server.engines.types import CompletionRequest
@@ -19,8 +20,7 @@ from api_server.openai.protocol import ChatCompletionRequest, CompletionRequestI
 from api_server.openai.responses import ChatChunkRenderer, ChatCompletionAssembler
 from api_server.openai.translate import to_conversation, to_sampling
 from api_server.prompts.base import FormattedPrompt
-from api_server.ratelimit import admit_request, with_headers
-from api_server.state import AppState
+from api_server.ratelimit import admit_request
 from api_server.tools import build_tool_parser
 from api_server.tracking import RequestTracker
 from api_server.validation import parse_body
@@ -31,19 +31,8 @@ logger = logging.getLogger(__name__)
 OpenAIResult = dict[str, Any] | JsonResult | StreamResult
 
 
-class OpenAIService:
-    def __init__(
-        self,
-        state: AppState,
-        request_id: str,
-        client_addr: str | None = None,
-        principal: Principal = ANONYMOUS,
-    ) -> None:
-        self.state = state
-        self.request_id = request_id
-        self.client_addr = client_addr
-        self.principal = principal
-        self.limit_headers: dict[str, str] = {}  # x-ratelimit-*, once admitted
+class OpenAIService(FrontDoorService):
+    api_flavour = "openai"
 
     async def chat_completion(
         self, body: bytes, cache_control: str | None = None, semantic_header: str | None = None
@@ -57,31 +46,6 @@ class OpenAIService:
 
     async def text_completion(self, body: bytes) -> OpenAIResult:
         return await self._tracked("/v1/completions", self._text_completion, body)
-
-    async def _tracked(
-        self,
-        endpoint: str,
-        handler: Callable[[bytes, RequestTracker], Awaitable[OpenAIResult]],
-        body: bytes,
-    ) -> OpenAIResult:
-        """Every request is counted, refused ones too; a stream finishes its own tracking."""
-        tracker = RequestTracker(
-            self.state,
-            request_id=self.request_id,
-            endpoint=endpoint,
-            api_flavour="openai",
-            client_addr=self.client_addr,
-        )
-        tracker.record.api_key_id = self.principal.key_id
-        tracker.capture_request(body)
-        try:
-            result = await handler(body, tracker)
-        except BaseException as exc:
-            tracker.finish(exc)
-            raise
-        if not isinstance(result, StreamResult):
-            tracker.finish(None, response=result.body if isinstance(result, JsonResult) else result)
-        return with_headers(result, self.limit_headers)
 
     async def _chat_completion(
         self,
