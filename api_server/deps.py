@@ -5,12 +5,15 @@ All async: FastAPI runs plain `def` dependencies in a thread pool, a cost on eve
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
 from api_server.auth.principal import Principal
+from api_server.chat.front_door import FrontDoorService
 from api_server.errors import RequestTooLargeError
+from api_server.http import client_addr
 from api_server.state import AppState
 
 
@@ -48,3 +51,18 @@ StateDep = Annotated[AppState, Depends(get_state)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
 BodyDep = Annotated[bytes, Depends(read_limited_body)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+Service = TypeVar("Service", bound=FrontDoorService)
+
+
+def front_door(service: type[Service]) -> Callable[..., Awaitable[Service]]:
+    """A dependency building a front door's service for the request: app state, request id,
+    the caller's address and identity."""
+
+    async def build(
+        request: Request, state: StateDep, request_id: RequestIdDep, principal: PrincipalDep
+    ) -> Service:
+        return service(state, request_id, client_addr(request), principal)
+
+    return build

@@ -7,40 +7,28 @@ Anthropic's envelope (`api_server.app.envelope_for`).
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from api_server.anthropic.service import AnthropicService
-from api_server.deps import BodyDep, PrincipalDep, RequestIdDep, StateDep
-from api_server.http import client_addr, respond, unless_client_leaves
+from api_server.deps import BodyDep, front_door
+from api_server.http import respond, unless_client_leaves
 
 router = APIRouter()
+ServiceDep = Annotated[AnthropicService, Depends(front_door(AnthropicService))]
 
 PATH_PREFIX = "/v1/messages"
 
 
 @router.post("/v1/messages")
-async def messages(
-    request: Request,
-    state: StateDep,
-    request_id: RequestIdDep,
-    principal: PrincipalDep,
-    body: BodyDep,
-) -> Response:
-    service = AnthropicService(state, request_id, client_addr(request), principal)
-    cache_control = request.headers.get("cache-control")
-    semantic = request.headers.get("x-semantic-cache")
-    messages = service.messages(body, cache_control, semantic)
-    return respond(await unless_client_leaves(request, messages))
+async def messages(request: Request, service: ServiceDep, body: BodyDep) -> Response:
+    headers = request.headers
+    work = service.messages(body, headers.get("cache-control"), headers.get("x-semantic-cache"))
+    return respond(await unless_client_leaves(request, work))
 
 
 @router.post("/v1/messages/count_tokens")
-async def count_tokens(
-    request: Request,
-    state: StateDep,
-    request_id: RequestIdDep,
-    principal: PrincipalDep,
-    body: BodyDep,
-) -> Response:
-    service = AnthropicService(state, request_id, client_addr(request), principal)
+async def count_tokens(request: Request, service: ServiceDep, body: BodyDep) -> Response:
     return respond(await unless_client_leaves(request, service.count_tokens(body)))
