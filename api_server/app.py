@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api_server import __version__
+from api_server.aisdk.router import router as aisdk_router
 from api_server.anthropic.errors import anthropic_envelope
 from api_server.anthropic.router import PATH_PREFIX as ANTHROPIC_PATHS
 from api_server.anthropic.router import router as anthropic_router
@@ -105,6 +106,7 @@ def create_app(
     app.include_router(openai_router, dependencies=authenticated)
     app.include_router(embeddings_router, dependencies=authenticated)
     app.include_router(anthropic_router, dependencies=authenticated)
+    app.include_router(aisdk_router, dependencies=authenticated)
     app.include_router(dashboard_router, dependencies=authenticated)
     if settings.logs_api_enabled:  # off unless asked for (404); any valid key may read
         app.include_router(logs_router, dependencies=authenticated)

@@ -1,0 +1,89 @@
+"""AI SDK requests: the UI message stream over the shared chat path, and titles."""
+
+from __future__ import annotations
+
+import logging
+
+from api_server.aisdk.protocol import ChatStreamRequest, TitleRequest
+from api_server.aisdk.responses import STREAM_HEADER, STREAM_VERSION, UIMessageStreamRenderer
+from api_server.aisdk.title import clean_title, fallback_title, title_conversation, title_sampling
+from api_server.aisdk.translate import to_conversation, to_sampling
+from api_server.auth.principal import authorize_model
+from api_server.chat.front_door import FrontDoorResult, FrontDoorService
+from api_server.chat.generation import ChatRequest, ModelRuntime, generate_chat
+from api_server.chat.streaming import start_stream
+from api_server.ratelimit import admit_request
+from api_server.tools.base import TextDelta
+from api_server.tracking import RequestTracker
+from api_server.validation import parse_body
+
+logger = logging.getLogger(__name__)
+
+CHAT_ENDPOINT = "/api/chat"
+TITLE_ENDPOINT = "/v1/title"
+
+AISDKResult = FrontDoorResult
+
+
+class AISDKService(FrontDoorService):
+    api_flavour = "aisdk"
+
+    async def chat(self, body: bytes) -> AISDKResult:
+        return await self._tracked(CHAT_ENDPOINT, self._chat, body)
+
+    async def title(self, body: bytes) -> AISDKResult:
+        return await self._tracked(TITLE_ENDPOINT, self._title, body)
+
+    async def _chat(self, body: bytes, tracker: RequestTracker) -> AISDKResult:
+        request = parse_body(ChatStreamRequest, body)
+        _log_unknown_fields(request.unknown_fields(), CHAT_ENDPOINT)
+        runtime = await self._admit(request.model, tracker)
+        tracker.record.stream = True
+        chat = ChatRequest(
+            model=runtime,
+            conversation=to_conversation(request),
+            sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
+            request_id=self.request_id,
+        )
+        renderer = UIMessageStreamRenderer()
+        return await start_stream(
+            tracker.observed(generate_chat(chat, tracker)),
+            render=renderer.render,
+            render_error=renderer.render_error,
+            opening=renderer.opening(),
+            end=tracker,
+            request_id=self.request_id,
+            headers={STREAM_HEADER: STREAM_VERSION},
+        )
+
+    async def _title(self, body: bytes, tracker: RequestTracker) -> AISDKResult:
+        request = parse_body(TitleRequest, body)
+        _log_unknown_fields(request.unknown_fields(), TITLE_ENDPOINT)
+        runtime = await self._admit(request.model, tracker)
+        chat = ChatRequest(
+            model=runtime,
+            conversation=title_conversation(request.messages),
+            sampling=title_sampling(runtime.spec.max_tokens.limit),
+            request_id=self.request_id,
+        )
+        texts = [
+            event.text
+            async for event in tracker.observed(generate_chat(chat, tracker))
+            if isinstance(event, TextDelta)
+        ]
+        return {"title": clean_title("".join(texts)) or fallback_title(request.messages)}
+
+    async def _admit(self, model: str | None, tracker: RequestTracker) -> ModelRuntime:
+        """The named model (aliases resolve as anywhere), else the registry's default."""
+        runtime = self.state.runtime_for(model or self.state.registry.default_model)
+        authorize_model(self.principal, runtime.spec)
+        self.limit_headers = await admit_request(
+            self.state.rate_limiter, self.principal, runtime.spec, tracker
+        )
+        tracker.model = runtime.spec.name
+        return runtime
+
+
+def _log_unknown_fields(fields: list[str], endpoint: str) -> None:
+    if fields:
+        logger.info("%s: ignoring unsupported fields %s", endpoint, ", ".join(fields))
