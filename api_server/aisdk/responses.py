@@ -8,7 +8,6 @@ out once its arguments are complete, when something else starts or the generatio
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from api_server.chat.events import ChatEvent, Finished
 from api_server.errors import InferstackError
 from api_server.openai.responses import client_tool_call_id
 from api_server.tools.base import TextDelta, ToolCallStart
+from api_server.tools.collect import arguments_object
 
 STREAM_HEADER = "x-vercel-ai-ui-message-stream"
 STREAM_VERSION = "v1"
@@ -101,20 +101,11 @@ class UIMessageChunks:
                     "type": "tool-input-available",
                     "toolCallId": call.id,
                     "toolName": call.name,
-                    "input": _tool_input(call.arguments),
+                    "input": arguments_object(call.arguments),
                 }
             )
         self._open_calls.clear()
         return chunks
-
-
-def _tool_input(parts: list[str]) -> dict[str, Any]:
-    try:
-        parsed = json.loads("".join(parts) or "{}")
-    except json.JSONDecodeError:
-        parsed = None
-    # Arguments cut off by max_tokens do not parse; the client gets an empty input.
-    return parsed if isinstance(parsed, dict) else {}
 
 
 def error_chunk(error: InferstackError) -> Chunk:

@@ -7,7 +7,6 @@ and owns the ids; they differ only in when they emit.
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,6 +19,7 @@ from api_server.chat.events import ChatEvent, Finished, FinishReason
 from api_server.engines.types import Usage
 from api_server.errors import InferstackError
 from api_server.tools.base import TextDelta, ToolCallArgumentsDelta, ToolCallStart
+from api_server.tools.collect import arguments_object
 
 StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use"]
 
@@ -118,7 +118,7 @@ class MessageBlocks:
                 rendered.append({"type": "text", "text": "".join(block.parts)})
             else:
                 rendered.append(
-                    {"type": "tool_use", **block.payload, "input": _tool_input(block.parts)}
+                    {"type": "tool_use", **block.payload, "input": arguments_object(block.parts)}
                 )
         return rendered
 
@@ -142,15 +142,6 @@ class MessageBlocks:
             "content_block_delta",
             {"type": "content_block_delta", "index": index, "delta": delta},
         )
-
-
-def _tool_input(parts: list[str]) -> dict[str, Any]:
-    try:
-        parsed = json.loads("".join(parts) or "{}")
-    except json.JSONDecodeError:
-        parsed = None
-    # Arguments cut off by max_tokens do not parse; stop_reason "max_tokens" says why.
-    return parsed if isinstance(parsed, dict) else {}
 
 
 class _MessageShell:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from api_server.tools.base import ParserEvent, TextDelta, ToolCallStart
 
@@ -45,3 +46,14 @@ def collect(events: Iterable[ParserEvent]) -> ParsedOutput:
         for index, start in sorted(starts.items())
     ]
     return ParsedOutput("".join(text), calls)
+
+
+def arguments_object(fragments: list[str]) -> dict[str, Any]:
+    """A call's argument fragments as the object front doors that carry parsed input need
+    (Anthropic tool_use, AI SDK tool-input-available). Arguments cut off by max_tokens do not
+    parse: the input is then empty, and the finish reason says why."""
+    try:
+        parsed = json.loads("".join(fragments) or "{}")
+    except (json.JSONDecodeError, RecursionError):
+        parsed = None
+    return parsed if isinstance(parsed, dict) else {}
