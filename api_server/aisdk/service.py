@@ -8,11 +8,9 @@ from api_server.aisdk.protocol import ChatStreamRequest, TitleRequest
 from api_server.aisdk.responses import STREAM_HEADER, STREAM_VERSION, UIMessageStreamRenderer
 from api_server.aisdk.title import clean_title, fallback_title, title_conversation, title_sampling
 from api_server.aisdk.translate import to_conversation, to_sampling
-from api_server.auth.principal import authorize_model
-from api_server.chat.front_door import FrontDoorResult, FrontDoorService
+from api_server.chat.front_door import FrontDoorResult, FrontDoorService, log_unknown_fields
 from api_server.chat.generation import ChatRequest, ModelRuntime, generate_chat
 from api_server.chat.streaming import start_stream
-from api_server.ratelimit import admit_request
 from api_server.tools.base import TextDelta
 from api_server.tracking import RequestTracker
 from api_server.validation import parse_body
@@ -36,9 +34,8 @@ class AISDKService(FrontDoorService):
 
     async def _chat(self, body: bytes, tracker: RequestTracker) -> AISDKResult:
         request = parse_body(ChatStreamRequest, body)
-        _log_unknown_fields(request.unknown_fields(), CHAT_ENDPOINT)
-        runtime = await self._admit(request.model, tracker)
-        tracker.record.stream = True
+        log_unknown_fields(request.unknown_fields(), CHAT_ENDPOINT)
+        runtime = await self._admitted_model(request.model, tracker, stream=True)
         chat = ChatRequest(
             model=runtime,
             conversation=to_conversation(request),
@@ -58,8 +55,8 @@ class AISDKService(FrontDoorService):
 
     async def _title(self, body: bytes, tracker: RequestTracker) -> AISDKResult:
         request = parse_body(TitleRequest, body)
-        _log_unknown_fields(request.unknown_fields(), TITLE_ENDPOINT)
-        runtime = await self._admit(request.model, tracker)
+        log_unknown_fields(request.unknown_fields(), TITLE_ENDPOINT)
+        runtime = await self._admitted_model(request.model, tracker, stream=False)
         chat = ChatRequest(
             model=runtime,
             conversation=title_conversation(request.messages),
@@ -73,17 +70,10 @@ class AISDKService(FrontDoorService):
         ]
         return {"title": clean_title("".join(texts)) or fallback_title(request.messages)}
 
-    async def _admit(self, model: str | None, tracker: RequestTracker) -> ModelRuntime:
+    async def _admitted_model(
+        self, model: str | None, tracker: RequestTracker, *, stream: bool
+    ) -> ModelRuntime:
         """The named model (aliases resolve as anywhere), else the registry's default."""
         runtime = self.state.runtime_for(model or self.state.registry.default_model)
-        authorize_model(self.principal, runtime.spec)
-        self.limit_headers = await admit_request(
-            self.state.rate_limiter, self.principal, runtime.spec, tracker
-        )
-        tracker.model = runtime.spec.name
+        await self._admit(runtime, tracker, stream=stream)
         return runtime
-
-
-def _log_unknown_fields(fields: list[str], endpoint: str) -> None:
-    if fields:
-        logger.info("%s: ignoring unsupported fields %s", endpoint, ", ".join(fields))

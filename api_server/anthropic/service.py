@@ -13,11 +13,10 @@ from api_server.anthropic.translate import to_conversation, to_sampling, tool_na
 from api_server.auth.principal import authorize_model
 from api_server.cache import cache_policy, cached_chat
 from api_server.cache.policy import semantic_cache_policy, semantic_cache_requested
-from api_server.chat.front_door import FrontDoorService
+from api_server.chat.front_door import FrontDoorService, log_unknown_fields
 from api_server.chat.generation import ChatRequest, ModelRuntime, chat_prompt
 from api_server.chat.streaming import JsonResult, StreamResult, start_stream
 from api_server.errors import ModelNotFoundError
-from api_server.ratelimit import admit_request
 from api_server.tracking import RequestTracker
 from api_server.validation import parse_body
 
@@ -53,14 +52,10 @@ class AnthropicService(FrontDoorService):
         semantic_header: str | None = None,
     ) -> AnthropicResult:
         request = parse_body(MessagesRequest, body)
-        _log_unknown_fields(request.unknown_fields(), MESSAGES_ENDPOINT)
+        log_unknown_fields(request.unknown_fields(), MESSAGES_ENDPOINT)
         runtime = self._runtime_for(request.model)
-        self.limit_headers = await admit_request(
-            self.state.rate_limiter, self.principal, runtime.spec, tracker
-        )
-        tracker.model = runtime.spec.name
-        tracker.record.stream = request.stream
-        tracker.record.end_user = request.metadata.user_id if request.metadata else None
+        end_user = request.metadata.user_id if request.metadata else None
+        await self._admit(runtime, tracker, stream=request.stream, end_user=end_user)
         names = tool_names_for(request)
         chat = ChatRequest(
             model=runtime,
@@ -104,8 +99,9 @@ class AnthropicService(FrontDoorService):
 
     async def _count_tokens(self, body: bytes, tracker: RequestTracker) -> AnthropicResult:
         request = parse_body(CountTokensRequest, body)
-        _log_unknown_fields(request.unknown_fields(), COUNT_TOKENS_ENDPOINT)
+        log_unknown_fields(request.unknown_fields(), COUNT_TOKENS_ENDPOINT)
         runtime = self._runtime_for(request.model)
+        authorize_model(self.principal, runtime.spec)  # counting is not rate limited
         tracker.model = runtime.spec.name
         conversation = to_conversation(request, tool_names_for(request), runtime.spec.name)
         prompt, _ = chat_prompt(runtime, conversation)
@@ -126,9 +122,7 @@ class AnthropicService(FrontDoorService):
             self._is_registered,
             registry.default_model,
         )
-        runtime = self.state.runtime_for(name)
-        authorize_model(self.principal, runtime.spec)
-        return runtime
+        return self.state.runtime_for(name)
 
     def _is_registered(self, name: str) -> bool:
         try:
@@ -136,8 +130,3 @@ class AnthropicService(FrontDoorService):
         except ModelNotFoundError:
             return False
         return True
-
-
-def _log_unknown_fields(fields: list[str], endpoint: str) -> None:
-    if fields:
-        logger.info("%s: ignoring unsupported fields %s", endpoint, ", ".join(fields))

@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from api_server.auth.principal import ANONYMOUS, Principal
+from api_server.auth.principal import ANONYMOUS, Principal, authorize_model
+from api_server.chat.generation import ModelRuntime
 from api_server.chat.streaming import JsonResult, StreamResult
-from api_server.ratelimit import with_headers
+from api_server.ratelimit import admit_request, with_headers
 from api_server.state import AppState
 from api_server.tracking import RequestTracker
+
+logger = logging.getLogger(__name__)
 
 FrontDoorResult = dict[str, Any] | JsonResult | StreamResult
 
@@ -54,3 +58,27 @@ class FrontDoorService:
         if not isinstance(result, StreamResult):
             tracker.finish(None, response=result.body if isinstance(result, JsonResult) else result)
         return with_headers(result, self.limit_headers)
+
+    async def _admit(
+        self,
+        runtime: ModelRuntime,
+        tracker: RequestTracker,
+        *,
+        stream: bool = False,
+        end_user: str | None = None,
+    ) -> None:
+        """The caller may use this model and is within its rate limits (403 / 429 if not);
+        from here on the request is counted under the model."""
+        authorize_model(self.principal, runtime.spec)
+        self.limit_headers = await admit_request(
+            self.state.rate_limiter, self.principal, runtime.spec, tracker
+        )
+        tracker.model = runtime.spec.name
+        tracker.record.stream = stream
+        tracker.record.end_user = end_user
+
+
+def log_unknown_fields(fields: list[str], endpoint: str) -> None:
+    """Fields a client sent that change nothing here: accepted, and noted once per request."""
+    if fields:
+        logger.info("%s: ignoring unsupported fields %s", endpoint, ", ".join(fields))

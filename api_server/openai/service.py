@@ -6,11 +6,10 @@ import logging
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from api_server.auth.principal import authorize_model
 from api_server.cache import cache_policy, cached_chat
 from api_server.cache.policy import semantic_cache_policy, semantic_cache_requested
 from api_server.chat.events import ChatEvent
-from api_server.chat.front_door import FrontDoorService
+from api_server.chat.front_door import FrontDoorService, log_unknown_fields
 from api_server.chat.generation import ChatRequest, generate_text
 from api_server.chat.streaming import JsonResult, StreamResult, start_stream
 from api_server.engines.types import CompletionRequest
@@ -20,7 +19,6 @@ from api_server.openai.protocol import ChatCompletionRequest, CompletionRequestI
 from api_server.openai.responses import ChatChunkRenderer, ChatCompletionAssembler
 from api_server.openai.translate import to_conversation, to_sampling
 from api_server.prompts.base import FormattedPrompt
-from api_server.ratelimit import admit_request
 from api_server.tools import build_tool_parser
 from api_server.tracking import RequestTracker
 from api_server.validation import parse_body
@@ -55,15 +53,9 @@ class OpenAIService(FrontDoorService):
         semantic_header: str | None = None,
     ) -> OpenAIResult:
         request = parse_body(ChatCompletionRequest, body)
-        _log_unknown_fields(request.unknown_fields(), "chat.completions")
+        log_unknown_fields(request.unknown_fields(), "chat.completions")
         runtime = self.state.runtime_for(request.model)
-        authorize_model(self.principal, runtime.spec)
-        self.limit_headers = await admit_request(
-            self.state.rate_limiter, self.principal, runtime.spec, tracker
-        )
-        tracker.model = runtime.spec.name
-        tracker.record.stream = request.stream
-        tracker.record.end_user = request.user
+        await self._admit(runtime, tracker, stream=request.stream, end_user=request.user)
         chat = ChatRequest(
             model=runtime,
             conversation=to_conversation(request),
@@ -104,15 +96,9 @@ class OpenAIService(FrontDoorService):
 
     async def _text_completion(self, body: bytes, tracker: RequestTracker) -> OpenAIResult:
         request = parse_body(CompletionRequestIn, body)
-        _log_unknown_fields(request.unknown_fields(), "completions")
+        log_unknown_fields(request.unknown_fields(), "completions")
         runtime = self.state.runtime_for(request.model)
-        authorize_model(self.principal, runtime.spec)
-        self.limit_headers = await admit_request(
-            self.state.rate_limiter, self.principal, runtime.spec, tracker
-        )
-        tracker.model = runtime.spec.name
-        tracker.record.stream = request.stream
-        tracker.record.end_user = request.user
+        await self._admit(runtime, tracker, stream=request.stream, end_user=request.user)
         completion = CompletionRequest(
             # A raw prompt is the client's own text: the engine adds BOS as it would.
             prompt=FormattedPrompt(text=_single_prompt(request), starts_with_bos=False),
@@ -172,8 +158,3 @@ def _single_prompt(request: CompletionRequestIn) -> str:
     if len(prompt) != 1:
         raise UnsupportedFeatureError("Only one prompt per request is supported", param="prompt")
     return prompt[0]
-
-
-def _log_unknown_fields(fields: list[str], endpoint: str) -> None:
-    if fields:
-        logger.info("%s: ignoring unsupported fields %s", endpoint, ", ".join(fields))
