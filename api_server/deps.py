@@ -63,6 +63,14 @@ def front_door(service: type[Service]) -> Callable[..., Awaitable[Service]]:
     async def build(
         request: Request, state: StateDep, request_id: RequestIdDep, principal: PrincipalDep
     ) -> Service:
-        return service(state, request_id, client_addr(request), principal)
+        headers = request.headers
+        return service(
+            state,
+            request_id,
+            client_addr(request),
+            principal,
+            headers.get("cache-control"),
+            headers.get("x-semantic-cache"),
+        )
 
     return build

@@ -24,9 +24,7 @@ PATH_PREFIX = "/v1/messages"
 
 @router.post("/v1/messages")
 async def messages(request: Request, service: ServiceDep, body: BodyDep) -> Response:
-    headers = request.headers
-    work = service.messages(body, headers.get("cache-control"), headers.get("x-semantic-cache"))
-    return respond(await unless_client_leaves(request, work))
+    return respond(await unless_client_leaves(request, service.messages(body)))
 
 
 @router.post("/v1/messages/count_tokens")

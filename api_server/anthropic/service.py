@@ -31,15 +31,8 @@ AnthropicResult = dict[str, Any] | JsonResult | StreamResult
 class AnthropicService(FrontDoorService):
     api_flavour = "anthropic"
 
-    async def messages(
-        self, body: bytes, cache_control: str | None = None, semantic_header: str | None = None
-    ) -> AnthropicResult:
-        """`cache_control`: the request's Cache-Control header (no-cache, no-store)."""
-
-        async def handler(body: bytes, tracker: RequestTracker) -> AnthropicResult:
-            return await self._messages(body, tracker, cache_control, semantic_header)
-
-        return await self._tracked(MESSAGES_ENDPOINT, handler, body)
+    async def messages(self, body: bytes) -> AnthropicResult:
+        return await self._tracked(MESSAGES_ENDPOINT, self._messages, body)
 
     async def count_tokens(self, body: bytes) -> AnthropicResult:
         return await self._tracked(COUNT_TOKENS_ENDPOINT, self._count_tokens, body)
@@ -48,8 +41,6 @@ class AnthropicService(FrontDoorService):
         self,
         body: bytes,
         tracker: RequestTracker,
-        cache_control: str | None = None,
-        semantic_header: str | None = None,
     ) -> AnthropicResult:
         request = parse_body(MessagesRequest, body)
         log_unknown_fields(request.unknown_fields(), MESSAGES_ENDPOINT)
@@ -68,16 +59,16 @@ class AnthropicService(FrontDoorService):
             self.state.exact_cache,
             chat,
             tracker,
-            cache_policy(chat.sampling, None, cache_control),
+            cache_policy(chat.sampling, None, self.cache_control),
             paced=request.stream,
             tenant=self.principal.key_id,
             semantic=self.state.semantic_cache,
             semantic_policy=semantic_cache_policy(
                 chat.sampling,
                 model_opt_in=chat.model.spec.semantic_cache,
-                requested=semantic_cache_requested(None, semantic_header),
+                requested=semantic_cache_requested(None, self.semantic_header),
                 cache_requested=None,
-                cache_control=cache_control,
+                cache_control=self.cache_control,
             ),
         )
         events = tracker.observed(generation.events)

@@ -28,11 +28,16 @@ class FrontDoorService:
         request_id: str,
         client_addr: str | None = None,
         principal: Principal = ANONYMOUS,
+        cache_control: str | None = None,
+        semantic_header: str | None = None,
     ) -> None:
         self.state = state
         self.request_id = request_id
         self.client_addr = client_addr
         self.principal = principal
+        # The request's Cache-Control (no-cache, no-store) and x-semantic-cache (on, off).
+        self.cache_control = cache_control
+        self.semantic_header = semantic_header
         self.limit_headers: dict[str, str] = {}  # x-ratelimit-*, once admitted
 
     async def _tracked(

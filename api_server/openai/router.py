@@ -17,11 +17,7 @@ ServiceDep = Annotated[OpenAIService, Depends(front_door(OpenAIService))]
 
 @router.post("/v1/chat/completions")
 async def chat_completions(request: Request, service: ServiceDep, body: BodyDep) -> Response:
-    headers = request.headers
-    work = service.chat_completion(
-        body, headers.get("cache-control"), headers.get("x-semantic-cache")
-    )
-    return respond(await unless_client_leaves(request, work))
+    return respond(await unless_client_leaves(request, service.chat_completion(body)))
 
 
 @router.post("/v1/completions")

@@ -32,15 +32,8 @@ OpenAIResult = dict[str, Any] | JsonResult | StreamResult
 class OpenAIService(FrontDoorService):
     api_flavour = "openai"
 
-    async def chat_completion(
-        self, body: bytes, cache_control: str | None = None, semantic_header: str | None = None
-    ) -> OpenAIResult:
-        """`cache_control`: the request's Cache-Control header (no-cache, no-store)."""
-
-        async def handler(body: bytes, tracker: RequestTracker) -> OpenAIResult:
-            return await self._chat_completion(body, tracker, cache_control, semantic_header)
-
-        return await self._tracked("/v1/chat/completions", handler, body)
+    async def chat_completion(self, body: bytes) -> OpenAIResult:
+        return await self._tracked("/v1/chat/completions", self._chat_completion, body)
 
     async def text_completion(self, body: bytes) -> OpenAIResult:
         return await self._tracked("/v1/completions", self._text_completion, body)
@@ -49,8 +42,6 @@ class OpenAIService(FrontDoorService):
         self,
         body: bytes,
         tracker: RequestTracker,
-        cache_control: str | None = None,
-        semantic_header: str | None = None,
     ) -> OpenAIResult:
         request = parse_body(ChatCompletionRequest, body)
         log_unknown_fields(request.unknown_fields(), "chat.completions")
@@ -66,16 +57,16 @@ class OpenAIService(FrontDoorService):
             self.state.exact_cache,
             chat,
             tracker,
-            cache_policy(chat.sampling, request.cache, cache_control),
+            cache_policy(chat.sampling, request.cache, self.cache_control),
             paced=request.stream,
             tenant=self.principal.key_id,
             semantic=self.state.semantic_cache,
             semantic_policy=semantic_cache_policy(
                 chat.sampling,
                 model_opt_in=chat.model.spec.semantic_cache,
-                requested=semantic_cache_requested(request.semantic_cache, semantic_header),
+                requested=semantic_cache_requested(request.semantic_cache, self.semantic_header),
                 cache_requested=request.cache,
-                cache_control=cache_control,
+                cache_control=self.cache_control,
             ),
         )
         events = tracker.observed(generation.events)
