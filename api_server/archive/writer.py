@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from types import TracebackType
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from api_server.archive.capture import ArchiveEntry
 from api_server.archive.store import ObjectStore
+from api_server.drop_report import DropReport
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +35,7 @@ class ArchiveWriter:
         self._concurrency = concurrency
         self._drain_timeout_s = drain_timeout_s
         self._workers: list[asyncio.Task[None]] = []
-        self._drops_unlogged = 0
-        self._last_drop_log = float("-inf")
+        self._drops = DropReport(_DROP_LOG_INTERVAL_S)
         self.objects = Counter(
             "inferstack_archive_objects",
             "Payload archive objects by outcome (written, failed, dropped)",
@@ -97,14 +96,7 @@ class ArchiveWriter:
                 self._queue.task_done()
 
     def _log_drop(self) -> None:
-        # One line per interval, not one per request: a full queue means heavy load.
-        self._drops_unlogged += 1
-        now = time.monotonic()
-        if now - self._last_drop_log >= _DROP_LOG_INTERVAL_S:
+        if (dropped := self._drops.add()) is not None:
             logger.warning(
-                "archive queue full (%d): dropped %d payloads",
-                self._queue.maxsize,
-                self._drops_unlogged,
+                "archive queue full (%d): dropped %d payloads", self._queue.maxsize, dropped
             )
-            self._drops_unlogged = 0
-            self._last_drop_log = now

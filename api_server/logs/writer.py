@@ -31,6 +31,7 @@ import asyncpg
 from prometheus_client import CollectorRegistry
 
 from api_server.config import Settings
+from api_server.drop_report import DropReport
 from api_server.logs.pg_store import PostgresLogStore, RequestLogStore
 from api_server.logs.record import RequestLogRecord
 from api_server.logs.retention import run_retention
@@ -82,8 +83,7 @@ class RequestLogWriter:
         self._retry_at = 0.0
         self._backoff_s = min(_BACKOFF_START_S, backoff_max_s)
         self._down_since: float | None = None
-        self._drops_unlogged = 0
-        self._drops_logged_at = -_DROP_LOG_EVERY_S
+        self._drops = DropReport(_DROP_LOG_EVERY_S, clock)
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- the request path --------------------------------------------------------------
@@ -135,8 +135,8 @@ class RequestLogWriter:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self._spill(self._take_everything())
             await asyncio.to_thread(self.spool.close)
-        if self._drops_unlogged:
-            logger.error("REQUEST LOG ROWS DROPPED: %d since the last report", self._drops_unlogged)
+        if unreported := self._drops.take():
+            logger.error("REQUEST LOG ROWS DROPPED: %d since the last report", unreported)
         if self.spool.size_bytes:
             logger.warning(
                 "request logs: %d bytes wait in the spool %s; the next start replays them",
@@ -275,18 +275,14 @@ class RequestLogWriter:
 
     def _count_dropped(self, count: int, reason: str) -> None:
         self.metrics.rows_dropped.labels(reason).inc(count)
-        self._drops_unlogged += count
-        now = self._clock()
-        if now - self._drops_logged_at >= _DROP_LOG_EVERY_S:
+        if (dropped := self._drops.add(count)) is not None:
             logger.error(
                 "REQUEST LOG ROWS DROPPED: %d (latest reason: %s; spool %d of %d bytes)",
-                self._drops_unlogged,
+                dropped,
                 reason,
                 self.spool.size_bytes,
                 self.spool.max_bytes,
             )
-            self._drops_unlogged = 0
-            self._drops_logged_at = now
 
 
 def build_request_log_writer(pool: asyncpg.Pool, settings: Settings) -> RequestLogWriter:
