@@ -14,7 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveInt, model_validator
 
-from api_server.errors import ModelNotFoundError
+from api_server.errors import InvalidRequestError, ModelNotFoundError
 from api_server.prompts import PROMPT_FAMILIES
 from api_server.tools import TOOL_CALL_SYNTAXES
 
@@ -67,6 +67,18 @@ class ModelSpec(_Frozen):
     # Requests served at once per gateway process; beyond, 429 model_overloaded. None: no cap.
     max_concurrency: PositiveInt | None = None
     owned_by: str = "inferstack"
+
+    def completion_budget(self, requested: int | None) -> int:
+        """The max_tokens a request gets: its own, or the model's default; over the model's
+        limit is the client's error (400), whichever front door it came through."""
+        max_tokens = requested or self.max_tokens.default
+        if max_tokens > self.max_tokens.limit:
+            raise InvalidRequestError(
+                f"max_tokens={max_tokens} exceeds the limit of {self.max_tokens.limit} for "
+                f"model {self.name}",
+                param="max_tokens",
+            )
+        return max_tokens
 
     @model_validator(mode="after")
     def _known_formats(self) -> ModelSpec:

@@ -125,13 +125,7 @@ def _as_text(output: Any) -> str:
 def to_sampling(
     request: ChatStreamRequest, spec: ModelSpec, default_temperature: float
 ) -> SamplingParams:
-    max_tokens = request.max_tokens or spec.max_tokens.default
-    if max_tokens > spec.max_tokens.limit:
-        raise InvalidRequestError(
-            f"max_tokens={max_tokens} exceeds the limit of {spec.max_tokens.limit} for "
-            f"model {spec.name}",
-            param="max_tokens",
-        )
+    max_tokens = spec.completion_budget(request.max_tokens)
     temperature = request.temperature
     return SamplingParams(
         max_tokens=max_tokens,

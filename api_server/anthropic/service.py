@@ -11,8 +11,6 @@ from api_server.anthropic.protocol import CountTokensRequest, MessagesRequest
 from api_server.anthropic.responses import MessageAssembler, MessageStreamRenderer
 from api_server.anthropic.translate import to_conversation, to_sampling, tool_names_for
 from api_server.auth.principal import authorize_model
-from api_server.cache import cache_policy, cached_chat
-from api_server.cache.policy import semantic_cache_policy, semantic_cache_requested
 from api_server.chat.front_door import FrontDoorService, log_unknown_fields
 from api_server.chat.generation import ChatRequest, ModelRuntime, chat_prompt
 from api_server.chat.streaming import JsonResult, StreamResult, start_stream
@@ -55,22 +53,7 @@ class AnthropicService(FrontDoorService):
             request_id=self.request_id,
         )
         # Anthropic's own `cache_control` (prompt caching) is another thing: no body opt-in.
-        generation = await cached_chat(
-            self.state.exact_cache,
-            chat,
-            tracker,
-            cache_policy(chat.sampling, None, self.cache_control),
-            paced=request.stream,
-            tenant=self.principal.key_id,
-            semantic=self.state.semantic_cache,
-            semantic_policy=semantic_cache_policy(
-                chat.sampling,
-                model_opt_in=chat.model.spec.semantic_cache,
-                requested=semantic_cache_requested(None, self.semantic_header),
-                cache_requested=None,
-                cache_control=self.cache_control,
-            ),
-        )
+        generation = await self._cached_generation(chat, tracker, paced=request.stream)
         events = tracker.observed(generation.events)
         if request.stream:
             renderer = MessageStreamRenderer(runtime.spec.name, names)

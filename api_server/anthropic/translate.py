@@ -167,15 +167,10 @@ def _to_tool_choice(
 def to_sampling(
     request: MessagesRequest, spec: ModelSpec, default_temperature: float
 ) -> SamplingParams:
-    if request.max_tokens > spec.max_tokens.limit:
-        raise InvalidRequestError(
-            f"max_tokens={request.max_tokens} exceeds the limit of {spec.max_tokens.limit} "
-            f"for model {spec.name}",
-            param="max_tokens",
-        )
+    max_tokens = spec.completion_budget(request.max_tokens)
     temperature = request.temperature
     return SamplingParams(
-        max_tokens=request.max_tokens,
+        max_tokens=max_tokens,
         temperature=default_temperature if temperature is None else temperature,
         top_p=request.top_p,
         top_k=request.top_k,

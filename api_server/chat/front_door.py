@@ -8,7 +8,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from api_server.auth.principal import ANONYMOUS, Principal, authorize_model
-from api_server.chat.generation import ModelRuntime
+from api_server.cache import cache_policy, cached_chat
+from api_server.cache.exact import CachedGeneration
+from api_server.cache.policy import semantic_cache_policy, semantic_cache_requested
+from api_server.chat.generation import ChatRequest, ModelRuntime
 from api_server.chat.streaming import JsonResult, StreamResult
 from api_server.ratelimit import admit_request, with_headers
 from api_server.state import AppState
@@ -81,6 +84,34 @@ class FrontDoorService:
         tracker.model = runtime.spec.name
         tracker.record.stream = stream
         tracker.record.end_user = end_user
+
+    async def _cached_generation(
+        self,
+        chat: ChatRequest,
+        tracker: RequestTracker,
+        *,
+        paced: bool,
+        cache_requested: bool | None = None,
+        semantic_requested: bool | None = None,
+    ) -> CachedGeneration:
+        """The chat's events: from the exact or semantic cache when they may answer (per the
+        request's body opt-ins and headers), else the engine's, recorded for the caches."""
+        return await cached_chat(
+            self.state.exact_cache,
+            chat,
+            tracker,
+            cache_policy(chat.sampling, cache_requested, self.cache_control),
+            paced=paced,
+            tenant=self.principal.key_id,
+            semantic=self.state.semantic_cache,
+            semantic_policy=semantic_cache_policy(
+                chat.sampling,
+                model_opt_in=chat.model.spec.semantic_cache,
+                requested=semantic_cache_requested(semantic_requested, self.semantic_header),
+                cache_requested=cache_requested,
+                cache_control=self.cache_control,
+            ),
+        )
 
 
 def log_unknown_fields(fields: list[str], endpoint: str) -> None:

@@ -6,8 +6,6 @@ import logging
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-from api_server.cache import cache_policy, cached_chat
-from api_server.cache.policy import semantic_cache_policy, semantic_cache_requested
 from api_server.chat.events import ChatEvent
 from api_server.chat.front_door import FrontDoorService, log_unknown_fields
 from api_server.chat.generation import ChatRequest, generate_text
@@ -53,21 +51,12 @@ class OpenAIService(FrontDoorService):
             sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
             request_id=self.request_id,
         )
-        generation = await cached_chat(
-            self.state.exact_cache,
+        generation = await self._cached_generation(
             chat,
             tracker,
-            cache_policy(chat.sampling, request.cache, self.cache_control),
             paced=request.stream,
-            tenant=self.principal.key_id,
-            semantic=self.state.semantic_cache,
-            semantic_policy=semantic_cache_policy(
-                chat.sampling,
-                model_opt_in=chat.model.spec.semantic_cache,
-                requested=semantic_cache_requested(request.semantic_cache, self.semantic_header),
-                cache_requested=request.cache,
-                cache_control=self.cache_control,
-            ),
+            cache_requested=request.cache,
+            semantic_requested=request.semantic_cache,
         )
         events = tracker.observed(generation.events)
         if request.stream:

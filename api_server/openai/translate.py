@@ -135,13 +135,7 @@ def to_sampling(
     requested = request.max_tokens
     if isinstance(request, ChatCompletionRequest) and request.max_completion_tokens:
         requested = request.max_completion_tokens
-    max_tokens = requested or spec.max_tokens.default
-    if max_tokens > spec.max_tokens.limit:
-        raise InvalidRequestError(
-            f"max_tokens={max_tokens} exceeds the limit of {spec.max_tokens.limit} for "
-            f"model {spec.name}",
-            param="max_tokens",
-        )
+    max_tokens = spec.completion_budget(requested)
     stop = request.stop
     stops = (stop,) if isinstance(stop, str) else tuple(stop or ())
     if len(stops) > 4:
