@@ -29,12 +29,14 @@ from api_server.embeddings.router import router as embeddings_router
 from api_server.errors import InferstackError, InvalidRequestError, RateLimitExceededError
 from api_server.http import json_response
 from api_server.infra.connections import open_backing_services
+from api_server.interceptors import InterceptorChain, InterceptorMiddleware
 from api_server.logs.query.router import router as logs_router
 from api_server.logs.record import RequestLogSink
 from api_server.logs.writer import build_request_log_writer
 from api_server.middleware.request_id import RequestIdMiddleware
 from api_server.openai.responses import error_body
 from api_server.openai.router import router as openai_router
+from api_server.proxy_mode import upstream_registry
 from api_server.registry import ModelRegistry
 from api_server.state import AppState, build_app_state, build_engine_http_client
 from api_server.system.health import check_engines
@@ -54,11 +56,21 @@ def create_app(
     PostgreSQL store API keys are checked against."""
     settings = settings or Settings()
     # Load the registry now, not in the lifespan: a bad models file fails before serving.
-    registry = registry or ModelRegistry.from_file(settings.models_file)
+    if registry is None:
+        registry = (
+            upstream_registry(settings.upstream)
+            if settings.upstream is not None
+            else ModelRegistry.from_file(settings.models_file)
+        )
+    _refuse_forwarding_gateway_keys(settings, registry)
+    interceptors = InterceptorChain.from_specs(settings.interceptors)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            # First in, last out: exchanges still finishing are written before it closes.
+            interceptors.start()
+            stack.push_async_callback(asyncio.to_thread, interceptors.close, 5.0)
             http = await stack.enter_async_context(build_engine_http_client(settings))
             services = await open_backing_services(settings, stack)
             writer = None
@@ -100,6 +112,8 @@ def create_app(
         summary="OpenAI-compatible gateway over vLLM, MAX Serve and llama.cpp",
     )
     app.add_middleware(RequestIdMiddleware)
+    if interceptors.active:  # outside the request-id middleware: it sees X-Request-ID
+        app.add_middleware(InterceptorMiddleware, chain=interceptors)
     # Every route asks who calls; auth_open_paths (health, metrics, dashboard) answer anyone.
     authenticated = [Depends(get_principal)]
     app.include_router(system_router, dependencies=authenticated)
@@ -114,6 +128,20 @@ def create_app(
         app.include_router(admin_keys_router)  # guarded by admin_key, not by a client key
     _install_error_handlers(app)
     return app
+
+
+def _refuse_forwarding_gateway_keys(settings: Settings, registry: ModelRegistry) -> None:
+    """With the gateway's own auth on, a client's key is an inferstack key: an upstream
+    that forwards the client's key would hand it to a third party."""
+    if settings.auth_mode == "none":
+        return
+    for spec in registry.models:
+        if spec.engine.is_upstream and spec.engine.auth.style != "env":
+            raise ValueError(
+                f"model {spec.name}: auth style '{spec.engine.auth.style}' would forward "
+                f"clients' gateway keys upstream while auth_mode={settings.auth_mode}; use "
+                "style 'env' with api_key_env"
+            )
 
 
 async def _watch_engines(state: AppState) -> None:

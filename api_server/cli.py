@@ -1,45 +1,155 @@
-"""Command line: `inferstack serve` (also `python -m api_server`) and `inferstack keys`."""
+"""Command line: `inferstack [serve]` (also `python -m api_server`), `inferstack run` (a
+pass-through proxy for one hosted upstream), `inferstack replay` and `inferstack keys`."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from typing import Any
 
 import uvicorn
+from pydantic import TypeAdapter
 
 from api_server.app import create_app
 from api_server.config import Settings
+from api_server.interceptors import InterceptorSpec
 from api_server.log_format import configure_logging
+
+_COMMANDS = ("serve", "run", "replay", "keys")
+_DESCRIPTION = """\
+inferstack: an OpenAI- and Anthropic-compatible gateway.
+
+commands:
+  serve    the gateway over the models in configs/models.yaml (the default command)
+  run      a pass-through proxy for one hosted OpenAI-style or Anthropic upstream
+  replay   re-send a recording made by the event_recorder interceptor
+  keys     create, list and revoke API keys
+
+`inferstack COMMAND --help` documents each command's flags."""
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["keys"]:
+    command = argv[0] if argv and argv[0] in _COMMANDS else None
+    if command == "keys":
         from api_server.auth.cli import main as keys_main
 
         sys.exit(keys_main(argv[1:]))
+    if command == "replay":
+        from api_server.interceptors.replay import main as replay_main
+
+        sys.exit(replay_main(argv[1:]))
+    if command == "run":
+        _serve(_run_settings(argv[1:]))
+        return
+    if argv[:1] in (["-h"], ["--help"]):
+        print(_DESCRIPTION)
+        print()
+    _serve(_serve_settings(argv[1:] if command == "serve" else argv))
+
+
+def _serve_settings(argv: list[str]) -> Settings:
     parser = argparse.ArgumentParser(
-        prog="inferstack",
-        description="Serve the inferstack gateway. Settings come from INFERSTACK_* variables, "
-        ".env and configs/gateway.yaml; the flags below override them. "
-        "API keys: `inferstack keys --help`.",
+        prog="inferstack serve",
+        description="Serve the gateway. Settings come from INFERSTACK_* variables, .env and "
+        "configs/gateway.yaml (or the file in INFERSTACK_CONFIG_FILE); these flags override them.",
     )
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve"])
     parser.add_argument("--host", help="address to listen on (default from settings: 0.0.0.0)")
     parser.add_argument("--port", type=int, help="port to listen on (default 8000)")
     parser.add_argument("--models-file", help="model registry YAML (default configs/models.yaml)")
     args = parser.parse_args(argv)
+    return Settings(**_given(host=args.host, port=args.port, models_file=args.models_file))
 
-    overrides = {
-        key: value
-        for key, value in {
-            "host": args.host,
-            "port": args.port,
-            "models_file": args.models_file,
-        }.items()
-        if value is not None
-    }
+
+def _run_settings(argv: list[str]) -> Settings:
+    parser = argparse.ArgumentParser(
+        prog="inferstack run",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="""\
+Run the gateway as a pure pass-through proxy for one hosted upstream: every model name goes
+there unchanged. Clients of the upstream's own API are relayed byte for byte; clients of the
+other API (OpenAI <-> Anthropic) and AI SDK front ends (/api/chat) are translated. Requests
+are retried before their first byte on 429 (Retry-After up to a cap), 502/503/504 and
+connection errors. Interceptors watch every exchange without slowing it.
+
+Precedence: these flags > the --config file > INFERSTACK_* variables and .env > defaults.
+The config file is gateway settings (see configs/gateway.yaml) plus an `upstream:` block:
+
+  upstream:
+    base_url: https://api.openai.com/v1   # OpenAI-style: with /v1; Anthropic: without
+    type: openai                           # openai | anthropic
+    auth: {style: env, api_key_env: OPENAI_API_KEY}   # header | env | both
+    retry: {max_attempts: 3, base_delay_s: 0.5, max_delay_s: 8, retry_after_cap_s: 30}
+    timeout_s: 600
+  port: 8080
+  interceptors:
+    - {type: printer}
+    - {type: message_logger, path: logs/messages.jsonl, max_bytes: 10485760, backup_count: 5}
+    - {type: event_recorder, path: recordings/run.jsonl}
+
+examples:
+  inferstack run --base-url http://127.0.0.1:9200/v1 --type openai --port 8080 --printer
+  inferstack run --base-url https://api.anthropic.com --type anthropic \\
+      --auth env --api-key-env ANTHROPIC_API_KEY --record recordings/claude.jsonl
+  inferstack run --config proxy.yaml --port 9000""",
+    )
+    parser.add_argument("--base-url", help="the upstream's base URL")
+    parser.add_argument("--type", choices=["openai", "anthropic"], help="the upstream's API")
+    parser.add_argument("--config", help="YAML file of settings and an `upstream:` block")
+    parser.add_argument("--host", help="address to listen on (default 0.0.0.0)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    parser.add_argument(
+        "--auth",
+        choices=["header", "env", "both"],
+        help="the key the upstream gets: header = the client's own (default), env = ours "
+        "from --api-key-env, both = the client's if it sent one, else ours",
+    )
+    parser.add_argument("--api-key-env", help="environment variable holding our upstream key")
+    parser.add_argument("--timeout", type=float, help="seconds to wait for each upstream read")
+    parser.add_argument("--retries", type=int, help="attempts per request, first included (3)")
+    parser.add_argument("--printer", action="store_true", help="print every exchange")
+    parser.add_argument("--record", metavar="PATH", help="record exchanges for `replay`")
+    parser.add_argument("--log-messages", metavar="PATH", help="log exchanges as rotated JSONL")
+    args = parser.parse_args(argv)
+
+    # The proxy reads no configs/gateway.yaml unless given one: it is not the full stack.
+    os.environ["INFERSTACK_CONFIG_FILE"] = args.config or os.devnull
+    upstream = _given(
+        base_url=args.base_url,
+        type=args.type,
+        timeout_s=args.timeout,
+        auth=_given(style=args.auth, api_key_env=args.api_key_env) or None,
+        retry=_given(max_attempts=args.retries) or None,
+    )
+    interceptors: list[dict[str, Any]] = []
+    if args.printer:
+        interceptors.append({"type": "printer"})
+    if args.record:
+        interceptors.append({"type": "event_recorder", "path": args.record})
+    if args.log_messages:
+        interceptors.append({"type": "message_logger", "path": args.log_messages})
+    overrides = _given(host=args.host, port=args.port, upstream=upstream or None)
     settings = Settings(**overrides)
+    if interceptors:  # added to the file's, not replacing them
+        settings = settings.model_copy(
+            update={"interceptors": [*settings.interceptors, *_specs(interceptors)]}
+        )
+    if settings.upstream is None:
+        parser.error("give --base-url and --type, or a --config file with an upstream: block")
+    return settings
+
+
+def _specs(entries: list[dict[str, Any]]) -> list[InterceptorSpec]:
+    return TypeAdapter(list[InterceptorSpec]).validate_python(entries)
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The flags that were given, so that the rest fall through to the other sources."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _serve(settings: Settings) -> None:
     configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(
         create_app(settings),

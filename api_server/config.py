@@ -18,6 +18,9 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from api_server.interceptors.config import InterceptorSpec
+from api_server.proxy_mode import UpstreamSettings
+
 DEFAULT_CONFIG_FILE = "configs/gateway.yaml"
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "changethis", "secret", "password", "admin"}
 
@@ -107,6 +110,12 @@ class Settings(BaseSettings):
     archive_queue_size: PositiveInt = 1000  # payloads waiting to be written; beyond, dropped
     # /v1/logs and /v1/usage over the request logs (admin-only once auth exists).
     logs_api_enabled: bool = False
+    # Watchers of every HTTP exchange, off the request path (api_server/interceptors):
+    # printer (console), message_logger (rotated JSONL), event_recorder (for `replay`).
+    interceptors: list[InterceptorSpec] = Field(default_factory=list)
+    # Proxy mode (`inferstack run`): every model name goes to this one hosted upstream, and
+    # models_file is not read.
+    upstream: UpstreamSettings | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 

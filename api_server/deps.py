@@ -14,6 +14,7 @@ from api_server.auth.principal import Principal
 from api_server.chat.front_door import FrontDoorService
 from api_server.errors import RequestTooLargeError
 from api_server.http import client_addr
+from api_server.providers.credentials import client_headers_for_upstream
 from api_server.state import AppState
 
 
@@ -58,7 +59,7 @@ Service = TypeVar("Service", bound=FrontDoorService)
 
 def front_door(service: type[Service]) -> Callable[..., Awaitable[Service]]:
     """A dependency building a front door's service for the request: app state, request id,
-    the caller's address and identity."""
+    the caller's address and identity, and the headers it heeds."""
 
     async def build(
         request: Request, state: StateDep, request_id: RequestIdDep, principal: PrincipalDep
@@ -71,6 +72,10 @@ def front_door(service: type[Service]) -> Callable[..., Awaitable[Service]]:
             principal,
             headers.get("cache-control"),
             headers.get("x-semantic-cache"),
+            session_header=headers.get("x-session-id"),
+            client_headers=(
+                client_headers_for_upstream(headers) if state.registry.upstream_kinds else {}
+            ),
         )
 
     return build

@@ -170,3 +170,23 @@ class EngineResponseError(EngineError):
     status_code = 502
     error_type = "engine_error"
     code = "engine_bad_response"
+
+
+class ToolCallError(EngineResponseError):
+    """The model's tool calls break the model's rules in the registry (`tools:`); a 502, as
+    the client asked for nothing wrong. Under EngineResponseError in the tree above."""
+
+    code = "tool_call_invalid"
+
+
+class ToolCallLimitError(ToolCallError):
+    """More calls in one turn than `max_parallel_calls` (or 1, with parallel calls off)."""
+
+    code = "tool_call_limit_exceeded"
+
+
+class ToolArgumentsError(ToolCallError):
+    """`strict_arguments`: a call's arguments are not JSON, or break the tool's schema, or
+    the tool was never offered."""
+
+    code = "tool_arguments_invalid"

@@ -11,7 +11,7 @@ import orjson
 from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
-from api_server.chat.streaming import JsonResult, StreamResult
+from api_server.chat.streaming import JsonResult, RelayResult, StreamResult
 from api_server.errors import ClientGoneError
 
 T = TypeVar("T")
@@ -31,8 +31,20 @@ def json_response(
     )
 
 
-def respond(result: dict[str, Any] | JsonResult | StreamResult) -> Response:
-    """A service's result as JSON, or as a server-sent event stream."""
+def respond(result: dict[str, Any] | JsonResult | StreamResult | RelayResult) -> Response:
+    """A service's result as JSON, as a server-sent event stream, or relayed as is."""
+    if isinstance(result, RelayResult):
+        headers = (
+            {**_SSE_HEADERS, **result.headers}
+            if "event-stream" in result.media_type
+            else result.headers
+        )
+        return StreamingResponse(
+            result.chunks,
+            status_code=result.status,
+            media_type=result.media_type,
+            headers=headers,
+        )
     if isinstance(result, StreamResult):
         return StreamingResponse(
             result.chunks,

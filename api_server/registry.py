@@ -18,17 +18,51 @@ from api_server.errors import InvalidRequestError, ModelNotFoundError
 from api_server.prompts import PROMPT_FAMILIES
 from api_server.tools import TOOL_CALL_SYNTAXES
 
-EngineKind = Literal["llamacpp", "vllm", "max"]
+EngineKind = Literal["llamacpp", "vllm", "max", "openai", "anthropic"]
+# Engines the gateway formats prompts for; the others are hosted chat APIs it forwards to.
+LOCAL_ENGINE_KINDS: tuple[EngineKind, ...] = ("llamacpp", "vllm", "max")
+UpstreamKind = Literal["openai", "anthropic"]
+# A registry entry named this serves every model name no other entry claims (the proxy
+# mode of `inferstack run`): the client's own model name goes upstream.
+CATCH_ALL_MODEL = "*"
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class UpstreamAuth(_Frozen):
+    """Whose key a hosted upstream gets: `header` the client's own (Authorization or
+    x-api-key, re-sent in the upstream's style), `env` ours from `api_key_env`, `both` the
+    client's when it sent one, else ours."""
+
+    style: Literal["header", "env", "both"] = "env"
+    api_key_env: str | None = None
+
+
+class RetrySpec(_Frozen):
+    """Retries of a hosted upstream before the first byte reached the client: on 429
+    (waiting its Retry-After, up to retry_after_cap_s), 502/503/504 and connection errors;
+    exponential backoff from base_delay_s with full jitter, capped at max_delay_s."""
+
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    base_delay_s: float = Field(default=0.5, ge=0)
+    max_delay_s: float = Field(default=8.0, ge=0)
+    retry_after_cap_s: float = Field(default=30.0, ge=0)
+
+
 class EngineSpec(_Frozen):
     kind: EngineKind
     served_name: str
     urls: tuple[HttpUrl, ...] = Field(min_length=1)
+    # Hosted upstreams (kind openai | anthropic) only:
+    auth: UpstreamAuth = UpstreamAuth()
+    retry: RetrySpec = RetrySpec()
+    headers: dict[str, str] = Field(default_factory=dict)  # sent with every request
+
+    @property
+    def is_upstream(self) -> bool:
+        return self.kind not in LOCAL_ENGINE_KINDS
 
 
 class MaxTokensSpec(_Frozen):
@@ -44,6 +78,8 @@ class MaxTokensSpec(_Frozen):
 
 class ToolCallSettings(_Frozen):
     max_parallel_calls: int = Field(default=0, ge=0)  # 0 = unlimited
+    # Calls beyond max_parallel_calls: dropped, or the whole response fails (502).
+    on_extra_calls: Literal["truncate", "error"] = "truncate"
     strict_arguments: bool = False
 
 
@@ -51,7 +87,7 @@ class ModelSpec(_Frozen):
     name: str
     enabled: bool = True
     aliases: tuple[str, ...] = ()
-    prompt_family: str
+    prompt_family: str | None = None  # required for local engines; upstreams get no prompt
     default_system_prompt: str | None = None
     chat_template_file: Path | None = None
     bos_token: str = ""
@@ -82,7 +118,9 @@ class ModelSpec(_Frozen):
 
     @model_validator(mode="after")
     def _known_formats(self) -> ModelSpec:
-        if self.prompt_family not in PROMPT_FAMILIES:
+        if self.engine.is_upstream:
+            return self
+        if self.prompt_family is None or self.prompt_family not in PROMPT_FAMILIES:
             raise ValueError(
                 f"{self.name}: prompt_family {self.prompt_family!r} is not one of "
                 f"{', '.join(PROMPT_FAMILIES)}"
@@ -102,6 +140,7 @@ class RegistryFile(_Frozen):
     models: tuple[ModelSpec, ...] = Field(min_length=1)
 
 
+_MAX_CAUGHT_NAMES = 1024
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -119,7 +158,8 @@ def expand_env(text: str, environ: Mapping[str, str]) -> str:
 
 
 class ModelRegistry:
-    """Resolves public names and aliases (case-insensitively) to model specs."""
+    """Resolves public names and aliases (case-insensitively) to model specs. A catch-all
+    entry (named `*`) takes any other name, as a spec of that name served under it."""
 
     def __init__(
         self,
@@ -132,6 +172,10 @@ class ModelRegistry:
             key.casefold(): spec.name for spec in disabled for key in (spec.name, *spec.aliases)
         }
         self._by_key: dict[str, ModelSpec] = {}
+        self._caught_specs: dict[str, ModelSpec] = {}
+        # Hosted upstream kinds among the models: the front doors relay only when one is.
+        self.upstream_kinds = frozenset(s.engine.kind for s in models if s.engine.is_upstream)
+        self.catch_all = next((s for s in models if s.name == CATCH_ALL_MODEL), None)
         for spec in models:
             for key in (spec.name, *spec.aliases):
                 folded = key.casefold()
@@ -162,6 +206,8 @@ class ModelRegistry:
 
     def resolve(self, name: str) -> ModelSpec:
         spec = self._by_key.get(name.casefold())
+        if spec is None and self.catch_all is not None and name:
+            return self._caught(name, self.catch_all)
         if spec is None:
             available = ", ".join(m.name for m in self.models)
             disabled = self._disabled.get(name.casefold())
@@ -171,4 +217,15 @@ class ModelRegistry:
                 else f"The model '{name}' does not exist."
             )
             raise ModelNotFoundError(f"{reason} Available models: {available}", param="model")
+        return spec
+
+    def _caught(self, name: str, catch_all: ModelSpec) -> ModelSpec:
+        # Kept per name (bounded): the spec object is built once, not per request.
+        spec = self._caught_specs.get(name)
+        if spec is None:
+            if len(self._caught_specs) >= _MAX_CAUGHT_NAMES:
+                self._caught_specs.clear()
+            engine = catch_all.engine.model_copy(update={"served_name": name})
+            spec = catch_all.model_copy(update={"name": name, "engine": engine})
+            self._caught_specs[name] = spec
         return spec

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 
@@ -12,19 +13,22 @@ from api_server.auth.authenticator import Authenticator, build_authenticator
 from api_server.auth.repository import KeyStore
 from api_server.cache import ExactCache
 from api_server.cache.semantic import SemanticCache
+from api_server.chat.conversation import Conversation
 from api_server.chat.generation import ModelRuntime
 from api_server.config import Settings
 from api_server.embeddings.backend import Embedder, build_embedder
 from api_server.engines.gauges import EngineGaugeCollector
 from api_server.engines.pool import EnginePool
+from api_server.errors import UnsupportedFeatureError
 from api_server.infra.connections import BackingServices
 from api_server.logs.record import DiscardingSink, RequestLogSink
 from api_server.metrics import GatewayMetrics
 from api_server.prompts import build_formatter
+from api_server.prompts.base import FormattedPrompt
 from api_server.prompts.template_source import load_chat_template
 from api_server.ratelimit.limiter import RateLimiter, RateLimitMetrics
 from api_server.ratelimit.window import SlidingWindow
-from api_server.registry import ModelRegistry, ModelSpec
+from api_server.registry import CATCH_ALL_MODEL, ModelRegistry, ModelSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +50,11 @@ class AppState:
 
     def runtime_for(self, requested_model: str) -> ModelRuntime:
         """Resolve a client's model name (aliases, any case) to its runtime, or 404."""
-        return self.runtimes[self.registry.resolve(requested_model).name]
+        spec = self.registry.resolve(requested_model)
+        runtime = self.runtimes.get(spec.name)
+        if runtime is None:  # a name the catch-all entry took: its runtime, under that name
+            runtime = replace(self.runtimes[CATCH_ALL_MODEL], spec=spec)
+        return runtime
 
 
 def build_engine_http_client(settings: Settings) -> aiohttp.ClientSession:
@@ -65,6 +73,14 @@ def build_engine_http_client(settings: Settings) -> aiohttp.ClientSession:
 
 
 def build_runtime(spec: ModelSpec, http: aiohttp.ClientSession) -> ModelRuntime:
+    if spec.engine.is_upstream:
+        key_env = spec.engine.auth.api_key_env
+        return ModelRuntime(
+            spec=spec,
+            format_prompt=_no_prompt,
+            pool=EnginePool(spec, http),
+            upstream_key=os.environ.get(key_env) if key_env else None,
+        )
     bos_token, eos_token, chat_template = spec.bos_token, spec.eos_token, None
     if spec.chat_template_file is not None:
         source = load_chat_template(spec.chat_template_file)
@@ -72,6 +88,7 @@ def build_runtime(spec: ModelSpec, http: aiohttp.ClientSession) -> ModelRuntime:
         # The registry wins where it says something; the model file fills in the rest.
         bos_token = bos_token or source.bos_token
         eos_token = eos_token or source.eos_token
+    assert spec.prompt_family is not None  # the registry requires it for local engines
     formatter = build_formatter(
         spec.prompt_family,
         default_system=spec.default_system_prompt,
@@ -161,3 +178,7 @@ def _semantic_cache(
         ),
         max_pending_stores=settings.cache_max_pending_stores,
     )
+
+
+def _no_prompt(conversation: Conversation) -> FormattedPrompt:
+    raise UnsupportedFeatureError("A hosted upstream model takes messages, not a raw prompt")

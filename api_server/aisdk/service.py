@@ -41,6 +41,7 @@ class AISDKService(FrontDoorService):
             conversation=to_conversation(request),
             sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
             request_id=self.request_id,
+            client_headers=self.client_headers,
         )
         renderer = UIMessageStreamRenderer()
         return await start_stream(
@@ -62,6 +63,7 @@ class AISDKService(FrontDoorService):
             conversation=title_conversation(request.messages),
             sampling=title_sampling(runtime.spec.max_tokens.limit),
             request_id=self.request_id,
+            client_headers=self.client_headers,
         )
         texts = [
             event.text

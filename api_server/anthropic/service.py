@@ -4,16 +4,15 @@ counts through the engine's own tokenizer."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from api_server.anthropic.model_names import map_model_name
 from api_server.anthropic.protocol import CountTokensRequest, MessagesRequest
 from api_server.anthropic.responses import MessageAssembler, MessageStreamRenderer
 from api_server.anthropic.translate import to_conversation, to_sampling, tool_names_for
 from api_server.auth.principal import authorize_model
-from api_server.chat.front_door import FrontDoorService, log_unknown_fields
+from api_server.chat.front_door import FrontDoorResult, FrontDoorService, log_unknown_fields
 from api_server.chat.generation import ChatRequest, ModelRuntime, chat_prompt
-from api_server.chat.streaming import JsonResult, StreamResult, start_stream
+from api_server.chat.streaming import JsonResult, start_stream
 from api_server.errors import ModelNotFoundError
 from api_server.tracking import RequestTracker
 from api_server.validation import parse_body
@@ -23,7 +22,7 @@ logger = logging.getLogger(__name__)
 MESSAGES_ENDPOINT = "/v1/messages"
 COUNT_TOKENS_ENDPOINT = "/v1/messages/count_tokens"
 
-AnthropicResult = dict[str, Any] | JsonResult | StreamResult
+AnthropicResult = FrontDoorResult
 
 
 class AnthropicService(FrontDoorService):
@@ -40,6 +39,16 @@ class AnthropicService(FrontDoorService):
         body: bytes,
         tracker: RequestTracker,
     ) -> AnthropicResult:
+        relayed = await self._relayed(
+            body,
+            tracker,
+            kind="anthropic",
+            path=MESSAGES_ENDPOINT,
+            render_error=MessageStreamRenderer.render_error,
+            resolve=self._runtime_for,
+        )
+        if relayed is not None:
+            return relayed
         request = parse_body(MessagesRequest, body)
         log_unknown_fields(request.unknown_fields(), MESSAGES_ENDPOINT)
         runtime = self._runtime_for(request.model)
@@ -51,6 +60,7 @@ class AnthropicService(FrontDoorService):
             conversation=to_conversation(request, names, runtime.spec.name),
             sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
             request_id=self.request_id,
+            client_headers=self.client_headers,
         )
         # Anthropic's own `cache_control` (prompt caching) is another thing: no body opt-in.
         generation = await self._cached_generation(chat, tracker, paced=request.stream)
@@ -72,6 +82,16 @@ class AnthropicService(FrontDoorService):
         return JsonResult(assembler.result(), generation.headers)
 
     async def _count_tokens(self, body: bytes, tracker: RequestTracker) -> AnthropicResult:
+        relayed = await self._relayed(
+            body,
+            tracker,
+            kind="anthropic",
+            path=COUNT_TOKENS_ENDPOINT,
+            render_error=MessageStreamRenderer.render_error,
+            resolve=self._runtime_for,
+        )
+        if relayed is not None:
+            return relayed
         request = parse_body(CountTokensRequest, body)
         log_unknown_fields(request.unknown_fields(), COUNT_TOKENS_ENDPOINT)
         runtime = self._runtime_for(request.model)

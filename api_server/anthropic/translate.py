@@ -60,7 +60,11 @@ def to_conversation(request: PromptRequest, names: ToolNameMap, model: str) -> C
     if isinstance(choice, NamedToolChoice):
         # Offer only the named tool: the model cannot call what it is not shown.
         tools = tuple(tool for tool in tools if tool.name == choice.name)
-    return Conversation(messages=tuple(messages), tools=tools, tool_choice=choice)
+    asked = request.tool_choice
+    parallel = asked is None or asked.type == "none" or not asked.disable_parallel_tool_use
+    return Conversation(
+        messages=tuple(messages), tools=tools, tool_choice=choice, parallel_tool_calls=parallel
+    )
 
 
 def _system_text(system: str | list[TextBlock] | None) -> str | None:

@@ -53,6 +53,8 @@ class Conversation:
     messages: tuple[ChatMessage, ...]
     tools: tuple[ToolSpec, ...] = ()
     tool_choice: ToolChoice = "auto"
+    # The client allows more than one tool call per turn (OpenAI's parallel_tool_calls).
+    parallel_tool_calls: bool = True
 
     @property
     def offers_tools(self) -> bool:

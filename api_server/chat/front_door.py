@@ -3,23 +3,31 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import orjson
 
 from api_server.auth.principal import ANONYMOUS, Principal, authorize_model
 from api_server.cache import cache_policy, cached_chat
 from api_server.cache.exact import CachedGeneration
 from api_server.cache.policy import semantic_cache_policy, semantic_cache_requested
 from api_server.chat.generation import ChatRequest, ModelRuntime
-from api_server.chat.streaming import JsonResult, StreamResult
+from api_server.chat.streaming import JsonResult, RelayResult, StreamResult
+from api_server.errors import InferstackError
+from api_server.providers.credentials import client_credential
+from api_server.providers.relay import relay
 from api_server.ratelimit import admit_request, with_headers
+from api_server.registry import UpstreamKind
+from api_server.sessions import SESSION_HEADER, session_id_for
 from api_server.state import AppState
 from api_server.tracking import RequestTracker
 
 logger = logging.getLogger(__name__)
 
-FrontDoorResult = dict[str, Any] | JsonResult | StreamResult
+FrontDoorResult = dict[str, Any] | JsonResult | StreamResult | RelayResult
 
 
 class FrontDoorService:
@@ -33,6 +41,8 @@ class FrontDoorService:
         principal: Principal = ANONYMOUS,
         cache_control: str | None = None,
         semantic_header: str | None = None,
+        session_header: str | None = None,
+        client_headers: dict[str, str] | None = None,
     ) -> None:
         self.state = state
         self.request_id = request_id
@@ -41,7 +51,10 @@ class FrontDoorService:
         # The request's Cache-Control (no-cache, no-store) and x-semantic-cache (on, off).
         self.cache_control = cache_control
         self.semantic_header = semantic_header
+        self.session_header = session_header  # X-Session-ID, if the client names its session
         self.limit_headers: dict[str, str] = {}  # x-ratelimit-*, once admitted
+        # Credentials and protocol headers a hosted upstream may be sent (see providers).
+        self.client_headers = client_headers or {}
 
     async def _tracked(
         self,
@@ -56,6 +69,7 @@ class FrontDoorService:
             api_flavour=self.api_flavour,
             client_addr=self.client_addr,
         )
+        session_id = tracker.record.session_id = session_id_for(self.session_header, body)
         tracker.record.api_key_id = self.principal.key_id
         tracker.capture_request(body)
         try:
@@ -63,9 +77,12 @@ class FrontDoorService:
         except BaseException as exc:
             tracker.finish(exc)
             raise
-        if not isinstance(result, StreamResult):
+        if not isinstance(result, StreamResult | RelayResult):
             tracker.finish(None, response=result.body if isinstance(result, JsonResult) else result)
-        return with_headers(result, self.limit_headers)
+        headers = self.limit_headers
+        if session_id is not None:
+            headers = {**headers, SESSION_HEADER: session_id}
+        return with_headers(result, headers)
 
     async def _admit(
         self,
@@ -102,7 +119,7 @@ class FrontDoorService:
             tracker,
             cache_policy(chat.sampling, cache_requested, self.cache_control),
             paced=paced,
-            tenant=self.principal.key_id,
+            tenant=self._cache_tenant(chat.model),
             semantic=self.state.semantic_cache,
             semantic_policy=semantic_cache_policy(
                 chat.sampling,
@@ -112,6 +129,53 @@ class FrontDoorService:
                 cache_control=self.cache_control,
             ),
         )
+
+    def _cache_tenant(self, runtime: ModelRuntime) -> str | None:
+        """Whose answers a cached one may be: the caller's key; for an upstream that is sent
+        the client's own credential, that credential too (a caller whose key the upstream
+        would refuse must not read answers bought with another's)."""
+        tenant = self.principal.key_id
+        engine = runtime.spec.engine
+        if engine.is_upstream and engine.auth.style != "env":
+            credential = client_credential(self.client_headers)
+            if credential is not None:
+                digest = hashlib.sha256(credential.encode()).hexdigest()[:16]
+                tenant = f"{tenant or ''}:{digest}"
+        return tenant
+
+    async def _relayed(
+        self,
+        body: bytes,
+        tracker: RequestTracker,
+        *,
+        kind: UpstreamKind,
+        path: str,
+        render_error: Callable[[InferstackError], bytes],
+        resolve: Callable[[str], ModelRuntime] | None = None,
+    ) -> RelayResult | None:
+        """A request for a hosted upstream of the client's own protocol, relayed as is
+        (the upstream judges fields this gateway would refuse); None for any other model,
+        which then takes the translated path. `resolve` maps the body's model name."""
+        if kind not in self.state.registry.upstream_kinds:
+            return None  # no such upstream: not even a second parse of the body
+        try:
+            raw = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None  # the front door's own parse reports it
+        model = raw.get("model") if isinstance(raw, dict) else None
+        if not isinstance(model, str):
+            return None
+        runtime = (resolve or self.state.runtime_for)(model)
+        if runtime.spec.engine.kind != kind:
+            return None
+        user = raw.get("user") or (raw.get("metadata") or {}).get("user_id")
+        await self._admit(
+            runtime,
+            tracker,
+            stream=raw.get("stream") is True,
+            end_user=user if isinstance(user, str) else None,
+        )
+        return await relay(runtime, path, raw, self.client_headers, tracker, render_error)
 
 
 def log_unknown_fields(fields: list[str], endpoint: str) -> None:

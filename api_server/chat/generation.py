@@ -3,8 +3,8 @@ calls out of the raw text. Streaming and non-streaming responses both consume th
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from dataclasses import dataclass, replace
+from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from api_server.chat.conversation import Conversation, NamedToolChoice
@@ -15,10 +15,12 @@ from api_server.engines.types import CompletionRequest, SamplingParams, Usage
 from api_server.errors import EngineError, EngineUnavailableError, InvalidRequestError
 from api_server.prompts.base import FormattedPrompt, PromptFormatter
 from api_server.prompts.errors import PromptFormatError
+from api_server.providers.chat import generate_upstream_chat
 from api_server.registry import ModelSpec
 from api_server.tools import build_tool_parser
 from api_server.tools.base import TextDelta, ToolCallParser, ToolCallStart
 from api_server.tools.forcing import forced_call_prefix
+from api_server.tools.rules import enforce_tool_rules, tool_rules_apply
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,8 @@ class ModelRuntime:
     pool: EnginePool
     # The BOS text the prompt starts with: from the registry, or the model's own template.
     bos_token: str = ""
+    # A hosted upstream's key from the model's `api_key_env`, read at startup.
+    upstream_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +42,31 @@ class ChatRequest:
     conversation: Conversation
     sampling: SamplingParams
     request_id: str
+    # The client's credentials and protocol headers, for a hosted upstream that wants them.
+    client_headers: Mapping[str, str] = field(default_factory=dict)
 
 
 async def generate_chat(
     request: ChatRequest, observer: GenerationObserver
 ) -> AsyncGenerator[ChatEvent, None]:
-    """Yield text and tool-call events as the engine produces them, then `Finished`."""
+    """Yield text and tool-call events as the engine produces them, then `Finished`: a
+    local engine's raw text parsed for tool calls, or a hosted upstream's chat answer."""
+    spec = request.model.spec
+    conversation = request.conversation
+    events = (
+        generate_upstream_chat(request, observer)
+        if spec.engine.is_upstream
+        else _generate_local(request, observer)
+    )
+    if tool_rules_apply(conversation, spec.tools):
+        events = enforce_tool_rules(events, conversation, spec.tools, spec.name)
+    async for event in events:
+        yield event
+
+
+def _generate_local(
+    request: ChatRequest, observer: GenerationObserver
+) -> AsyncGenerator[ChatEvent, None]:
     spec = request.model.spec
     conversation = request.conversation
     prompt, forced = chat_prompt(request.model, conversation)
@@ -55,9 +78,7 @@ async def generate_chat(
         bos_token=request.model.bos_token,
         json_schema=_forced_arguments_schema(conversation) if forced else None,
     )
-    parser = build_tool_parser(syntax)
-    async for event in generate_text(request.model, completion, parser, observer, forced):
-        yield event
+    return generate_text(request.model, completion, build_tool_parser(syntax), observer, forced)
 
 
 def chat_prompt(model: ModelRuntime, conversation: Conversation) -> tuple[FormattedPrompt, str]:
@@ -70,7 +91,7 @@ def chat_prompt(model: ModelRuntime, conversation: Conversation) -> tuple[Format
         # The conversation cannot be expressed in this model's format: the client's to fix.
         raise InvalidRequestError(f"{spec.name}: {exc}", param="messages") from exc
     syntax = spec.tool_call_syntax if conversation.offers_tools else "none"
-    forced = forced_call_prefix(syntax, spec.prompt_family, conversation.tool_choice)
+    forced = forced_call_prefix(syntax, spec.prompt_family or "", conversation.tool_choice)
     if forced:
         prompt = replace(prompt, text=prompt.text + forced)
     return prompt, forced

@@ -31,6 +31,17 @@ class JsonResult:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class RelayResult:
+    """An upstream's answer relayed as is (status, media type, body as it arrives); it
+    reports its own end to the request's tracker."""
+
+    status: int
+    media_type: str
+    chunks: AsyncIterator[bytes]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
 class StreamEnd(Protocol):
     """Told once how the stream ended (`api_server.tracking.RequestTracker`)."""
 

@@ -34,7 +34,7 @@ from api_server.errors import (
     UnsupportedFeatureError,
 )
 from api_server.prompts.base import FormattedPrompt
-from api_server.registry import EngineKind
+from api_server.registry import LOCAL_ENGINE_KINDS, EngineKind
 
 _CONTEXT_ERROR_HINTS = ("context", "too long", "exceed")
 _JSON_HEADERS = {"Content-Type": "application/json"}
@@ -81,7 +81,8 @@ class EngineReplica:
                         timeout=timeout,
                     ) as response:
                         if response.status != 200:
-                            raise self._error_for_status(
+                            raise error_for_status(
+                                self.label,
                                 response.status,
                                 await response.read(),
                                 response.headers.get("Retry-After"),
@@ -144,27 +145,6 @@ class EngineReplica:
             if chunk is not None:
                 yield chunk
 
-    def _error_for_status(
-        self, status: int, content: bytes, retry_after: str | None
-    ) -> EngineError | InvalidRequestError:
-        message = _error_message(_json_or_none(content)) or content[:300].decode(errors="replace")
-        if status == 429:
-            return EngineOverloadedError(
-                f"Engine {self.label} is overloaded: {message}",
-                retry_after_s=_seconds(retry_after),
-            )
-        if status == 503:
-            return EngineUnavailableError(f"Engine {self.label} is unavailable: {message}")
-        if status in (400, 413, 422):
-            if any(hint in message.lower() for hint in _CONTEXT_ERROR_HINTS):
-                return ContextLengthExceededError(
-                    f"This model's context window was exceeded: {message}", param="messages"
-                )
-            return InvalidRequestError(f"The engine rejected the request: {message}")
-        if status == 504:
-            return EngineTimeoutError(f"Engine {self.label} timed out: {message}")
-        return EngineResponseError(f"Engine {self.label} answered {status}: {message}")
-
     async def count_tokens(
         self, prompt: FormattedPrompt, bos_token: str, *, timeout_s: float
     ) -> int:
@@ -185,8 +165,8 @@ class EngineReplica:
             ) as response:
                 content = await response.read()
                 if response.status != 200:
-                    raise self._error_for_status(
-                        response.status, content, response.headers.get("Retry-After")
+                    raise error_for_status(
+                        self.label, response.status, content, response.headers.get("Retry-After")
                     )
         except TimeoutError as exc:
             raise EngineTimeoutError(f"Engine {self.label} did not tokenize in time") from exc
@@ -201,7 +181,11 @@ class EngineReplica:
         return len(tokens)
 
     async def probe(self, timeout_s: float) -> bool:
-        """True when the replica answers its health check (llama.cpp: 503 while loading)."""
+        """True when the replica answers its health check (llama.cpp: 503 while loading).
+        Hosted upstreams have no unauthenticated health endpoint: not probed, counted up
+        (a refused connection still takes them out of rotation for a while)."""
+        if self.kind not in LOCAL_ENGINE_KINDS:
+            return True
         timeout = aiohttp.ClientTimeout(total=timeout_s)
         try:
             async with self.http.get(f"{self.url}/health", timeout=timeout) as response:
@@ -237,6 +221,34 @@ class EngineReplica:
         except (aiohttp.ClientError, TimeoutError):
             return self.adds_bos
         return bool(isinstance(payload, dict) and payload.get("tokens"))
+
+
+def error_for_status(
+    label: str, status: int, content: bytes, retry_after: str | None
+) -> EngineError | InvalidRequestError:
+    """An engine's error answer in the gateway's error tree."""
+    message = error_message(content)
+    if status == 429:
+        return EngineOverloadedError(
+            f"Engine {label} is overloaded: {message}",
+            retry_after_s=_seconds(retry_after),
+        )
+    if status == 503:
+        return EngineUnavailableError(f"Engine {label} is unavailable: {message}")
+    if status in (400, 413, 422):
+        if any(hint in message.lower() for hint in _CONTEXT_ERROR_HINTS):
+            return ContextLengthExceededError(
+                f"This model's context window was exceeded: {message}", param="messages"
+            )
+        return InvalidRequestError(f"The engine rejected the request: {message}")
+    if status == 504:
+        return EngineTimeoutError(f"Engine {label} timed out: {message}")
+    return EngineResponseError(f"Engine {label} answered {status}: {message}")
+
+
+def error_message(content: bytes) -> str:
+    """The message of an error answer: its JSON `error.message`, else its first bytes."""
+    return _error_message(_json_or_none(content)) or content[:300].decode(errors="replace")
 
 
 def _json_or_none(content: bytes) -> Any:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Callable
-from typing import Any
 
 from api_server.chat.events import ChatEvent
-from api_server.chat.front_door import FrontDoorService, log_unknown_fields
+from api_server.chat.front_door import FrontDoorResult, FrontDoorService, log_unknown_fields
 from api_server.chat.generation import ChatRequest, generate_text
 from api_server.chat.streaming import JsonResult, StreamResult, start_stream
 from api_server.engines.types import CompletionRequest
@@ -24,7 +23,7 @@ from api_server.validation import parse_body
 logger = logging.getLogger(__name__)
 
 
-OpenAIResult = dict[str, Any] | JsonResult | StreamResult
+OpenAIResult = FrontDoorResult
 
 
 class OpenAIService(FrontDoorService):
@@ -41,6 +40,15 @@ class OpenAIService(FrontDoorService):
         body: bytes,
         tracker: RequestTracker,
     ) -> OpenAIResult:
+        relayed = await self._relayed(
+            body,
+            tracker,
+            kind="openai",
+            path="/v1/chat/completions",
+            render_error=ChatChunkRenderer.render_error,
+        )
+        if relayed is not None:
+            return relayed
         request = parse_body(ChatCompletionRequest, body)
         log_unknown_fields(request.unknown_fields(), "chat.completions")
         runtime = self.state.runtime_for(request.model)
@@ -50,6 +58,7 @@ class OpenAIService(FrontDoorService):
             conversation=to_conversation(request),
             sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
             request_id=self.request_id,
+            client_headers=self.client_headers,
         )
         generation = await self._cached_generation(
             chat,
@@ -75,9 +84,24 @@ class OpenAIService(FrontDoorService):
         return JsonResult(assembler.result(), generation.headers)
 
     async def _text_completion(self, body: bytes, tracker: RequestTracker) -> OpenAIResult:
+        relayed = await self._relayed(
+            body,
+            tracker,
+            kind="openai",
+            path="/v1/completions",
+            render_error=ChatChunkRenderer.render_error,
+        )
+        if relayed is not None:
+            return relayed
         request = parse_body(CompletionRequestIn, body)
         log_unknown_fields(request.unknown_fields(), "completions")
         runtime = self.state.runtime_for(request.model)
+        if runtime.spec.engine.is_upstream:
+            raise UnsupportedFeatureError(
+                f"Model {runtime.spec.name} is served by an Anthropic-style upstream, which "
+                "has no text completions: use /v1/chat/completions",
+                param="model",
+            )
         await self._admit(runtime, tracker, stream=request.stream, end_user=request.user)
         completion = CompletionRequest(
             # A raw prompt is the client's own text: the engine adds BOS as it would.

@@ -37,7 +37,12 @@ def to_conversation(request: ChatCompletionRequest) -> Conversation:
     if isinstance(choice, NamedToolChoice):
         # Offer only the named tool: the model cannot call what it is not shown.
         tools = tuple(tool for tool in tools if tool.name == choice.name)
-    return Conversation(messages=messages, tools=tools, tool_choice=choice)
+    return Conversation(
+        messages=messages,
+        tools=tools,
+        tool_choice=choice,
+        parallel_tool_calls=request.parallel_tool_calls is not False,
+    )
 
 
 def _reject_unsupported(request: ChatCompletionRequest) -> None:

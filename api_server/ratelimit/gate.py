@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from api_server.auth.principal import Principal
-from api_server.chat.streaming import JsonResult, StreamResult
+from api_server.chat.streaming import JsonResult, RelayResult, StreamResult
 from api_server.logs.record import RequestLogRecord
 from api_server.ratelimit.limiter import RateLimiter
 from api_server.registry import ModelSpec
@@ -31,9 +31,10 @@ async def admit_request(
     return admission.headers
 
 
-def with_headers(
-    result: dict[str, Any] | JsonResult | StreamResult, headers: dict[str, str]
-) -> dict[str, Any] | JsonResult | StreamResult:
+Result = dict[str, Any] | JsonResult | StreamResult | RelayResult
+
+
+def with_headers(result: Result, headers: dict[str, str]) -> Result:
     if not headers:
         return result
     if isinstance(result, dict):

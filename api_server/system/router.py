@@ -54,6 +54,7 @@ async def list_models(state: StateDep) -> Response:
             "max_tokens": spec.max_tokens.limit,
         }
         for spec in state.registry.models
+        if spec is not state.registry.catch_all  # "*" is no model a client can name
     ]
     return json_response({"object": "list", "data": data})
 

@@ -41,6 +41,7 @@ class Cursor:
 @dataclass(frozen=True, slots=True)
 class LogsQuery:
     model: str | None = None
+    session_id: str | None = None
     status_min: int | None = None  # both set or both None
     status_max: int | None = None
     since: datetime | None = None  # inclusive
@@ -63,6 +64,7 @@ def parse_logs_query(params: Mapping[str, str]) -> LogsQuery:
     cursor = params.get("cursor")
     return LogsQuery(
         model=params.get("model") or None,
+        session_id=params.get("session_id") or None,
         status_min=status_min,
         status_max=status_max,
         since=since,

@@ -21,6 +21,7 @@ WHERE received_at >= coalesce($1::timestamptz, '-infinity')
   AND (received_at, id) < (coalesce($3::timestamptz, 'infinity'), coalesce($4::text, ''))
   AND ($5::text IS NULL OR model = $5)
   AND ($6::int IS NULL OR status_code BETWEEN $6 AND $7::int)
+  AND ($9::text IS NULL OR session_id = $9)
 ORDER BY received_at DESC, id DESC
 LIMIT $8
 """
@@ -68,6 +69,7 @@ class RequestLogRepository:
             query.status_min,
             query.status_max,
             query.limit + 1,
+            query.session_id,
             timeout=self.timeout_s,
         )
 

@@ -34,6 +34,7 @@ def test_every_logs_parameter() -> None:
     query = parse_logs_query(
         {
             "model": "SmolLM2-135M-Instruct",
+            "session_id": "s-0123",
             "status": "5xx",
             "since": "2025-01-01",
             "until": "2025-01-03T00:00:00Z",
@@ -44,6 +45,7 @@ def test_every_logs_parameter() -> None:
     )
     assert query == LogsQuery(
         model="SmolLM2-135M-Instruct",
+        session_id="s-0123",
         status_min=500,
         status_max=599,
         since=datetime(2025, 1, 1, tzinfo=UTC),

@@ -61,7 +61,7 @@ def test_usage_groups() -> None:
 
 def test_statements_are_static_and_parameterized() -> None:
     # Filters are NULL-able parameters; nothing a client sends is spliced into SQL.
-    assert set(re.findall(r"\$(\d+)", LIST_LOGS)) == {str(n) for n in range(1, 9)}
+    assert set(re.findall(r"\$(\d+)", LIST_LOGS)) == {str(n) for n in range(1, 10)}
     assert "ORDER BY received_at DESC, id DESC" in LIST_LOGS
     assert set(USAGE) == {"model", "key", "day"}
     for sql in USAGE.values():

@@ -1,0 +1,44 @@
+"""Opening one request to a hosted upstream: retried per the model's policy, with its
+connection failures and timeouts in the gateway's error tree."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from api_server.engines.client import EngineReplica
+from api_server.errors import EngineTimeoutError, EngineUnavailableError
+from api_server.providers.retry import send_with_retry
+from api_server.registry import ModelSpec
+
+
+def read_timeout(replica: EngineReplica, spec: ModelSpec) -> aiohttp.ClientTimeout:
+    """`timeout_s` bounds each wait for the upstream (its first byte, then every next one)."""
+    return aiohttp.ClientTimeout(
+        total=None, sock_connect=replica.http.timeout.sock_connect, sock_read=spec.timeout_s
+    )
+
+
+async def open_upstream(
+    replica: EngineReplica, spec: ModelSpec, url: str, body: bytes, headers: dict[str, str]
+) -> aiohttp.ClientResponse:
+    """The upstream's response, status not yet looked at (the caller decides what an error
+    status means for its client)."""
+    timeout = read_timeout(replica, spec)
+    try:
+        return await send_with_retry(
+            lambda: replica.http.post(url, data=body, headers=headers, timeout=timeout),
+            spec.engine.retry,
+            replica.label,
+        )
+    except TimeoutError as exc:
+        raise EngineTimeoutError(
+            f"Upstream {replica.label} did not answer within {spec.timeout_s:g}s"
+        ) from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise EngineUnavailableError(
+            f"Upstream {replica.label} is not reachable ({exc.os_error.strerror or exc})"
+        ) from exc
+    except aiohttp.ClientError as exc:
+        raise EngineUnavailableError(
+            f"Upstream {replica.label} failed before answering ({type(exc).__name__}: {exc})"
+        ) from exc

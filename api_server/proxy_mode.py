@@ -1,0 +1,59 @@
+"""Proxy mode (`inferstack run --base-url URL --type openai|anthropic`): the gateway as a
+pure pass-through for one hosted upstream. Every model name goes there unchanged, through
+one catch-all registry entry; the interceptors, sessions and request tracking still apply.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveInt
+
+from api_server.registry import (
+    CATCH_ALL_MODEL,
+    EngineSpec,
+    MaxTokensSpec,
+    ModelRegistry,
+    ModelSpec,
+    RetrySpec,
+    UpstreamAuth,
+    UpstreamKind,
+)
+
+# Generous: the upstream enforces its own limits, the gateway only fills in a default.
+_PROXY_CONTEXT_LENGTH = 10_000_000
+_PROXY_MAX_TOKENS_LIMIT = 1_000_000
+
+
+class UpstreamSettings(BaseModel):
+    """The `upstream:` block of a proxy-mode config file (or the `run` flags)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: HttpUrl  # OpenAI-style with its /v1 (as its SDK's base_url); Anthropic's without
+    type: UpstreamKind
+    auth: UpstreamAuth = UpstreamAuth(style="header")
+    retry: RetrySpec = RetrySpec()
+    timeout_s: float = Field(default=600.0, gt=0)
+    # max_tokens for clients that send none (Anthropic's API requires one).
+    default_max_tokens: PositiveInt = 4096
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+def upstream_registry(upstream: UpstreamSettings) -> ModelRegistry:
+    spec = ModelSpec(
+        name=CATCH_ALL_MODEL,
+        engine=EngineSpec(
+            kind=upstream.type,
+            served_name=CATCH_ALL_MODEL,  # replaced by each request's own model name
+            urls=(upstream.base_url,),
+            auth=upstream.auth,
+            retry=upstream.retry,
+            headers=upstream.headers,
+        ),
+        context_length=_PROXY_CONTEXT_LENGTH,
+        max_tokens=MaxTokensSpec(
+            default=upstream.default_max_tokens, limit=_PROXY_MAX_TOKENS_LIMIT
+        ),
+        timeout_s=upstream.timeout_s,
+        owned_by=upstream.type,
+    )
+    return ModelRegistry((spec,), default_model=CATCH_ALL_MODEL)
