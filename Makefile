@@ -103,8 +103,9 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy api_server stackctl bench monitor load_tests
 
-bench: install ## gateway overhead vs a fast fake engine (direct vs through)
+bench: install ## gateway overhead vs a fast fake engine, and vs a hosted-style upstream (relayed, translated)
 	$(PY) -m bench.overhead
+	$(PY) -m bench.passthrough
 
 load-test: install ## Locust, headless, against the running stack: P50/P95/P99 report in load_tests/reports/
 	$(PY) -m load_tests run --duration $(DURATION) $(LOAD_TEST_ARGS)

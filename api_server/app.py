@@ -63,6 +63,8 @@ def create_app(
             else ModelRegistry.from_file(settings.models_file)
         )
     _refuse_forwarding_gateway_keys(settings, registry)
+    if settings.title_model is not None:
+        registry.resolve(settings.title_model)  # a title model that does not exist: now
     interceptors = InterceptorChain.from_specs(settings.interceptors)
 
     @asynccontextmanager

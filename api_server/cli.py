@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 import uvicorn
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from api_server.app import create_app
 from api_server.config import Settings
@@ -130,7 +130,10 @@ examples:
     if args.log_messages:
         interceptors.append({"type": "message_logger", "path": args.log_messages})
     overrides = _given(host=args.host, port=args.port, upstream=upstream or None)
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:  # e.g. --base-url without --type: a usage error
+        parser.error(_validation_message(exc))
     if interceptors:  # added to the file's, not replacing them
         settings = settings.model_copy(
             update={"interceptors": [*settings.interceptors, *_specs(interceptors)]}
@@ -138,6 +141,13 @@ examples:
     if settings.upstream is None:
         parser.error("give --base-url and --type, or a --config file with an upstream: block")
     return settings
+
+
+def _validation_message(error: ValidationError) -> str:
+    problems = [
+        f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
+    ]
+    return "; ".join(problems) + " (give --base-url and --type, or a --config file with them)"
 
 
 def _specs(entries: list[dict[str, Any]]) -> list[InterceptorSpec]:

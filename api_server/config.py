@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     health_probe_timeout_s: PositiveFloat = 2.0
     health_interval_s: PositiveFloat = 5.0
     default_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    # POST /v1/title writes conversation titles with this (small, fast) model; unset: the
+    # model the request names, else the default model.
+    title_model: str | None = None
     # Anthropic clients' model names (glob, case-insensitive, first match) -> a local model;
     # "default" is the registry's default model. See api_server/anthropic/model_names.py.
     anthropic_model_map: dict[str, str] = Field(default_factory=lambda: {"claude-*": "default"})

@@ -43,21 +43,26 @@ class AISDKService(FrontDoorService):
             request_id=self.request_id,
             client_headers=self.client_headers,
         )
+        # The same caches as the other front doors (deterministic requests by default, or
+        # Cache-Control / x-semantic-cache); a hit replays the original's pacing.
+        generation = await self._cached_generation(chat, tracker, paced=True)
         renderer = UIMessageStreamRenderer()
         return await start_stream(
-            tracker.observed(generate_chat(chat, tracker)),
+            tracker.observed(generation.events),
             render=renderer.render,
             render_error=renderer.render_error,
             opening=renderer.opening(),
             end=tracker,
             request_id=self.request_id,
-            headers={STREAM_HEADER: STREAM_VERSION},
+            headers={STREAM_HEADER: STREAM_VERSION, **generation.headers},
         )
 
     async def _title(self, body: bytes, tracker: RequestTracker) -> AISDKResult:
         request = parse_body(TitleRequest, body)
         log_unknown_fields(request.unknown_fields(), TITLE_ENDPOINT)
-        runtime = await self._admitted_model(request.model, tracker, stream=False)
+        # The configured small model writes titles; else the model the chat uses.
+        model = self.state.settings.title_model or request.model
+        runtime = await self._admitted_model(model, tracker, stream=False)
         chat = ChatRequest(
             model=runtime,
             conversation=title_conversation(request.messages),

@@ -7,6 +7,7 @@ from api_server.engines.client import error_for_status, error_message
 from api_server.errors import (
     AuthenticationError,
     EngineOverloadedError,
+    EngineUnavailableError,
     InferstackError,
     ModelNotFoundError,
     PermissionDeniedError,
@@ -29,4 +30,6 @@ def upstream_error(
             f"Upstream {label} is rate limiting: {message}",
             retry_after_s=parse_retry_after(retry_after),
         )
+    if status == 529:  # Anthropic's overloaded: unavailable for now (529 again to its clients)
+        return EngineUnavailableError(f"Upstream {label} is overloaded: {message}")
     return error_for_status(label, status, content, retry_after)

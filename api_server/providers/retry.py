@@ -1,6 +1,6 @@
 """Opening a request to a hosted upstream, retried while nothing reached the client yet.
 
-Retried: 429 (after its Retry-After, when that is within the cap), 502/503/504, and
+Retried: 429 (after its Retry-After, when that is within the cap), 502/503/504/529, and
 connection failures; with exponential backoff and full jitter between attempts. Never
 retried: any other status (a 400 stays a 400), or anything once the response is streaming.
 """
@@ -20,7 +20,8 @@ from api_server.registry import RetrySpec
 
 logger = logging.getLogger(__name__)
 
-RETRIABLE_STATUSES = frozenset({429, 502, 503, 504})
+# 529: Anthropic's "overloaded, retry later".
+RETRIABLE_STATUSES = frozenset({429, 502, 503, 504, 529})
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

@@ -67,6 +67,9 @@ CREATE INDEX IF NOT EXISTS request_logs_api_key_received_at_idx
 -- /v1/logs?status=: errors are few, so a partial index keeps them cheap to find.
 CREATE INDEX IF NOT EXISTS request_logs_errors_idx
     ON request_logs (status_code, received_at) WHERE status_code >= 400;
+-- /v1/logs?session_id=: the requests of one conversation.
+CREATE INDEX IF NOT EXISTS request_logs_session_received_at_idx
+    ON request_logs (session_id, received_at) WHERE session_id IS NOT NULL;
 
 INSERT INTO schema_migrations (version) VALUES (1) ON CONFLICT (version) DO NOTHING;
 

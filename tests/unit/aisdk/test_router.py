@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from api_server.app import create_app
+from api_server.config import Settings
+from api_server.registry import ModelRegistry
 from tests.unit.scripted_engine import Scripted, ScriptedEngine
 
 WEATHER_TOOL: Any = {
@@ -166,3 +170,15 @@ def test_title_falls_back_to_the_first_user_words(
     response = client.post("/v1/title", json={"messages": messages, "model": "tiny"})
     assert response.status_code == 200, response.text
     assert response.json() == {"title": "Plan a trip to Rome in"}
+
+
+def test_titles_come_from_the_configured_small_model(
+    models_file: Path, engine: ScriptedEngine
+) -> None:
+    engine.texts = ["Rome trip"]
+    settings = Settings(models_file=models_file, title_model="llama-on-cpu")
+    with TestClient(create_app(settings, ModelRegistry.from_file(models_file))) as client:
+        messages = [{"role": "user", "content": "Plan a trip to Rome"}]
+        response = client.post("/v1/title", json={"messages": messages, "model": "tiny"})
+    assert response.json() == {"title": "Rome trip"}
+    assert engine.last_request["model"] == "llama"  # llama-on-cpu's served name, not tiny's

@@ -89,3 +89,32 @@ def test_anthropic_messages_share_the_cache(
     no_store = cached_client.post("/v1/messages", json=body, headers={"Cache-Control": "no-store"})
     assert no_store.headers["x-cache"] == "BYPASS"
     assert len(engine.requests) == 2
+
+
+def test_ai_sdk_chat_streams_share_the_cache(
+    cached_client: TestClient, engine: ScriptedEngine
+) -> None:
+    body = {
+        "model": "tiny",
+        "temperature": 0,
+        "messages": [
+            {
+                "id": "u1",
+                "role": "user",
+                "parts": [{"type": "text", "text": QUESTION[0]["content"]}],
+            }
+        ],
+    }
+
+    def stream() -> tuple[str, list[str]]:
+        response = cached_client.post("/api/chat", json=body)
+        assert response.status_code == 200, response.text
+        parts = [line for line in response.text.splitlines() if line.startswith("data: {")]
+        deltas = [json.loads(p[6:]).get("delta", "") for p in parts if '"text-delta"' in p]
+        return response.headers["x-cache"], deltas
+
+    first_cache, first = stream()
+    second_cache, second = stream()
+    assert (first_cache, second_cache) == ("MISS", "HIT")
+    assert "".join(second) == "".join(first) == "The capital of France is Paris."
+    assert len(engine.requests) == 1
