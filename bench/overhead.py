@@ -42,20 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m bench.overhead",
         description="Measure the latency and CPU the gateway adds in front of an engine.",
     )
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per row")
-    parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds per row")
-    parser.add_argument(
-        "--concurrency",
-        type=lambda s: [int(c) for c in s.split(",")],
-        default=[1, 8, 32, 64],
-        help="comma-separated in-flight request counts (default 1,8,32,64)",
-    )
-    parser.add_argument(
-        "--stream",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="only streaming (--stream) or only non-streaming (--no-stream); default both",
-    )
+    add_run_arguments(parser, default_concurrency=[1, 8, 32, 64])
     parser.add_argument("--gateway-url", help="bench this running gateway instead of starting one")
     parser.add_argument("--gateway-pid", type=int, help="its pid, for CPU and RSS figures")
     parser.add_argument(
@@ -79,6 +66,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, help="JSON path (default bench/results/...)")
     return parser.parse_args(argv)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, default_concurrency: list[int]) -> None:
+    """Row length, warm-up, concurrency levels and modes: the same for every bench."""
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per row")
+    parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds per row")
+    parser.add_argument(
+        "--concurrency",
+        type=lambda s: [int(c) for c in s.split(",")],
+        default=default_concurrency,
+        help="comma-separated in-flight request counts (default "
+        f"{','.join(map(str, default_concurrency))})",
+    )
+    parser.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="only streaming (--stream) or only non-streaming (--no-stream); default both",
+    )
 
 
 def models_yaml(engine_url: str) -> str:

@@ -27,7 +27,13 @@ import uvloop
 import yaml
 
 from bench.loadgen import Target, run_load
-from bench.overhead import RESULTS_DIR, check_target, make_row, print_rows
+from bench.overhead import (
+    RESULTS_DIR,
+    add_run_arguments,
+    check_target,
+    make_row,
+    print_rows,
+)
 from bench.procs import Server, cpu_seconds, free_port, start_server
 
 GATEWAY_MODEL = "bench-upstream"
@@ -42,20 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m bench.passthrough",
         description="Measure the latency and CPU the gateway adds in front of a hosted API.",
     )
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per row")
-    parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds per row")
-    parser.add_argument(
-        "--concurrency",
-        type=lambda s: [int(c) for c in s.split(",")],
-        default=[1, 8],
-        help="comma-separated in-flight request counts (default 1,8)",
-    )
-    parser.add_argument(
-        "--stream",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="only streaming (--stream) or only non-streaming (--no-stream); default both",
-    )
+    add_run_arguments(parser, default_concurrency=[1, 8])
     parser.add_argument("--output", type=Path, help="JSON path (default bench/results/...)")
     return parser.parse_args(argv)
 

@@ -12,7 +12,7 @@ from api_server.anthropic.translate import to_conversation, to_sampling, tool_na
 from api_server.auth.principal import authorize_model
 from api_server.chat.front_door import FrontDoorResult, FrontDoorService, log_unknown_fields
 from api_server.chat.generation import ChatRequest, ModelRuntime, chat_prompt
-from api_server.chat.streaming import JsonResult, start_stream
+from api_server.chat.streaming import JsonResult, RelayResult, start_stream
 from api_server.errors import ModelNotFoundError
 from api_server.tracking import RequestTracker
 from api_server.validation import parse_body
@@ -39,15 +39,7 @@ class AnthropicService(FrontDoorService):
         body: bytes,
         tracker: RequestTracker,
     ) -> AnthropicResult:
-        relayed = await self._relayed(
-            body,
-            tracker,
-            kind="anthropic",
-            path=MESSAGES_ENDPOINT,
-            render_error=MessageStreamRenderer.render_error,
-            resolve=self._runtime_for,
-        )
-        if relayed is not None:
+        if (relayed := await self._relay(body, tracker, MESSAGES_ENDPOINT)) is not None:
             return relayed
         request = parse_body(MessagesRequest, body)
         log_unknown_fields(request.unknown_fields(), MESSAGES_ENDPOINT)
@@ -82,15 +74,7 @@ class AnthropicService(FrontDoorService):
         return JsonResult(assembler.result(), generation.headers)
 
     async def _count_tokens(self, body: bytes, tracker: RequestTracker) -> AnthropicResult:
-        relayed = await self._relayed(
-            body,
-            tracker,
-            kind="anthropic",
-            path=COUNT_TOKENS_ENDPOINT,
-            render_error=MessageStreamRenderer.render_error,
-            resolve=self._runtime_for,
-        )
-        if relayed is not None:
+        if (relayed := await self._relay(body, tracker, COUNT_TOKENS_ENDPOINT)) is not None:
             return relayed
         request = parse_body(CountTokensRequest, body)
         log_unknown_fields(request.unknown_fields(), COUNT_TOKENS_ENDPOINT)
@@ -105,6 +89,17 @@ class AnthropicService(FrontDoorService):
             prompt, runtime.bos_token, timeout_s=runtime.spec.timeout_s
         )
         return {"input_tokens": count}
+
+    async def _relay(self, body: bytes, tracker: RequestTracker, path: str) -> RelayResult | None:
+        """Relayed as is when the (mapped) model is an Anthropic-style upstream."""
+        return await self._relayed(
+            body,
+            tracker,
+            kind="anthropic",
+            path=path,
+            render_error=MessageStreamRenderer.render_error,
+            resolve=self._runtime_for,
+        )
 
     def _runtime_for(self, requested: str) -> ModelRuntime:
         """Claude names go through `anthropic_model_map`; then the registry resolves the

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, Callable
 from api_server.chat.events import ChatEvent
 from api_server.chat.front_door import FrontDoorResult, FrontDoorService, log_unknown_fields
 from api_server.chat.generation import ChatRequest, generate_text
-from api_server.chat.streaming import JsonResult, StreamResult, start_stream
+from api_server.chat.streaming import JsonResult, RelayResult, StreamResult, start_stream
 from api_server.engines.types import CompletionRequest
 from api_server.errors import InferstackError, UnsupportedFeatureError
 from api_server.openai.completions import TextCompletionState
@@ -40,14 +40,7 @@ class OpenAIService(FrontDoorService):
         body: bytes,
         tracker: RequestTracker,
     ) -> OpenAIResult:
-        relayed = await self._relayed(
-            body,
-            tracker,
-            kind="openai",
-            path="/v1/chat/completions",
-            render_error=ChatChunkRenderer.render_error,
-        )
-        if relayed is not None:
+        if (relayed := await self._relay(body, tracker, "/v1/chat/completions")) is not None:
             return relayed
         request = parse_body(ChatCompletionRequest, body)
         log_unknown_fields(request.unknown_fields(), "chat.completions")
@@ -84,14 +77,7 @@ class OpenAIService(FrontDoorService):
         return JsonResult(assembler.result(), generation.headers)
 
     async def _text_completion(self, body: bytes, tracker: RequestTracker) -> OpenAIResult:
-        relayed = await self._relayed(
-            body,
-            tracker,
-            kind="openai",
-            path="/v1/completions",
-            render_error=ChatChunkRenderer.render_error,
-        )
-        if relayed is not None:
+        if (relayed := await self._relay(body, tracker, "/v1/completions")) is not None:
             return relayed
         request = parse_body(CompletionRequestIn, body)
         log_unknown_fields(request.unknown_fields(), "completions")
@@ -120,6 +106,12 @@ class OpenAIService(FrontDoorService):
         async for event in events:
             state.add(event)
         return state.result()
+
+    async def _relay(self, body: bytes, tracker: RequestTracker, path: str) -> RelayResult | None:
+        """Relayed as is when the model is an OpenAI-style upstream."""
+        return await self._relayed(
+            body, tracker, kind="openai", path=path, render_error=ChatChunkRenderer.render_error
+        )
 
     async def _stream(
         self,
