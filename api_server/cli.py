@@ -6,17 +6,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import uvicorn
-from pydantic import TypeAdapter, ValidationError
+import yaml
+from pydantic import ValidationError
 
 from api_server.app import create_app
 from api_server.config import Settings
-from api_server.interceptors import InterceptorSpec
 from api_server.log_format import configure_logging
 
 _COMMANDS = ("serve", "run", "replay", "keys")
+# Hosted APIs take large requests (images, long documents); the gateway's own default is 4 MiB.
+_PROXY_MAX_BODY_BYTES = 32 * 1024 * 1024
 _DESCRIPTION = """\
 inferstack: an OpenAI- and Anthropic-compatible gateway.
 
@@ -73,7 +76,8 @@ other API (OpenAI <-> Anthropic) and AI SDK front ends (/api/chat) are translate
 are retried before their first byte on 429 (Retry-After up to a cap), 502/503/504 and
 connection errors. Interceptors watch every exchange without slowing it.
 
-Precedence: these flags > the --config file > INFERSTACK_* variables and .env > defaults.
+Precedence: these flags > the --config file > INFERSTACK_* variables and .env > defaults
+(a request body may be 32 MiB unless max_body_bytes says otherwise).
 The config file is gateway settings (see configs/gateway.yaml) plus an `upstream:` block:
 
   upstream:
@@ -113,8 +117,10 @@ examples:
     parser.add_argument("--log-messages", metavar="PATH", help="log exchanges as rotated JSONL")
     args = parser.parse_args(argv)
 
-    # The proxy reads no configs/gateway.yaml unless given one: it is not the full stack.
-    os.environ["INFERSTACK_CONFIG_FILE"] = args.config or os.devnull
+    # The file's values go in as init values, so they win over INFERSTACK_* as the help says;
+    # no configs/gateway.yaml is read otherwise (the proxy is not the full stack).
+    os.environ["INFERSTACK_CONFIG_FILE"] = os.devnull
+    values = _config_file(parser, args.config)
     upstream = _given(
         base_url=args.base_url,
         type=args.type,
@@ -122,25 +128,62 @@ examples:
         auth=_given(style=args.auth, api_key_env=args.api_key_env) or None,
         retry=_given(max_attempts=args.retries) or None,
     )
-    interceptors: list[dict[str, Any]] = []
+    if upstream:
+        file_upstream = values.get("upstream") or {}
+        values["upstream"] = _merged(
+            file_upstream if isinstance(file_upstream, dict) else {}, upstream
+        )
+    values.update(_given(host=args.host, port=args.port))
+    if "max_body_bytes" not in values and "INFERSTACK_MAX_BODY_BYTES" not in os.environ:
+        values["max_body_bytes"] = _PROXY_MAX_BODY_BYTES
+    flagged: list[dict[str, Any]] = []
     if args.printer:
-        interceptors.append({"type": "printer"})
+        flagged.append({"type": "printer"})
     if args.record:
-        interceptors.append({"type": "event_recorder", "path": args.record})
+        flagged.append({"type": "event_recorder", "path": args.record})
     if args.log_messages:
-        interceptors.append({"type": "message_logger", "path": args.log_messages})
-    overrides = _given(host=args.host, port=args.port, upstream=upstream or None)
+        flagged.append({"type": "message_logger", "path": args.log_messages})
+    if flagged:  # added to the file's; one printer is enough
+        listed = list(values.get("interceptors") or [])
+        has_printer = any(isinstance(i, dict) and i.get("type") == "printer" for i in listed)
+        values["interceptors"] = listed + [
+            entry for entry in flagged if not (entry["type"] == "printer" and has_printer)
+        ]
     try:
-        settings = Settings(**overrides)
+        settings = Settings(**values)
     except ValidationError as exc:  # e.g. --base-url without --type: a usage error
         parser.error(_validation_message(exc))
-    if interceptors:  # added to the file's, not replacing them
-        settings = settings.model_copy(
-            update={"interceptors": [*settings.interceptors, *_specs(interceptors)]}
-        )
     if settings.upstream is None:
         parser.error("give --base-url and --type, or a --config file with an upstream: block")
     return settings
+
+
+def _config_file(parser: argparse.ArgumentParser, path: str | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        parser.error(f"--config {path}: {exc.strerror or exc}")
+    except yaml.YAMLError as exc:
+        parser.error(f"--config {path}: not valid YAML ({exc})")
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        parser.error(f"--config {path}: expected a mapping of settings")
+    return loaded
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` over `base`, nested mappings merged key by key (a flag for one upstream
+    field keeps the file's others)."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def _validation_message(error: ValidationError) -> str:
@@ -148,10 +191,6 @@ def _validation_message(error: ValidationError) -> str:
         f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
     ]
     return "; ".join(problems) + " (give --base-url and --type, or a --config file with them)"
-
-
-def _specs(entries: list[dict[str, Any]]) -> list[InterceptorSpec]:
-    return TypeAdapter(list[InterceptorSpec]).validate_python(entries)
 
 
 def _given(**values: Any) -> dict[str, Any]:

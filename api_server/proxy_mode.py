@@ -5,6 +5,8 @@ one catch-all registry entry; the interceptors, sessions and request tracking st
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveInt
 
 from api_server.registry import (
@@ -30,12 +32,13 @@ class UpstreamSettings(BaseModel):
 
     base_url: HttpUrl  # OpenAI-style with its /v1 (as its SDK's base_url); Anthropic's without
     type: UpstreamKind
-    auth: UpstreamAuth = UpstreamAuth(style="header")
+    auth: UpstreamAuth = UpstreamAuth()
     retry: RetrySpec = RetrySpec()
     timeout_s: float = Field(default=600.0, gt=0)
     # max_tokens for clients that send none (Anthropic's API requires one).
     default_max_tokens: PositiveInt = 4096
     headers: dict[str, str] = Field(default_factory=dict)
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
 
 
 def upstream_registry(upstream: UpstreamSettings) -> ModelRegistry:
@@ -48,6 +51,7 @@ def upstream_registry(upstream: UpstreamSettings) -> ModelRegistry:
             auth=upstream.auth,
             retry=upstream.retry,
             headers=upstream.headers,
+            max_tokens_field=upstream.max_tokens_field,
         ),
         context_length=_PROXY_CONTEXT_LENGTH,
         max_tokens=MaxTokensSpec(

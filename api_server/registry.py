@@ -36,8 +36,14 @@ class UpstreamAuth(_Frozen):
     x-api-key, re-sent in the upstream's style), `env` ours from `api_key_env`, `both` the
     client's when it sent one, else ours."""
 
-    style: Literal["header", "env", "both"] = "env"
+    style: Literal["header", "env", "both"] = "header"
     api_key_env: str | None = None
+
+    @model_validator(mode="after")
+    def _names_our_key(self) -> UpstreamAuth:
+        if self.style != "header" and not self.api_key_env:
+            raise ValueError(f"auth style '{self.style}' needs api_key_env (where our key is)")
+        return self
 
 
 class RetrySpec(_Frozen):
@@ -59,6 +65,9 @@ class EngineSpec(_Frozen):
     auth: UpstreamAuth = UpstreamAuth()
     retry: RetrySpec = RetrySpec()
     headers: dict[str, str] = Field(default_factory=dict)  # sent with every request
+    # How a translated request names its token budget for an OpenAI-style upstream: OpenAI's
+    # reasoning models take only max_completion_tokens; many compatible servers max_tokens.
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
 
     @property
     def is_upstream(self) -> bool:
@@ -140,7 +149,7 @@ class RegistryFile(_Frozen):
     models: tuple[ModelSpec, ...] = Field(min_length=1)
 
 
-_MAX_CAUGHT_NAMES = 1024
+_MAX_CAUGHT_NAMES = 256
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -183,7 +192,8 @@ class ModelRegistry:
                     raise ValueError(f"model name or alias {key!r} is used twice")
                 self._by_key[folded] = spec
         self.default_model = default_model or models[0].name
-        self.resolve(self.default_model)
+        if self.default_model != CATCH_ALL_MODEL:  # proxy mode has no default: name one
+            self.resolve(self.default_model)
 
     @classmethod
     def from_file(cls, path: Path, environ: Mapping[str, str] | None = None) -> ModelRegistry:
@@ -205,8 +215,15 @@ class ModelRegistry:
         return cls(enabled, default, disabled)
 
     def resolve(self, name: str) -> ModelSpec:
+        if name == CATCH_ALL_MODEL and self.catch_all is not None:
+            raise ModelNotFoundError(
+                "Name a model: this gateway forwards each model name to its upstream as is",
+                param="model",
+            )
         spec = self._by_key.get(name.casefold())
-        if spec is None and self.catch_all is not None and name:
+        caught = spec is None and self.catch_all is not None and name
+        if caught and name.casefold() not in self._disabled:
+            assert self.catch_all is not None
             return self._caught(name, self.catch_all)
         if spec is None:
             available = ", ".join(m.name for m in self.models)
@@ -220,12 +237,20 @@ class ModelRegistry:
         return spec
 
     def _caught(self, name: str, catch_all: ModelSpec) -> ModelSpec:
-        # Kept per name (bounded): the spec object is built once, not per request.
+        # The first names are kept (one spec object each); any later one is built per request
+        # and accounted under the catch-all's name: clients choose these names, and each
+        # accounted name is a set of metric series that is never dropped.
         spec = self._caught_specs.get(name)
         if spec is None:
-            if len(self._caught_specs) >= _MAX_CAUGHT_NAMES:
-                self._caught_specs.clear()
             engine = catch_all.engine.model_copy(update={"served_name": name})
             spec = catch_all.model_copy(update={"name": name, "engine": engine})
-            self._caught_specs[name] = spec
+            if len(self._caught_specs) < _MAX_CAUGHT_NAMES:
+                self._caught_specs[name] = spec
         return spec
+
+    def accounting_name(self, spec: ModelSpec) -> str:
+        """The name metrics and the concurrency valve count `spec` under: its own, but the
+        catch-all's for the names a catch-all entry took beyond its first few hundred."""
+        if self.catch_all is None or self._caught_specs.get(spec.name) is spec:
+            return spec.name
+        return spec.name if self._by_key.get(spec.name.casefold()) is spec else CATCH_ALL_MODEL

@@ -34,16 +34,17 @@ _VOLATILE_KEYS = frozenset(
 )
 
 
-def session_id_for(header: str | None, body: bytes) -> str | None:
+def session_id_for(header: str | None, body: bytes, tenant: str | None = None) -> str | None:
     """The request's session id: a valid `X-Session-ID` header, else `s-` and a hash of the
-    conversation's opening; None for a request without chat messages. Never raises."""
+    conversation's opening and the caller (`tenant`: two callers' conversations that open
+    alike stay apart); None for a request without chat messages. Never raises."""
     if header is not None and (named := valid_session_header(header)) is not None:
         return named
     try:
         opening = conversation_opening(orjson.loads(body))
         if opening is None:
             return None
-        canonical = orjson.dumps(opening, option=orjson.OPT_SORT_KEYS)
+        canonical = orjson.dumps([tenant, opening], option=orjson.OPT_SORT_KEYS)
     except (ValueError, TypeError, RecursionError):  # orjson's errors subclass these
         return None
     return "s-" + hashlib.sha256(canonical).hexdigest()[:24]

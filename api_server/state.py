@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass, replace
@@ -29,6 +30,8 @@ from api_server.prompts.template_source import load_chat_template
 from api_server.ratelimit.limiter import RateLimiter, RateLimitMetrics
 from api_server.ratelimit.window import SlidingWindow
 from api_server.registry import CATCH_ALL_MODEL, ModelRegistry, ModelSpec
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +78,16 @@ def build_engine_http_client(settings: Settings) -> aiohttp.ClientSession:
 def build_runtime(spec: ModelSpec, http: aiohttp.ClientSession) -> ModelRuntime:
     if spec.engine.is_upstream:
         key_env = spec.engine.auth.api_key_env
+        our_key = os.environ.get(key_env) if key_env else None
+        if key_env and not our_key:
+            logger.warning(
+                "model %s: %s is not set; its upstream gets no key of ours", spec.name, key_env
+            )
         return ModelRuntime(
             spec=spec,
             format_prompt=_no_prompt,
             pool=EnginePool(spec, http),
-            upstream_key=os.environ.get(key_env) if key_env else None,
+            upstream_key=our_key,
         )
     bos_token, eos_token, chat_template = spec.bos_token, spec.eos_token, None
     if spec.chat_template_file is not None:

@@ -39,7 +39,7 @@ class AISDKService(FrontDoorService):
         chat = ChatRequest(
             model=runtime,
             conversation=to_conversation(request),
-            sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
+            sampling=to_sampling(request, runtime.spec, self._default_temperature(runtime)),
             request_id=self.request_id,
             client_headers=self.client_headers,
         )

@@ -123,7 +123,7 @@ def _as_text(output: Any) -> str:
 
 
 def to_sampling(
-    request: ChatStreamRequest, spec: ModelSpec, default_temperature: float
+    request: ChatStreamRequest, spec: ModelSpec, default_temperature: float | None
 ) -> SamplingParams:
     max_tokens = spec.completion_budget(request.max_tokens)
     temperature = request.temperature

@@ -50,7 +50,7 @@ class AnthropicService(FrontDoorService):
         chat = ChatRequest(
             model=runtime,
             conversation=to_conversation(request, names, runtime.spec.name),
-            sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
+            sampling=to_sampling(request, runtime.spec, self._default_temperature(runtime)),
             request_id=self.request_id,
             client_headers=self.client_headers,
         )
@@ -80,7 +80,8 @@ class AnthropicService(FrontDoorService):
         log_unknown_fields(request.unknown_fields(), COUNT_TOKENS_ENDPOINT)
         runtime = self._runtime_for(request.model)
         authorize_model(self.principal, runtime.spec)  # counting is not rate limited
-        tracker.model = runtime.spec.name
+        tracker.model = self.state.registry.accounting_name(runtime.spec)
+        tracker.record.model = runtime.spec.name
         conversation = to_conversation(request, tool_names_for(request), runtime.spec.name)
         prompt, _ = chat_prompt(runtime, conversation)
         replica = runtime.pool.pick()

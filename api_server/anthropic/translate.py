@@ -169,7 +169,7 @@ def _to_tool_choice(
 
 
 def to_sampling(
-    request: MessagesRequest, spec: ModelSpec, default_temperature: float
+    request: MessagesRequest, spec: ModelSpec, default_temperature: float | None
 ) -> SamplingParams:
     max_tokens = spec.completion_budget(request.max_tokens)
     temperature = request.temperature

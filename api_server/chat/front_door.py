@@ -69,7 +69,9 @@ class FrontDoorService:
             api_flavour=self.api_flavour,
             client_addr=self.client_addr,
         )
-        session_id = tracker.record.session_id = session_id_for(self.session_header, body)
+        session_id = tracker.record.session_id = session_id_for(
+            self.session_header, body, self.principal.key_id
+        )
         tracker.record.api_key_id = self.principal.key_id
         tracker.capture_request(body)
         try:
@@ -95,10 +97,14 @@ class FrontDoorService:
         """The caller may use this model and is within its rate limits (403 / 429 if not);
         from here on the request is counted under the model."""
         authorize_model(self.principal, runtime.spec)
+        # Metrics and the concurrency valve count under this name; the log row keeps the
+        # model's own (they differ only for names a catch-all entry takes beyond its cap).
+        accounted = self.state.registry.accounting_name(runtime.spec)
         self.limit_headers = await admit_request(
-            self.state.rate_limiter, self.principal, runtime.spec, tracker
+            self.state.rate_limiter, self.principal, runtime.spec, tracker, accounted
         )
-        tracker.model = runtime.spec.name
+        tracker.model = accounted
+        tracker.record.model = runtime.spec.name
         tracker.record.stream = stream
         tracker.record.end_user = end_user
 
@@ -129,6 +135,11 @@ class FrontDoorService:
                 cache_control=self.cache_control,
             ),
         )
+
+    def _default_temperature(self, runtime: ModelRuntime) -> float | None:
+        """For a request that names none: ours for local engines; a hosted upstream keeps
+        its own default (some models refuse a temperature, or one beside top_p)."""
+        return None if runtime.spec.engine.is_upstream else self.state.settings.default_temperature
 
     def _cache_tenant(self, runtime: ModelRuntime) -> str | None:
         """Whose answers a cached one may be: the caller's key; for an upstream that is sent
@@ -168,7 +179,8 @@ class FrontDoorService:
         runtime = (resolve or self.state.runtime_for)(model)
         if runtime.spec.engine.kind != kind:
             return None
-        user = raw.get("user") or (raw.get("metadata") or {}).get("user_id")
+        metadata = raw.get("metadata")
+        user = raw.get("user") or (metadata.get("user_id") if isinstance(metadata, dict) else None)
         await self._admit(
             runtime,
             tracker,

@@ -47,10 +47,27 @@ class Interceptor(Protocol):
         """Release files; called on the worker thread once the queue is drained."""
 
 
+# What queued events may hold in bodies at once: a stalled interceptor (a console nobody
+# reads) must not pin gigabytes of 8 MiB captures before the event count runs out.
+DEFAULT_MAX_QUEUED_BYTES = 256 * 1024 * 1024
+
+
+def _body_bytes(exchange: Exchange) -> int:
+    return len(exchange.request_body) + sum(len(chunk.data) for chunk in exchange.chunks)
+
+
 class InterceptorChain:
-    def __init__(self, interceptors: Sequence[Interceptor], queue_size: int = 1000) -> None:
+    def __init__(
+        self,
+        interceptors: Sequence[Interceptor],
+        queue_size: int = 1000,
+        max_queued_bytes: int = DEFAULT_MAX_QUEUED_BYTES,
+    ) -> None:
         self.interceptors = tuple(interceptors)
         self._queue: queue.Queue[tuple[Phase, Exchange] | None] = queue.Queue(queue_size)
+        self.max_queued_bytes = max_queued_bytes
+        self._queued_bytes = 0
+        self._bytes_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._drops = DropReport()
         self._failures = {id(i): DropReport() for i in self.interceptors}
@@ -71,9 +88,15 @@ class InterceptorChain:
             self._thread.start()
 
     def submit(self, phase: Phase, exchange: Exchange) -> bool:
-        """Queue an event without waiting; False when the queue is full and it was dropped."""
+        """Queue an event without waiting; False when the queue is full (by events or by the
+        bytes they hold) and it was dropped."""
+        size = _body_bytes(exchange)
         try:
-            self._queue.put_nowait((phase, exchange))
+            with self._bytes_lock:
+                if self._queued_bytes + size > self.max_queued_bytes:
+                    raise queue.Full
+                self._queue.put_nowait((phase, exchange))
+                self._queued_bytes += size
         except queue.Full:
             self.dropped += 1
             if (count := self._drops.add()) is not None:
@@ -103,6 +126,8 @@ class InterceptorChain:
             phase, exchange = item
             for interceptor in self.interceptors:
                 self._call(interceptor, phase, exchange)
+            with self._bytes_lock:
+                self._queued_bytes -= _body_bytes(exchange)
         for interceptor in self.interceptors:
             try:
                 interceptor.close()

@@ -49,7 +49,7 @@ class OpenAIService(FrontDoorService):
         chat = ChatRequest(
             model=runtime,
             conversation=to_conversation(request),
-            sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
+            sampling=to_sampling(request, runtime.spec, self._default_temperature(runtime)),
             request_id=self.request_id,
             client_headers=self.client_headers,
         )
@@ -92,7 +92,7 @@ class OpenAIService(FrontDoorService):
         completion = CompletionRequest(
             # A raw prompt is the client's own text: the engine adds BOS as it would.
             prompt=FormattedPrompt(text=_single_prompt(request), starts_with_bos=False),
-            sampling=to_sampling(request, runtime.spec, self.state.settings.default_temperature),
+            sampling=to_sampling(request, runtime.spec, self._default_temperature(runtime)),
             request_id=self.request_id,
         )
         events = tracker.observed(

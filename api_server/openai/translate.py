@@ -130,7 +130,7 @@ def _to_tool_choice(request: ChatCompletionRequest, tools: tuple[ToolSpec, ...])
 def to_sampling(
     request: ChatCompletionRequest | CompletionRequestIn,
     spec: ModelSpec,
-    default_temperature: float,
+    default_temperature: float | None,
 ) -> SamplingParams:
     if request.n not in (None, 1):
         raise UnsupportedFeatureError(

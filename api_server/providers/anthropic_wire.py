@@ -30,7 +30,8 @@ def anthropic_messages_body(
     if system:
         body["system"] = "\n\n".join(system)
     optional = {
-        "temperature": sampling.temperature,
+        # Anthropic's range is 0-1, OpenAI's 0-2: a hotter request gets Anthropic's hottest.
+        "temperature": None if sampling.temperature is None else min(sampling.temperature, 1.0),
         "top_p": sampling.top_p,
         "top_k": sampling.top_k,
         "stop_sequences": list(sampling.stop) or None,

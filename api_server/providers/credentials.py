@@ -59,8 +59,11 @@ def upstream_headers(
             headers["x-api-key"] = key
     elif key:
         headers["Authorization"] = f"Bearer {key}"
+    # Organization, project and beta features bill the key's owner: the client chooses
+    # them only on its own key (the API version is protocol, always the client's).
+    own_key = key is not None and key == client_credential(client_headers)
     for name in _FORWARDED.get(engine.kind, ()):
-        if value := client_headers.get(name):
+        if (value := client_headers.get(name)) and (own_key or name == "anthropic-version"):
             headers[name] = value
     headers.update(engine.headers)
     return headers

@@ -11,6 +11,7 @@ from api_server.chat.events import ChatEvent, Finished
 from api_server.engines.types import SamplingParams
 from api_server.providers.anthropic_wire import AnthropicEventReader, anthropic_messages_body
 from api_server.providers.openai_wire import OpenAIChunkReader, openai_chat_body
+from api_server.registry import EngineSpec
 
 
 class UpstreamReader(Protocol):
@@ -21,15 +22,27 @@ class UpstreamReader(Protocol):
 @dataclass(frozen=True, slots=True)
 class UpstreamDialect:
     chat_path: str  # appended to the model's base URL
-    build_body: Callable[[Conversation, SamplingParams, str], dict[str, Any]]
+    build_body: Callable[[Conversation, SamplingParams, EngineSpec], dict[str, Any]]
     new_reader: Callable[[], UpstreamReader]
+
+
+def _openai_body(
+    conversation: Conversation, sampling: SamplingParams, engine: EngineSpec
+) -> dict[str, Any]:
+    return openai_chat_body(conversation, sampling, engine.served_name, engine.max_tokens_field)
+
+
+def _anthropic_body(
+    conversation: Conversation, sampling: SamplingParams, engine: EngineSpec
+) -> dict[str, Any]:
+    return anthropic_messages_body(conversation, sampling, engine.served_name)
 
 
 # OpenAI base URLs carry the version (`https://api.openai.com/v1`, as its SDK's base_url);
 # Anthropic's do not (`https://api.anthropic.com`, as its SDK's).
 UPSTREAM_DIALECTS = {
-    "openai": UpstreamDialect("/chat/completions", openai_chat_body, OpenAIChunkReader),
-    "anthropic": UpstreamDialect("/v1/messages", anthropic_messages_body, AnthropicEventReader),
+    "openai": UpstreamDialect("/chat/completions", _openai_body, OpenAIChunkReader),
+    "anthropic": UpstreamDialect("/v1/messages", _anthropic_body, AnthropicEventReader),
 }
 
 

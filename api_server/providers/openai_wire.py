@@ -19,14 +19,17 @@ _FINISH_REASONS: dict[str, FinishReason] = {
 
 
 def openai_chat_body(
-    conversation: Conversation, sampling: SamplingParams, model: str
+    conversation: Conversation,
+    sampling: SamplingParams,
+    model: str,
+    max_tokens_field: str = "max_tokens",
 ) -> dict[str, Any]:
     """A streaming chat request with usage in the stream. top_k has no OpenAI field and
     is left out (strict APIs refuse unknown fields)."""
     body: dict[str, Any] = {
         "model": model,
         "messages": [_message(message) for message in conversation.messages],
-        "max_tokens": sampling.max_tokens,
+        max_tokens_field: sampling.max_tokens,
         "stream": True,
         "stream_options": {"include_usage": True},
     }

@@ -13,7 +13,12 @@ import orjson
 
 from api_server.chat.generation import ModelRuntime
 from api_server.chat.streaming import RelayResult
-from api_server.errors import EngineResponseError, InferstackError
+from api_server.errors import (
+    EngineError,
+    EngineResponseError,
+    EngineUnavailableError,
+    InferstackError,
+)
 from api_server.providers.credentials import upstream_headers
 from api_server.providers.dialects import upstream_url
 from api_server.providers.transport import open_upstream
@@ -37,7 +42,8 @@ async def relay(
     render_error: Callable[[InferstackError], bytes],
 ) -> RelayResult:
     """`render_error`: the client protocol's stream error event, for a stream the upstream
-    drops halfway (the connection is never just cut)."""
+    drops halfway (an SSE stream ends with an error event; a JSON body cut short aborts the
+    connection, so the client sees an incomplete response, never a short "complete" one)."""
     spec = runtime.spec
     body["model"] = spec.engine.served_name
     replica = runtime.pool.pick()
@@ -47,6 +53,12 @@ async def relay(
     replica.in_flight += 1
     try:
         response = await open_upstream(replica, spec, url, orjson.dumps(body), headers)
+    except EngineError as exc:
+        replica.in_flight -= 1
+        if isinstance(exc, EngineUnavailableError):
+            runtime.pool.mark_down(replica)
+        tracker.engine_failed(replica, exc)
+        raise
     except BaseException:
         replica.in_flight -= 1
         raise
@@ -71,8 +83,10 @@ async def relay(
                         f"Upstream {replica.label} dropped the response ({type(exc).__name__})"
                     )
                     logger.warning("relay %s: %s", tracker.record.id, error.message)
-                    if streaming:
-                        yield render_error(error)
+                    tracker.engine_failed(replica, error)
+                    if not streaming:
+                        raise error from exc
+                    yield render_error(error)
         except BaseException as exc:
             error = exc
             raise

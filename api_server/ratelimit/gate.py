@@ -21,12 +21,16 @@ class FinishHooks(Protocol):
 
 
 async def admit_request(
-    limiter: RateLimiter | None, principal: Principal, spec: ModelSpec, tracker: FinishHooks
+    limiter: RateLimiter | None,
+    principal: Principal,
+    spec: ModelSpec,
+    tracker: FinishHooks,
+    model_key: str | None = None,
 ) -> dict[str, str]:
     """429 (RateLimitExceededError, ModelOverloadedError) or the headers for the response."""
     if limiter is None:
         return {}
-    admission = await limiter.admit(principal, spec)
+    admission = await limiter.admit(principal, spec, model_key)
     tracker.on_finish.append(admission.finish)
     return admission.headers
 

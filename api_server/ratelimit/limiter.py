@@ -85,9 +85,13 @@ class RateLimiter:
         self.concurrency = ModelConcurrency()
         self._pending: set[asyncio.Task[None]] = set()
 
-    async def admit(self, principal: Principal, spec: ModelSpec) -> Admission:
-        """Raise 429 or let the request in; the caller must `finish` the admission."""
-        if not self.concurrency.try_acquire(spec.name, spec.max_concurrency):
+    async def admit(
+        self, principal: Principal, spec: ModelSpec, model_key: str | None = None
+    ) -> Admission:
+        """Raise 429 or let the request in; the caller must `finish` the admission.
+        `model_key`: the name the model's concurrency is counted under (spec.name)."""
+        key = model_key or spec.name
+        if not self.concurrency.try_acquire(key, spec.max_concurrency):
             self.metrics.rejections.labels("concurrency").inc()
             raise ModelOverloadedError(
                 f"The model {spec.name!r} is serving its maximum of concurrent requests",
@@ -97,14 +101,14 @@ class RateLimiter:
         try:
             decision = await self._decide(caller, rpm, tpm)
         except BaseException:
-            self.concurrency.release(spec.name)
+            self.concurrency.release(key)
             raise
         if decision is None:  # unlimited, or Redis failed: still try to charge the tokens
             counted = tpm is not None and self.window is not None
-            return Admission(self, spec.name, caller if counted else None)
+            return Admission(self, key, caller if counted else None)
         headers = rate_limit_headers(decision)
         if not decision.allowed:
-            self.concurrency.release(spec.name)
+            self.concurrency.release(key)
             limit = "requests" if decision.requests.exhausted else "tokens"
             self.metrics.rejections.labels(limit).inc()
             raise RateLimitExceededError(
@@ -112,7 +116,7 @@ class RateLimiter:
                 retry_after_s=decision.retry_after_s,
                 headers=headers,
             )
-        return Admission(self, spec.name, caller if tpm is not None else None, headers)
+        return Admission(self, key, caller if tpm is not None else None, headers)
 
     def _limits(self, principal: Principal) -> tuple[str, int | None, int | None]:
         if principal.key_id is not None:

@@ -199,7 +199,7 @@ def test_the_config_file_alone(config_file: str) -> None:
     assert (upstream.timeout_s, upstream.default_max_tokens) == (120, 1000)
     assert (settings.host, settings.port) == ("127.0.0.1", 9100)
     assert settings.interceptors == [MessageLoggerSpec(path=Path("logs/messages.jsonl"))]
-    assert os.environ["INFERSTACK_CONFIG_FILE"] == config_file
+    assert os.environ["INFERSTACK_CONFIG_FILE"] == os.devnull  # read once, as init values
 
 
 @pytest.mark.parametrize(
@@ -244,12 +244,44 @@ def test_flags_beat_the_file_for_gateway_settings(
     assert (settings.port, settings.host) == (port, host)
 
 
-def test_the_file_beats_the_defaults_and_the_environment_beats_the_file(
+def test_flags_beat_the_file_which_beats_the_environment(
     config_file: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INFERSTACK_PORT", "9200")
-    assert _run_settings(["--config", config_file]).port == 9200
+    monkeypatch.setenv("INFERSTACK_LOG_LEVEL", "debug")
+    settings = _run_settings(["--config", config_file])
+    assert settings.port == 9100  # the file's, as `inferstack run --help` says
+    assert settings.log_level == "debug"  # the environment fills what the file leaves out
     assert _run_settings(["--config", config_file, "--port", "9300"]).port == 9300
+
+
+def test_a_missing_or_broken_config_file_is_a_usage_error(
+    clean_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("upstream: [unclosed\n")
+    for path in (str(tmp_path / "nope.yaml"), str(broken)):
+        with pytest.raises(SystemExit) as exited:
+            _run_settings(
+                ["--config", path, "--base-url", "http://u.example/v1", "--type", "openai"]
+            )
+        assert exited.value.code == 2
+        assert path in capsys.readouterr().err
+
+
+def test_the_proxy_takes_large_bodies_unless_told_otherwise(clean_env: Path) -> None:
+    flags = ["--base-url", "http://u.example/v1", "--type", "openai"]
+    assert _run_settings(flags).max_body_bytes == 32 * 1024 * 1024
+
+
+def test_one_printer_even_when_the_file_has_one(clean_env: Path, tmp_path: Path) -> None:
+    path = tmp_path / "proxy.yaml"
+    path.write_text(
+        "upstream: {base_url: 'http://u.example/v1', type: openai}\n"
+        "interceptors: [{type: printer}]\n"
+    )
+    settings = _run_settings(["--config", str(path), "--printer", "--record", "r.jsonl"])
+    assert [spec.type for spec in settings.interceptors] == ["printer", "event_recorder"]
 
 
 def test_interceptor_flags_are_added_to_the_files(config_file: str) -> None:
@@ -336,3 +368,42 @@ def test_run_help(clean_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for flag in ["--base-url", "--type", "--config", "--auth", "--api-key-env", "--record"]:
         assert flag in out
     assert "upstream:" in out  # the config file's block is documented
+
+
+def test_catch_all_accounting_is_bounded() -> None:
+    registry = upstream_registry(
+        UpstreamSettings(base_url="http://u.example/v1", type="openai")  # type: ignore[arg-type]
+    )
+    names = [f"model-{i}" for i in range(300)]
+    accounted = [registry.accounting_name(registry.resolve(name)) for name in names]
+    assert accounted[:256] == names[:256]  # the first ones: metrics per model
+    assert set(accounted[256:]) == {"*"}  # later ones cannot grow the metric series
+    assert registry.resolve("model-299").name == "model-299"  # still served under its name
+
+
+def test_the_catch_all_name_itself_is_no_model() -> None:
+    registry = upstream_registry(
+        UpstreamSettings(base_url="http://u.example/v1", type="openai")  # type: ignore[arg-type]
+    )
+    with pytest.raises(ModelNotFoundError, match="Name a model"):
+        registry.resolve("*")
+
+
+def test_a_disabled_model_is_not_caught(tmp_path: Path) -> None:
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        "models:\n"
+        "  - name: '*'\n"
+        "    engine: {kind: openai, served_name: x, urls: ['http://u.example/v1']}\n"
+        "    context_length: 1000\n"
+        "    max_tokens: {default: 10, limit: 10}\n"
+        "  - name: old-model\n"
+        "    enabled: false\n"
+        "    engine: {kind: openai, served_name: old, urls: ['http://u.example/v1']}\n"
+        "    context_length: 1000\n"
+        "    max_tokens: {default: 10, limit: 10}\n"
+    )
+    registry = ModelRegistry.from_file(path)
+    with pytest.raises(ModelNotFoundError, match="not enabled"):
+        registry.resolve("OLD-model")
+    assert registry.resolve("new-model").engine.served_name == "new-model"

@@ -274,3 +274,10 @@ def test_a_text_completion_has_no_session(gateway: TestClient, sink: ListSink) -
     assert reply.status_code == 200
     assert "x-session-id" not in reply.headers
     assert sink.records[-1].session_id is None
+
+
+def test_callers_whose_conversations_open_alike_get_different_sessions() -> None:
+    body = orjson.dumps({"model": "m", "messages": [{"role": "user", "content": "hello"}]})
+    first, second = session_id_for(None, body, "key-a"), session_id_for(None, body, "key-b")
+    assert first is not None and second is not None and first != second
+    assert session_id_for(None, body, "key-a") == first

@@ -3,6 +3,7 @@ queue, draining on close, building from specs."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -99,6 +100,20 @@ def test_a_full_queue_drops_and_counts(caplog: pytest.LogCaptureFixture) -> None
     assert accepted == [True, True, False, False, False]
     assert chain.dropped == 3
     assert sum("queue full" in r.getMessage() for r in caplog.records) == 1
+    blocking.release.set()
+    chain.close(timeout_s=5)
+
+
+def test_the_queue_is_bounded_by_the_bytes_it_holds_too() -> None:
+    blocking = Blocking()
+    big = dataclasses.replace(EXCHANGE, request_body=b"x" * 400)
+    chain = InterceptorChain([blocking], queue_size=100, max_queued_bytes=1000)
+    chain.start()
+    assert chain.submit("start", big)
+    assert blocking.entered.wait(5)  # the worker holds the first event: 400 bytes
+    accepted = [chain.submit("end", big) for _ in range(3)]
+    assert accepted == [True, False, False]  # 800 held; one more would be 1,200
+    assert chain.dropped == 2
     blocking.release.set()
     chain.close(timeout_s=5)
 

@@ -211,3 +211,28 @@ def test_client_headers_for_upstream_keeps_only_relevant_ones(
     headers: dict[str, str], expected: dict[str, str] | None
 ) -> None:
     assert client_headers_for_upstream(headers) == (headers if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("kind", "client"),
+    [
+        ("anthropic", {"x-api-key": "sk-c", "anthropic-beta": "context-1m"}),
+        ("openai", {"authorization": "Bearer sk-c", "openai-organization": "their-org"}),
+        ("openai", {"authorization": "Bearer sk-c", "openai-project": "their-project"}),
+    ],
+)
+def test_billing_headers_go_up_only_with_the_clients_own_key(
+    kind: Literal["openai", "anthropic"], client: dict[str, str]
+) -> None:
+    """Organization, project and beta features are paid by the key's owner."""
+    sent = upstream_headers(engine(kind, style="env"), client, "sk-ours")
+    assert not {"anthropic-beta", "openai-organization", "openai-project"} & set(sent)
+    assert "sk-c" not in str(sent) and "sk-ours" in str(sent)
+    forwarded = upstream_headers(engine(kind, style="header"), client, "sk-ours")
+    assert set(client) - {"x-api-key", "authorization"} <= set(forwarded)
+
+
+def test_styles_other_than_header_name_the_key_variable() -> None:
+    with pytest.raises(ValueError, match="needs api_key_env"):
+        UpstreamAuth(style="env")
+    assert UpstreamAuth().style == "header"

@@ -5,6 +5,7 @@ before the first byte, with the credentials each auth style says."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -13,6 +14,8 @@ import openai
 import pytest
 from fastapi.testclient import TestClient
 
+from api_server.app import create_app
+from api_server.config import Settings
 from tests.unit.auth.fakes import ListSink
 
 WEATHER_TOOL = {
@@ -227,6 +230,7 @@ def test_anthropic_client_reaches_an_openai_upstream(
         {"role": "user", "content": "good morning"},
     ]
     assert sent["body"]["stream"] is True and sent["body"]["max_tokens"] == 30
+    assert "temperature" not in sent["body"]  # none asked: the upstream keeps its default
 
     with client.messages.stream(
         model="gpt-up", max_tokens=30, messages=[{"role": "user", "content": "x y z"}]
@@ -357,3 +361,33 @@ def test_both_style_sends_the_clients_key_else_none(
         model="claude-needs-key", max_tokens=5, messages=[{"role": "user", "content": "x"}]
     )
     assert message.content[0].text == "Echo: x"  # type: ignore[union-attr]
+
+
+def test_a_non_object_metadata_is_relayed_not_a_crash(
+    gateway: TestClient, upstream: httpx.Client
+) -> None:
+    response = gateway.post(
+        "/v1/messages",
+        json={
+            "model": "claude-up",
+            "max_tokens": 5,
+            "metadata": "not an object",
+            "messages": [{"role": "user", "content": "x"}],
+        },
+    )
+    assert response.status_code == 200, response.text  # the upstream judges it
+    assert received(upstream)[0]["body"]["metadata"] == "not an object"
+
+
+def test_proxy_mode_needs_a_model_name(tmp_path: Path, fake_upstream_url: str) -> None:
+    settings = Settings(
+        upstream={"base_url": f"{fake_upstream_url}/v1", "type": "openai"},  # type: ignore[arg-type]
+        models_file=tmp_path / "unused.yaml",
+    )
+    with TestClient(create_app(settings)) as client:
+        ui = {"messages": [{"id": "1", "role": "user", "parts": [{"type": "text", "text": "hi"}]}]}
+        response = client.post("/api/chat", json=ui)
+        assert response.status_code == 404
+        assert "Name a model" in response.json()["error"]["message"]
+        models = client.get("/v1/models").json()["data"]
+        assert models == []  # "*" is no model a client can name
