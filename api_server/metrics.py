@@ -47,6 +47,13 @@ class GatewayMetrics:
             ["model", "engine", "error"],
             registry=r,
         )
+        self.upstream_retries = Counter(
+            "inferstack_upstream_retries",
+            "Retried attempts at hosted upstreams, by model, upstream and reason "
+            "(status code or connection error)",
+            ["model", "engine", "reason"],
+            registry=r,
+        )
         self.engine_up = Gauge(
             "inferstack_engine_up",
             "1 when the engine replica answered its last health check",

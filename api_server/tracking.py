@@ -82,6 +82,11 @@ class RequestTracker:
     def engine_failed(self, replica: EngineReplica, error: InferstackError) -> None:
         self.metrics.engine_errors.labels(self._model, replica.label, type(error).__name__).inc()
 
+    def upstream_retried(self, replica: EngineReplica, reason: str) -> None:
+        """A hosted upstream's attempt failed before any byte went out (`reason`: its status
+        or connection error) and is being tried again."""
+        self.metrics.upstream_retries.labels(self._model, replica.label, reason).inc()
+
     def completed(self, usage: Usage) -> None:
         self.metrics.prompt_tokens.labels(self._model).inc(usage.prompt_tokens)
         self.metrics.completion_tokens.labels(self._model).inc(usage.completion_tokens)

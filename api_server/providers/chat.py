@@ -41,7 +41,12 @@ async def generate_upstream_chat(
     replica.in_flight += 1
     try:
         response = await open_upstream(
-            replica, spec, f"{replica.url}{dialect.chat_path}", body, headers
+            replica,
+            spec,
+            f"{replica.url}{dialect.chat_path}",
+            body,
+            headers,
+            on_retry=lambda reason: observer.upstream_retried(replica, reason),
         )
         async with response:
             if response.status != 200:

@@ -52,7 +52,14 @@ async def relay(
     url = upstream_url(replica.url, spec.engine.kind, client_path)
     replica.in_flight += 1
     try:
-        response = await open_upstream(replica, spec, url, orjson.dumps(body), headers)
+        response = await open_upstream(
+            replica,
+            spec,
+            url,
+            orjson.dumps(body),
+            headers,
+            on_retry=lambda reason: tracker.upstream_retried(replica, reason),
+        )
     except EngineError as exc:
         replica.in_flight -= 1
         if isinstance(exc, EngineUnavailableError):

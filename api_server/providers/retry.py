@@ -60,9 +60,11 @@ async def send_with_retry(
     policy: RetrySpec,
     label: str,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    on_retry: Callable[[str], None] | None = None,
 ) -> aiohttp.ClientResponse:
     """The first response that is not worth retrying (or the last one); a connection error
-    of the last attempt propagates."""
+    of the last attempt propagates. `on_retry` is told why each retry happens (the status,
+    or the connection error's type)."""
     last = policy.max_attempts - 1
     for attempt in range(policy.max_attempts):
         try:
@@ -78,6 +80,8 @@ async def send_with_retry(
                 attempt + 1,
                 delay or 0.0,
             )
+            if on_retry is not None:
+                on_retry(type(exc).__name__)
             await sleep(delay or 0.0)
             continue
         if response.status not in RETRIABLE_STATUSES or attempt == last:
@@ -85,8 +89,12 @@ async def send_with_retry(
         delay = retry_delay(attempt, policy, parse_retry_after(response.headers.get("Retry-After")))
         if delay is None:
             return response
-        await response.read()  # the small error body: the connection goes back to the pool
-        response.release()
+        try:
+            await response.read()  # the small error body: the connection goes back to the pool
+        finally:
+            response.release()
+        if on_retry is not None:
+            on_retry(str(response.status))
         logger.info(
             "upstream %s answered %d; retry %d in %.2fs", label, response.status, attempt + 1, delay
         )

@@ -3,6 +3,8 @@ connection failures and timeouts in the gateway's error tree."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import aiohttp
 
 from api_server.engines.client import EngineReplica
@@ -19,7 +21,12 @@ def read_timeout(replica: EngineReplica, spec: ModelSpec) -> aiohttp.ClientTimeo
 
 
 async def open_upstream(
-    replica: EngineReplica, spec: ModelSpec, url: str, body: bytes, headers: dict[str, str]
+    replica: EngineReplica,
+    spec: ModelSpec,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    on_retry: Callable[[str], None] | None = None,
 ) -> aiohttp.ClientResponse:
     """The upstream's response, status not yet looked at (the caller decides what an error
     status means for its client)."""
@@ -29,6 +36,7 @@ async def open_upstream(
             lambda: replica.http.post(url, data=body, headers=headers, timeout=timeout),
             spec.engine.retry,
             replica.label,
+            on_retry=on_retry,
         )
     except TimeoutError as exc:
         raise EngineTimeoutError(

@@ -312,6 +312,14 @@ def test_retried_until_the_upstream_answers(
     )
     assert reply.choices[0].message.content == "Echo: again"
     assert len(received(upstream)) == 3  # two failures, then the answer
+    reason = "503" if model == "gpt-flaky" else "429"
+    retries = [
+        line
+        for line in gateway.get("/metrics").text.splitlines()
+        if line.startswith("inferstack_upstream_retries_total") and f'model="{model}"' in line
+    ]
+    assert len(retries) == 1 and f'reason="{reason}"' in retries[0]
+    assert retries[0].endswith(" 2.0")
 
 
 def test_translated_requests_are_retried_too(gateway: TestClient, upstream: httpx.Client) -> None:
