@@ -26,7 +26,7 @@ from api_server.dashboard.router import router as dashboard_router
 from api_server.deps import get_principal
 from api_server.embeddings.backend import preload_embedder
 from api_server.embeddings.router import router as embeddings_router
-from api_server.errors import InferstackError, InvalidRequestError, RateLimitExceededError
+from api_server.errors import InferstackError, InvalidRequestError
 from api_server.http import json_response
 from api_server.infra.connections import open_backing_services
 from api_server.interceptors import InterceptorChain, InterceptorMiddleware
@@ -203,11 +203,9 @@ def envelope_for(request: Request) -> Envelope:
 
 
 def render_error(error: InferstackError, envelope: Envelope = openai_envelope) -> Response:
-    headers = None
+    headers = dict(error.headers)
     if error.retry_after_s is not None:
-        headers = {"Retry-After": str(max(1, math.ceil(error.retry_after_s)))}
-    if isinstance(error, RateLimitExceededError):
-        headers = {**error.headers, **(headers or {})}
+        headers["Retry-After"] = str(max(1, math.ceil(error.retry_after_s)))
     status, body = envelope(error)
     return json_response(body, status_code=status, headers=headers)
 

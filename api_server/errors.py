@@ -45,6 +45,8 @@ class InferstackError(Exception):
         if code is not None:
             self.code = code
         self.retry_after_s = retry_after_s
+        # Response headers the error carries (x-ratelimit-*, X-Session-ID).
+        self.headers: dict[str, str] = {}
 
 
 class InvalidRequestError(InferstackError):
@@ -129,7 +131,7 @@ class RateLimitExceededError(InferstackError):
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message, retry_after_s=retry_after_s)
-        self.headers = headers or {}
+        self.headers.update(headers or {})
 
 
 class ModelOverloadedError(RateLimitExceededError):

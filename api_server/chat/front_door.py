@@ -78,6 +78,8 @@ class FrontDoorService:
             result = await handler(body, tracker)
         except BaseException as exc:
             tracker.finish(exc)
+            if session_id is not None and isinstance(exc, InferstackError):
+                exc.headers[SESSION_HEADER] = session_id  # a failed turn is still the session's
             raise
         if not isinstance(result, StreamResult | RelayResult):
             tracker.finish(None, response=result.body if isinstance(result, JsonResult) else result)

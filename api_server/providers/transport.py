@@ -24,16 +24,17 @@ async def open_upstream(
     replica: EngineReplica,
     spec: ModelSpec,
     url: str,
-    body: bytes,
+    body: bytes | None,
     headers: dict[str, str],
     on_retry: Callable[[str], None] | None = None,
+    method: str = "POST",
 ) -> aiohttp.ClientResponse:
     """The upstream's response, status not yet looked at (the caller decides what an error
     status means for its client)."""
     timeout = read_timeout(replica, spec)
     try:
         return await send_with_retry(
-            lambda: replica.http.post(url, data=body, headers=headers, timeout=timeout),
+            lambda: replica.http.request(method, url, data=body, headers=headers, timeout=timeout),
             spec.engine.retry,
             replica.label,
             on_retry=on_retry,

@@ -6,13 +6,16 @@ import asyncio
 import time
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from api_server import __version__
 from api_server.deps import StateDep
 from api_server.http import json_response
+from api_server.providers.credentials import client_headers_for_upstream
+from api_server.providers.models import upstream_model_list
+from api_server.registry import CATCH_ALL_MODEL
 from api_server.state import AppState
 from api_server.system.health import check_backing_services, check_engines
 
@@ -41,7 +44,13 @@ async def index(state: StateDep) -> Response:
 
 
 @router.get("/v1/models")
-async def list_models(state: StateDep) -> Response:
+async def list_models(state: StateDep, request: Request) -> Response:
+    registry = state.registry
+    if registry.catch_all is not None and len(registry.models) == 1:  # proxy mode
+        answer = await upstream_model_list(
+            state.runtimes[CATCH_ALL_MODEL], client_headers_for_upstream(request.headers)
+        )
+        return Response(answer.body, answer.status, media_type=answer.media_type)
     created = int(state.started_at)
     data = [
         {

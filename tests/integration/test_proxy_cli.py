@@ -66,6 +66,7 @@ def test_proxy_relays_prints_records_and_the_recording_replays(
         model="any-upstream-model", messages=[{"role": "user", "content": "hello proxy"}]
     )
     assert (reply.id, reply.model) == ("chatcmpl-fake", "any-upstream-model")
+    assert [model.id for model in client.models.list()] == ["fake-upstream"]  # the upstream's
     assert reply.choices[0].message.content == "Echo: hello proxy"
     stream = client.chat.completions.create(
         model="any-upstream-model",
@@ -83,9 +84,10 @@ def test_proxy_relays_prints_records_and_the_recording_replays(
     )
     assert message.content[0].text == "Echo: cross"  # type: ignore[union-attr]
 
-    lines = [json.loads(line) for line in _wait_for_lines(recording, 3)]
+    lines = [json.loads(line) for line in _wait_for_lines(recording, 4)]
     assert [line["path"] for line in lines] == [
         "/v1/chat/completions",
+        "/v1/models",
         "/v1/chat/completions",
         "/v1/messages",
     ]
@@ -114,7 +116,7 @@ def test_proxy_relays_prints_records_and_the_recording_replays(
         timeout=60,
     )
     assert replay.returncode == 0, replay.stdout + replay.stderr
-    assert "3 OK" in replay.stdout
+    assert "4 OK" in replay.stdout
 
     # Against a proxy whose upstream is gone, the same recording does not match.
     port = free_port()

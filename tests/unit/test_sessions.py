@@ -281,3 +281,14 @@ def test_callers_whose_conversations_open_alike_get_different_sessions() -> None
     first, second = session_id_for(None, body, "key-a"), session_id_for(None, body, "key-b")
     assert first is not None and second is not None and first != second
     assert session_id_for(None, body, "key-a") == first
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_a_failed_turn_still_names_its_session(
+    gateway: TestClient, sink: ListSink, path: str
+) -> None:
+    body = {**OPENAI_TURN_1, "model": "no-such-model", "max_tokens": 5}
+    reply = gateway.post(path, json=body, headers={"X-Session-ID": "failing-session"})
+    assert reply.status_code >= 400  # unknown model, or (Anthropic) a system role message
+    assert reply.headers["x-session-id"] == "failing-session"
+    assert sink.records[-1].session_id == "failing-session"
