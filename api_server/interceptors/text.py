@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from api_server.sse import parse_sse
+
 DONE = "[DONE]"
 
 
@@ -40,19 +42,7 @@ def parse_json(body: bytes) -> Any:
 def sse_data(body: bytes) -> list[str]:
     """Each event's data (multi-line data joined with newlines), in order; a partial last
     event (a cut stream) counts too."""
-    events: list[str] = []
-    lines: list[str] = []
-    for line in body.decode("utf-8", errors="replace").splitlines():
-        if not line:
-            if lines:
-                events.append("\n".join(lines))
-                lines = []
-        elif line.startswith("data:"):
-            value = line[5:]
-            lines.append(value[1:] if value.startswith(" ") else value)
-    if lines:
-        events.append("\n".join(lines))
-    return events
+    return [event.data.decode("utf-8", errors="replace") for event in parse_sse(body)]
 
 
 def sse_payloads(body: bytes) -> list[Any]:

@@ -19,8 +19,8 @@ from api_server.errors import (
 from api_server.providers.credentials import upstream_headers
 from api_server.providers.dialects import UPSTREAM_DIALECTS
 from api_server.providers.errors import upstream_error
-from api_server.providers.sse import read_sse_events
 from api_server.providers.transport import open_upstream
+from api_server.sse import read_sse_events
 
 if TYPE_CHECKING:
     from api_server.chat.generation import ChatRequest, GenerationObserver
