@@ -402,3 +402,24 @@ def test_proxy_mode_needs_a_model_name(tmp_path: Path, fake_upstream_url: str) -
             base_url=f"{client.base_url}/v1", api_key="k", http_client=client
         ).models.list()
         assert [model.id for model in listed] == ["fake-upstream"]
+
+
+def test_anthropic_stream_and_token_count_are_relayed(
+    gateway: TestClient, upstream: httpx.Client, sink: ListSink
+) -> None:
+    client = anthropic_client(gateway, key="sk-theirs")
+    with client.messages.stream(
+        model="claude-up", max_tokens=20, messages=[{"role": "user", "content": "a b c"}]
+    ) as stream:
+        assert "".join(stream.text_stream) == "Echo: a b c"
+        final = stream.get_final_message()
+    assert final.id == "msg_fake" and final.stop_reason == "end_turn"
+    record = sink.records[-1]
+    assert record.stream and record.completion_tokens == final.usage.output_tokens
+    assert record.prompt_tokens == final.usage.input_tokens
+
+    counted = client.messages.count_tokens(
+        model="claude-up", messages=[{"role": "user", "content": "one two three"}]
+    )
+    assert counted.input_tokens > 0
+    assert received(upstream)[-1]["path"] == "/v1/messages/count_tokens"
