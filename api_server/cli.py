@@ -110,7 +110,9 @@ examples:
         "from --api-key-env, both = the client's if it sent one, else ours",
     )
     parser.add_argument("--api-key-env", help="environment variable holding our upstream key")
-    parser.add_argument("--timeout", type=float, help="seconds to wait for each upstream read")
+    parser.add_argument(
+        "--timeout", type=float, help="seconds to wait for each upstream read (default 600)"
+    )
     parser.add_argument("--retries", type=int, help="attempts per request, first included (3)")
     parser.add_argument("--printer", action="store_true", help="print every exchange")
     parser.add_argument("--record", metavar="PATH", help="record exchanges for `replay`")

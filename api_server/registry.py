@@ -109,6 +109,9 @@ class ModelSpec(_Frozen):
     timeout_s: float = Field(default=120.0, gt=0)
     cache_ttl_s: int | None = Field(default=None, ge=0)  # None: settings; 0: never cached
     semantic_cache: bool = False  # opt this model's requests into the semantic cache
+    # Images in messages: hosted upstreams take them unless this says false; local prompt
+    # formats carry text only, so there an image is a 400.
+    vision: bool | None = None
     # Requests served at once per gateway process; beyond, 429 model_overloaded. None: no cap.
     max_concurrency: PositiveInt | None = None
     owned_by: str = "inferstack"
@@ -125,10 +128,18 @@ class ModelSpec(_Frozen):
             )
         return max_tokens
 
+    @property
+    def accepts_images(self) -> bool:
+        return self.engine.is_upstream if self.vision is None else self.vision
+
     @model_validator(mode="after")
     def _known_formats(self) -> ModelSpec:
         if self.engine.is_upstream:
             return self
+        if self.vision:
+            raise ValueError(
+                f"{self.name}: vision is for hosted upstreams; a local prompt carries text only"
+            )
         if self.prompt_family is None or self.prompt_family not in PROMPT_FAMILIES:
             raise ValueError(
                 f"{self.name}: prompt_family {self.prompt_family!r} is not one of "

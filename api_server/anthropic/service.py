@@ -13,7 +13,7 @@ from api_server.auth.principal import authorize_model
 from api_server.chat.front_door import FrontDoorResult, FrontDoorService, log_unknown_fields
 from api_server.chat.generation import ChatRequest, ModelRuntime, chat_prompt
 from api_server.chat.streaming import JsonResult, RelayResult, start_stream
-from api_server.errors import ModelNotFoundError
+from api_server.errors import ModelNotFoundError, UnsupportedFeatureError
 from api_server.tracking import RequestTracker
 from api_server.validation import parse_body
 
@@ -49,10 +49,13 @@ class AnthropicService(FrontDoorService):
         names = tool_names_for(request)
         chat = ChatRequest(
             model=runtime,
-            conversation=to_conversation(request, names, runtime.spec.name),
+            conversation=to_conversation(
+                request, names, runtime.spec.name, runtime.spec.accepts_images
+            ),
             sampling=to_sampling(request, runtime.spec, self._default_temperature(runtime)),
             request_id=self.request_id,
             client_headers=self.client_headers,
+            end_user=end_user,
         )
         # Anthropic's own `cache_control` (prompt caching) is another thing: no body opt-in.
         generation = await self._cached_generation(chat, tracker, paced=request.stream)
@@ -80,6 +83,12 @@ class AnthropicService(FrontDoorService):
         log_unknown_fields(request.unknown_fields(), COUNT_TOKENS_ENDPOINT)
         runtime = self._runtime_for(request.model)
         authorize_model(self.principal, runtime.spec)  # counting is not rate limited
+        if runtime.spec.engine.is_upstream:  # an Anthropic upstream was relayed above
+            raise UnsupportedFeatureError(
+                f"Counting tokens is not available for model {runtime.spec.name}: its "
+                "OpenAI-style upstream has no token-counting endpoint",
+                param="model",
+            )
         tracker.model = self.state.registry.accounting_name(runtime.spec)
         tracker.record.model = runtime.spec.name
         conversation = to_conversation(request, tool_names_for(request), runtime.spec.name)

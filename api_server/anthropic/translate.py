@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from api_server.anthropic.protocol import (
+    Base64ImageSource,
     CountTokensRequest,
     ImageBlock,
     MessageIn,
@@ -23,6 +24,7 @@ from api_server.anthropic.tool_names import ToolNameMap
 from api_server.chat.conversation import (
     ChatMessage,
     Conversation,
+    ImageInput,
     NamedToolChoice,
     ToolCall,
     ToolChoice,
@@ -39,15 +41,18 @@ def tool_names_for(request: PromptRequest) -> ToolNameMap:
     return ToolNameMap.for_names(tool.name for tool in request.tools or ())
 
 
-def to_conversation(request: PromptRequest, names: ToolNameMap, model: str) -> Conversation:
-    """`model` (the served model's name) only words the error for images."""
+def to_conversation(
+    request: PromptRequest, names: ToolNameMap, model: str, accepts_images: bool = False
+) -> Conversation:
+    """`model` (the served model's name) words the error for images, which pass only when
+    the model `accepts_images` (a hosted upstream)."""
     messages: list[ChatMessage] = []
     system = _system_text(request.system)
     if system is not None:
         messages.append(ChatMessage(role="system", content=system))
     call_names: dict[str, str] = {}  # tool_use id -> the model-side name, for tool results
     for index, message in enumerate(request.messages):
-        messages.extend(_to_messages(message, index, names, call_names, model))
+        messages.extend(_to_messages(message, index, names, call_names, model, accepts_images))
     tools = tuple(
         ToolSpec(
             name=names.model_name(tool.name),
@@ -79,10 +84,12 @@ def _to_messages(
     names: ToolNameMap,
     call_names: dict[str, str],
     model: str,
+    accepts_images: bool,
 ) -> list[ChatMessage]:
     if isinstance(message.content, str):
         return [ChatMessage(role=message.role, content=message.content)]
     texts: list[str] = []
+    images: list[ImageInput] = []
     calls: list[ToolCall] = []
     results: list[ChatMessage] = []
     for position, block in enumerate(message.content):
@@ -90,7 +97,9 @@ def _to_messages(
         if isinstance(block, TextBlock):
             texts.append(block.text)
         elif isinstance(block, ImageBlock):
-            raise _image_refused(where, model)
+            if not accepts_images or message.role != "user":
+                raise _image_refused(where, model)
+            images.append(_image(block))
         elif isinstance(block, ThinkingBlock):
             continue  # another model's reasoning: not part of the conversation here
         elif isinstance(block, ToolUseBlock):
@@ -111,7 +120,16 @@ def _to_messages(
     if message.role == "assistant":
         return [ChatMessage(role="assistant", content=text or None, tool_calls=tuple(calls))]
     # Anthropic puts tool results first in the user turn; the user's own words follow them.
-    return [*results, ChatMessage(role="user", content=text)] if texts else results
+    if texts or images:
+        return [*results, ChatMessage(role="user", content=text, images=tuple(images))]
+    return results
+
+
+def _image(block: ImageBlock) -> ImageInput:
+    source = block.source
+    if isinstance(source, Base64ImageSource):
+        return ImageInput(media_type=source.media_type, data=source.data)
+    return ImageInput(url=source.url)
 
 
 def _tool_message(

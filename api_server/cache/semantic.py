@@ -72,9 +72,12 @@ class SemanticQuery:
 def semantic_query(
     model: str, conversation: Conversation, sampling: SamplingParams, tenant: str | None
 ) -> SemanticQuery | None:
-    """None when the conversation does not end with a user's text (a tool result, say)."""
+    """None when the conversation does not end with a user's text (a tool result, say) or
+    when that message holds images."""
     *context, last = conversation.messages
     if last.role != "user" or not last.content or not last.content.strip():
+        return None
+    if last.images:  # "what is in this picture?" says nothing of the picture
         return None
     canonical_context = orjson.dumps(
         {"messages": context, "tools": conversation.tools, "choice": conversation.tool_choice},

@@ -22,10 +22,25 @@ class ToolCall:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageInput:
+    """An image the client sent: a URL, or inline base64 `data` with its `media_type`.
+    Only models that take images get these (hosted upstreams); local prompts are text."""
+
+    url: str | None = None
+    media_type: str | None = None
+    data: str | None = None
+
+    def as_url(self) -> str:
+        """A URL either way: inline data becomes a `data:` URL (OpenAI's image_url form)."""
+        return self.url or f"data:{self.media_type};base64,{self.data}"
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
     role: Role
     content: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
+    images: tuple[ImageInput, ...] = ()  # user messages, for models that take images
     # Set on role="tool": the id of the call this message answers, and the function name.
     tool_call_id: str | None = None
     name: str | None = None

@@ -44,6 +44,9 @@ class ChatRequest:
     request_id: str
     # The client's credentials and protocol headers, for a hosted upstream that wants them.
     client_headers: Mapping[str, str] = field(default_factory=dict)
+    # The client's end-user id (OpenAI `user`, Anthropic `metadata.user_id`), passed on to
+    # a hosted upstream in its own field.
+    end_user: str | None = None
 
 
 async def generate_chat(

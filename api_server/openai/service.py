@@ -48,10 +48,11 @@ class OpenAIService(FrontDoorService):
         await self._admit(runtime, tracker, stream=request.stream, end_user=request.user)
         chat = ChatRequest(
             model=runtime,
-            conversation=to_conversation(request),
+            conversation=to_conversation(request, runtime.spec.accepts_images),
             sampling=to_sampling(request, runtime.spec, self._default_temperature(runtime)),
             request_id=self.request_id,
             client_headers=self.client_headers,
+            end_user=request.user,
         )
         generation = await self._cached_generation(
             chat,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from api_server.chat.conversation import (
     ChatMessage,
     Conversation,
+    ImageInput,
     NamedToolChoice,
     ToolCall,
     ToolChoice,
@@ -17,14 +18,19 @@ from api_server.openai.protocol import (
     ChatMessageIn,
     CompletionRequestIn,
     Content,
+    ImagePart,
     TextPart,
 )
 from api_server.registry import ModelSpec
 
 
-def to_conversation(request: ChatCompletionRequest) -> Conversation:
+def to_conversation(request: ChatCompletionRequest, accepts_images: bool = False) -> Conversation:
+    """`accepts_images`: the model takes image parts (a hosted upstream); else they are 400."""
     _reject_unsupported(request)
-    messages = tuple(_to_message(message, index) for index, message in enumerate(request.messages))
+    messages = tuple(
+        _to_message(message, index, accepts_images)
+        for index, message in enumerate(request.messages)
+    )
     tools = tuple(
         ToolSpec(
             name=tool.function.name,
@@ -59,9 +65,9 @@ def _reject_unsupported(request: ChatCompletionRequest) -> None:
         raise UnsupportedFeatureError("logprobs are not supported yet", param="logprobs")
 
 
-def _to_message(message: ChatMessageIn, index: int) -> ChatMessage:
+def _to_message(message: ChatMessageIn, index: int, accepts_images: bool) -> ChatMessage:
     role = "system" if message.role == "developer" else message.role
-    content = _content_text(message.content, index)
+    content, images = _content(message.content, index, accepts_images and role == "user")
     if role == "tool":
         if not message.tool_call_id:
             raise InvalidRequestError(
@@ -88,25 +94,42 @@ def _to_message(message: ChatMessageIn, index: int) -> ChatMessage:
             f"messages[{index}]: a {message.role} message needs 'content'",
             param=f"messages[{index}].content",
         )
-    return ChatMessage(role=role, content=content, tool_calls=tool_calls, name=message.name)
+    return ChatMessage(
+        role=role, content=content, tool_calls=tool_calls, name=message.name, images=images
+    )
 
 
-def _content_text(content: Content | None, index: int) -> str | None:
+def _content(
+    content: Content | None, index: int, accepts_images: bool
+) -> tuple[str | None, tuple[ImageInput, ...]]:
+    """The text of a message's content, and its images where the model takes them."""
     if content is None or isinstance(content, str):
-        return content
+        return content, ()
     texts: list[str] = []
+    images: list[ImageInput] = []
     for part in content:
         if isinstance(part, TextPart):
             texts.append(part.text)
         elif part.type == "refusal":
             continue
+        elif isinstance(part, ImagePart) and accepts_images:
+            images.append(image_from_url(part.image_url.url))
         else:
             raise UnsupportedFeatureError(
                 f"messages[{index}]: content of type '{part.type}' is not supported by this "
                 "model (text only)",
                 param=f"messages[{index}].content",
             )
-    return "".join(texts)
+    return "".join(texts), tuple(images)
+
+
+def image_from_url(url: str) -> ImageInput:
+    """An image_url as sent: a `data:` URL is split into its media type and base64 data (the
+    form Anthropic takes), any other URL kept as is."""
+    header, comma, data = url.partition(",")
+    if url.startswith("data:") and comma and header.endswith(";base64"):
+        return ImageInput(media_type=header[5:-7] or "image/png", data=data)
+    return ImageInput(url=url)
 
 
 def _to_tool_choice(request: ChatCompletionRequest, tools: tuple[ToolSpec, ...]) -> ToolChoice:

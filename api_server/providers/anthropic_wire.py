@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from api_server.anthropic.responses import finish_reason
-from api_server.chat.conversation import ChatMessage, Conversation, NamedToolChoice
+from api_server.chat.conversation import ChatMessage, Conversation, ImageInput, NamedToolChoice
 from api_server.chat.events import ChatEvent, Finished
 from api_server.engines.types import SamplingParams, Usage
 from api_server.errors import EngineOverloadedError, EngineResponseError
@@ -90,7 +90,8 @@ def _blocks(message: ChatMessage) -> list[dict[str, Any]]:
                 "content": message.content or "",
             }
         ]
-    blocks: list[dict[str, Any]] = []
+    # Images before the text they are asked about, as Anthropic recommends.
+    blocks: list[dict[str, Any]] = [_image_block(image) for image in message.images]
     if message.content:
         blocks.append({"type": "text", "text": message.content})
     for call in message.tool_calls:
@@ -103,6 +104,13 @@ def _blocks(message: ChatMessage) -> list[dict[str, Any]]:
             }
         )
     return blocks
+
+
+def _image_block(image: ImageInput) -> dict[str, Any]:
+    if image.url is not None:
+        return {"type": "image", "source": {"type": "url", "url": image.url}}
+    source = {"type": "base64", "media_type": image.media_type, "data": image.data}
+    return {"type": "image", "source": source}
 
 
 def _arguments(arguments: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ async def generate_upstream_chat(
     dialect = UPSTREAM_DIALECTS[spec.engine.kind]
     replica = runtime.pool.pick()
     observer.engine_chosen(replica)
-    body = orjson.dumps(dialect.build_body(request.conversation, request.sampling, spec.engine))
+    body = orjson.dumps(dialect.build_body(request, spec.engine))
     headers = upstream_headers(spec.engine, request.client_headers, runtime.upstream_key)
     reader = dialect.new_reader()
     first_token_seen = False

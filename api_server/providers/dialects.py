@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from api_server.chat.conversation import Conversation
 from api_server.chat.events import ChatEvent, Finished
-from api_server.engines.types import SamplingParams
 from api_server.providers.anthropic_wire import AnthropicEventReader, anthropic_messages_body
 from api_server.providers.openai_wire import OpenAIChunkReader, openai_chat_body
 from api_server.registry import EngineSpec
+
+if TYPE_CHECKING:  # the chat path imports this module: no import cycle at runtime
+    from api_server.chat.generation import ChatRequest
 
 
 class UpstreamReader(Protocol):
@@ -22,20 +23,24 @@ class UpstreamReader(Protocol):
 @dataclass(frozen=True, slots=True)
 class UpstreamDialect:
     chat_path: str  # appended to the model's base URL
-    build_body: Callable[[Conversation, SamplingParams, EngineSpec], dict[str, Any]]
+    build_body: Callable[[ChatRequest, EngineSpec], dict[str, Any]]
     new_reader: Callable[[], UpstreamReader]
 
 
-def _openai_body(
-    conversation: Conversation, sampling: SamplingParams, engine: EngineSpec
-) -> dict[str, Any]:
-    return openai_chat_body(conversation, sampling, engine.served_name, engine.max_tokens_field)
+def _openai_body(request: ChatRequest, engine: EngineSpec) -> dict[str, Any]:
+    body = openai_chat_body(
+        request.conversation, request.sampling, engine.served_name, engine.max_tokens_field
+    )
+    if request.end_user:
+        body["user"] = request.end_user
+    return body
 
 
-def _anthropic_body(
-    conversation: Conversation, sampling: SamplingParams, engine: EngineSpec
-) -> dict[str, Any]:
-    return anthropic_messages_body(conversation, sampling, engine.served_name)
+def _anthropic_body(request: ChatRequest, engine: EngineSpec) -> dict[str, Any]:
+    body = anthropic_messages_body(request.conversation, request.sampling, engine.served_name)
+    if request.end_user:
+        body["metadata"] = {"user_id": request.end_user}
+    return body
 
 
 # OpenAI base URLs carry the version (`https://api.openai.com/v1`, as its SDK's base_url);

@@ -67,6 +67,11 @@ def openai_chat_body(
 
 def _message(message: ChatMessage) -> dict[str, Any]:
     out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.images:
+        text = [{"type": "text", "text": message.content}] if message.content else []
+        out["content"] = text + [
+            {"type": "image_url", "image_url": {"url": image.as_url()}} for image in message.images
+        ]
     if message.role == "tool":
         out["tool_call_id"] = message.tool_call_id
         out["content"] = message.content or ""

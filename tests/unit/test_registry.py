@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from api_server.errors import ModelNotFoundError
-from api_server.registry import ModelRegistry, expand_env
+from api_server.registry import ModelRegistry, ModelSpec, expand_env
 
 REPO_MODELS = Path(__file__).resolve().parents[2] / "configs" / "models.yaml"
 
@@ -115,3 +115,19 @@ def test_expand_env(text: str, environ: dict[str, str], expected: str) -> None:
 def test_expand_env_without_default_fails() -> None:
     with pytest.raises(ValueError, match="MISSING"):
         expand_env("${MISSING}", {})
+
+
+def test_vision_is_for_hosted_upstreams_only() -> None:
+    local = {
+        "name": "m",
+        "prompt_family": "chatml",
+        "engine": {"kind": "llamacpp", "served_name": "m", "urls": ["http://127.0.0.1:1"]},
+        "context_length": 100,
+        "max_tokens": {"default": 10, "limit": 10},
+    }
+    assert ModelSpec.model_validate(local).accepts_images is False
+    with pytest.raises(ValueError, match="vision is for hosted upstreams"):
+        ModelSpec.model_validate({**local, "vision": True})
+    hosted = {**local, "engine": {**local["engine"], "kind": "openai"}}  # type: ignore[dict-item]
+    assert ModelSpec.model_validate(hosted).accepts_images is True
+    assert ModelSpec.model_validate({**hosted, "vision": False}).accepts_images is False
