@@ -14,7 +14,8 @@ from api_server.openai.protocol import LenientModel, ToolDefinition
 class UIMessagePart(LenientModel):
     """One part of a message. `text` parts carry `text`; tool parts (`tool-<name>`, or
     `dynamic-tool` with `toolName`) carry the call and, once run, its output. Other kinds
-    (`step-start`, `reasoning`, `file`, `source-url`) are accepted and skipped."""
+    (`step-start`, `reasoning`, `source-url`) are accepted and skipped; `file` parts with
+    an image `mediaType` go to models that take images, and are refused (400) elsewhere."""
 
     type: str
     text: str | None = None
@@ -24,6 +25,8 @@ class UIMessagePart(LenientModel):
     input: Any = None
     output: Any = None
     errorText: str | None = None
+    mediaType: str | None = None  # file parts: the file's type and its (data: or http) URL
+    url: str | None = None
 
 
 class UIMessage(LenientModel):

@@ -38,7 +38,7 @@ class AISDKService(FrontDoorService):
         runtime = await self._admitted_model(request.model, tracker, stream=True)
         chat = ChatRequest(
             model=runtime,
-            conversation=to_conversation(request),
+            conversation=to_conversation(request, runtime.spec.accepts_images),
             sampling=to_sampling(request, runtime.spec, self._default_temperature(runtime)),
             request_id=self.request_id,
             client_headers=self.client_headers,

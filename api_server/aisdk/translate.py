@@ -11,18 +11,20 @@ import json
 from typing import Any
 
 from api_server.aisdk.protocol import ChatStreamRequest, UIMessage, UIMessagePart
-from api_server.chat.conversation import ChatMessage, Conversation, ToolCall, ToolSpec
+from api_server.chat.conversation import ChatMessage, Conversation, ImageInput, ToolCall, ToolSpec
 from api_server.engines.types import SamplingParams
-from api_server.errors import InvalidRequestError
+from api_server.errors import InvalidRequestError, UnsupportedFeatureError
+from api_server.openai.translate import image_from_url
 from api_server.registry import ModelSpec
 
 _TOOL_PREFIX = "tool-"
 
 
-def to_conversation(request: ChatStreamRequest) -> Conversation:
+def to_conversation(request: ChatStreamRequest, accepts_images: bool = False) -> Conversation:
+    """`accepts_images`: the model takes image file parts (a hosted upstream)."""
     messages: list[ChatMessage] = []
     for index, message in enumerate(request.messages):
-        messages.extend(to_messages(message, index))
+        messages.extend(to_messages(message, index, accepts_images))
     tools = tuple(
         ToolSpec(
             name=tool.function.name,
@@ -56,7 +58,7 @@ def tool_name(part: UIMessagePart) -> str | None:
     return None
 
 
-def to_messages(message: UIMessage, index: int) -> list[ChatMessage]:
+def to_messages(message: UIMessage, index: int, accepts_images: bool = False) -> list[ChatMessage]:
     role = "system" if message.role == "developer" else message.role
     if role != "assistant":
         if any(tool_name(part) for part in message_parts(message)):
@@ -64,8 +66,27 @@ def to_messages(message: UIMessage, index: int) -> list[ChatMessage]:
                 f"messages[{index}]: tool parts belong in assistant messages",
                 param=f"messages[{index}].parts",
             )
-        return [ChatMessage(role=role, content=message_text(message))]
+        images = _images(message, index, accepts_images and role == "user")
+        return [ChatMessage(role=role, content=message_text(message), images=images)]
     return _assistant_steps(message_parts(message), index)
+
+
+def _images(message: UIMessage, index: int, accepts_images: bool) -> tuple[ImageInput, ...]:
+    """The message's image files; a file the model cannot take is refused, not dropped."""
+    images: list[ImageInput] = []
+    for position, part in enumerate(message_parts(message)):
+        if part.type != "file":
+            continue
+        where = f"messages[{index}].parts[{position}]"
+        is_image = (part.mediaType or "").startswith("image/") and part.url
+        if not (is_image and accepts_images):
+            kind = f"a file of type '{part.mediaType}'" if not is_image else "an image"
+            raise UnsupportedFeatureError(
+                f"{where}: {kind} cannot be sent to this model (text only)", param=where
+            )
+        assert part.url is not None
+        images.append(image_from_url(part.url))
+    return tuple(images)
 
 
 def _assistant_steps(parts: list[UIMessagePart], index: int) -> list[ChatMessage]:

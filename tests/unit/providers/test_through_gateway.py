@@ -532,3 +532,24 @@ def test_counting_tokens_through_an_openai_upstream_says_why_not(gateway: TestCl
         anthropic_client(gateway).messages.count_tokens(
             model="gpt-up", messages=[{"role": "user", "content": "x"}]
         )
+
+
+def test_ai_sdk_image_files_reach_an_upstream_and_are_refused_locally(
+    gateway: TestClient, upstream: httpx.Client, client: TestClient
+) -> None:
+    parts = [
+        {"type": "text", "text": "Look"},
+        {"type": "file", "mediaType": "image/png", "url": f"data:image/png;base64,{PIXEL}"},
+    ]
+    body: dict[str, Any] = {"messages": [{"id": "1", "role": "user", "parts": parts}]}
+    assert gateway.post("/api/chat", json={**body, "model": "claude-up"}).status_code == 200
+    [turn] = received(upstream)[0]["body"]["messages"]
+    assert turn["content"][0]["source"] == {
+        "type": "base64",
+        "media_type": "image/png",
+        "data": PIXEL,
+    }
+
+    refused = client.post("/api/chat", json={**body, "model": "tiny"})  # a local text model
+    assert refused.status_code == 400
+    assert "an image cannot be sent to this model" in refused.json()["error"]["message"]
