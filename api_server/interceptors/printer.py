@@ -14,6 +14,7 @@ from api_server.interceptors.exchange import Exchange
 from api_server.interceptors.text import (
     is_event_stream,
     response_text,
+    response_tool_names,
     shorten,
     sse_data,
     summarize_request,
@@ -60,6 +61,8 @@ class Printer:
             fields.append(f"{len(sse_data(body))} events")
         if text := response_text(content_type, body):
             fields.append(_quote(text))
+        if tools := response_tool_names(content_type, body):
+            fields.append("tools: " + ", ".join(tools))
         if exchange.response_truncated:
             fields.append("(truncated)")
         if exchange.error:

@@ -78,6 +78,34 @@ def response_text(content_type: str | None, body: bytes) -> str:
     return payload_text(parse_json(body))
 
 
+def response_tool_names(content_type: str | None, body: bytes) -> list[str]:
+    """The tools a response calls, in order, in any of the formats above."""
+    payloads = sse_payloads(body) if is_event_stream(content_type) else [parse_json(body)]
+    return [name for payload in payloads for name in _tool_names(payload)]
+
+
+def _tool_names(payload: Any) -> list[str]:
+    if not isinstance(payload, dict):
+        return []
+    if payload.get("type") == "tool-input-start":  # AI SDK
+        return [_str(payload.get("toolName"))]
+    block = payload.get("content_block")  # Anthropic stream
+    if isinstance(block, dict) and block.get("type") == "tool_use":
+        return [_str(block.get("name"))]
+    blocks = payload.get("content")  # an Anthropic message
+    if "choices" not in payload and isinstance(blocks, list):
+        return [_str(b.get("name")) for b in _dicts(blocks) if b.get("type") == "tool_use"]
+    names: list[str] = []
+    for choice in _dicts(payload.get("choices")):  # OpenAI: chunk deltas or a message
+        part = choice.get("delta") or choice.get("message") or {}
+        calls = part.get("tool_calls") if isinstance(part, dict) else None
+        for call in _dicts(calls):
+            function = call.get("function")
+            if isinstance(function, dict) and function.get("name"):
+                names.append(_str(function["name"]))
+    return names
+
+
 def summarize_request(body: bytes) -> RequestSummary:
     payload = parse_json(body)
     if not isinstance(payload, dict):

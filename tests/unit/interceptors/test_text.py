@@ -10,6 +10,7 @@ import pytest
 from api_server.interceptors.text import (
     RequestSummary,
     response_text,
+    response_tool_names,
     shorten,
     sse_data,
     sse_payloads,
@@ -208,3 +209,45 @@ def test_summarize_request_of_no_json() -> None:
 def test_shorten(text: str, limit: int, short: str) -> None:
     assert shorten(text, limit) == short
     assert len(shorten(text, limit)) <= limit
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "names"),
+    [
+        (
+            "application/json",
+            json.dumps(
+                {"choices": [{"message": {"tool_calls": [{"function": {"name": "get_weather"}}]}}]}
+            ).encode(),
+            ["get_weather"],
+        ),
+        (
+            "text/event-stream",
+            sse(
+                {"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"name": "a"}}]}}]},
+                {
+                    "choices": [
+                        {"delta": {"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}}
+                    ]
+                },
+            ),
+            ["a"],
+        ),
+        (
+            "application/json",
+            json.dumps({"content": [{"type": "tool_use", "name": "b"}, {"type": "text"}]}).encode(),
+            ["b"],
+        ),
+        (
+            "text/event-stream",
+            sse(
+                {"type": "content_block_start", "content_block": {"type": "tool_use", "name": "c"}}
+            ),
+            ["c"],
+        ),
+        ("text/event-stream", sse({"type": "tool-input-start", "toolName": "d"}), ["d"]),
+        ("application/json", b'{"choices": [{"message": {"content": "hi"}}]}', []),
+    ],
+)
+def test_response_tool_names(content_type: str, body: bytes, names: list[str]) -> None:
+    assert response_tool_names(content_type, body) == names
