@@ -2,8 +2,8 @@
 
 It speaks the subset of the engine API the gateway uses (vLLM / llama.cpp / MAX all serve
 it): ``POST /v1/completions`` (raw prompt, JSON or SSE), ``GET /v1/models``, ``GET /health``
-and llama.cpp's ``POST /tokenize``. It is a raw ASGI app (no framework) so that it costs
-next to nothing next to the gateway being measured.
+and llama.cpp's ``POST /tokenize`` and ``POST /completion``. It is a raw ASGI app (no
+framework) so that it costs next to nothing next to the gateway being measured.
 
 Run it: ``python -m api_server.fake_engine --host 127.0.0.1 --port 9100``; in-process:
 ``create_fake_engine_app()``.
@@ -32,6 +32,9 @@ Tool replies stream in tokens of 4 characters so the gateway's streaming parser 
 syntax split at awkward places. Every reply honours ``max_tokens`` (cut: finish_reason
 "length") and ``stop`` (cut before the stop string: "stop"); usage counts prompt tokens as
 whitespace-separated words. ``stream_options.include_usage`` adds a final usage chunk.
+llama.cpp's native ``POST /completion`` (``n_predict``; ``content`` chunks, then a last one
+with ``stop_type`` eos/word/limit, ``stopping_word`` and token counts) serves the same
+replies: the gateway uses it for llama.cpp requests that carry the client's stop strings.
 
 Test hooks: ``GET /_last_request`` is the body of the last ``/v1/completions`` request
 (``null`` before the first); ``GET /_stats`` counts requests, requests in flight and streams
@@ -117,6 +120,7 @@ class TextReply:
     # After this many chunks a stream fails: "error" sends an error event, "drop" hangs up.
     fail_after: int | None = None
     failure: str = ""
+    stop_word: str | None = None  # the client's stop string that cut the reply
 
 
 Reply = ErrorReply | TextReply | None  # None: hang
@@ -159,9 +163,10 @@ def apply_limits(reply: TextReply, max_tokens: Any, stop: Any) -> TextReply:
         tokens, finish = tokens[:max_tokens], "length"
     stops = [stop] if isinstance(stop, str) else stop if isinstance(stop, list) else []
     text = "".join(tokens)
-    cuts = [text.find(s) for s in stops if isinstance(s, str) and s and s in text]
+    cuts = sorted((text.find(s), s) for s in stops if isinstance(s, str) and s and s in text)
+    stop_word = None
     if cuts:
-        cut, kept, used = min(cuts), [], 0
+        (cut, stop_word), kept, used = cuts[0], [], 0
         for token in tokens:
             if used + len(token) > cut:
                 if cut > used:
@@ -170,7 +175,9 @@ def apply_limits(reply: TextReply, max_tokens: Any, stop: Any) -> TextReply:
             kept.append(token)
             used += len(token)
         tokens, finish = tuple(kept), "stop"
-    return TextReply(tokens, finish, reply.token_delay_s, reply.fail_after, reply.failure)
+    return TextReply(
+        tokens, finish, reply.token_delay_s, reply.fail_after, reply.failure, stop_word
+    )
 
 
 def count_prompt_tokens(prompt: Any) -> int:
@@ -244,6 +251,8 @@ class FakeEngineApp:
         method, path = scope["method"], scope["path"]
         if method == "POST" and path == "/v1/completions":
             await self._completions(receive, send)
+        elif method == "POST" and path == "/completion":  # llama.cpp's native endpoint
+            await self._completions(receive, send, native=True)
         elif method == "POST" and path == "/tokenize":
             await self._tokenize(receive, send)
         elif method == "GET" and path == "/health":
@@ -281,7 +290,7 @@ class FakeEngineApp:
             tokens.insert(0, 1)  # BOS
         await send_response(send, 200, orjson.dumps({"tokens": tokens}))
 
-    async def _completions(self, receive: Receive, send: Send) -> None:
+    async def _completions(self, receive: Receive, send: Send, native: bool = False) -> None:
         try:
             body = orjson.loads(await read_body(receive))
             if not isinstance(body, dict):
@@ -309,8 +318,9 @@ class FakeEngineApp:
                 await _client_left(gone, HANG_S)
                 self._count_cancelled(stream)
                 return
-            reply = apply_limits(reply, body.get("max_tokens"), body.get("stop"))
-            completion = _Completion(f"cmpl-fake-{next(self._ids)}", model, body, reply)
+            limit = body.get("n_predict" if native else "max_tokens")
+            reply = apply_limits(reply, limit, body.get("stop"))
+            completion = _Completion(f"cmpl-fake-{next(self._ids)}", model, body, reply, native)
             if stream:
                 await self._stream(send, completion, gone)
             else:
@@ -353,9 +363,12 @@ class FakeEngineApp:
                 return
             await _send_event(send, completion.chunk(token, None))
         await _send_event(send, completion.chunk("", reply.finish_reason))
-        if completion.include_usage:
+        if completion.include_usage and not completion.native:
             await _send_event(send, completion.usage_chunk())
-        await _send_event(send, b"[DONE]", last=True)
+        if completion.native:  # llama.cpp's native stream just ends
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        else:
+            await _send_event(send, b"[DONE]", last=True)
         self.state.stats.completed_streams += 1
 
 
@@ -375,8 +388,15 @@ async def _send_event(send: Send, data: bytes, last: bool = False) -> None:
 class _Completion:
     """One reply's wire shapes."""
 
-    def __init__(self, completion_id: str, model: str, body: dict[str, Any], reply: TextReply):
-        self.id, self.model, self.reply = completion_id, model, reply
+    def __init__(
+        self,
+        completion_id: str,
+        model: str,
+        body: dict[str, Any],
+        reply: TextReply,
+        native: bool = False,
+    ) -> None:
+        self.id, self.model, self.reply, self.native = completion_id, model, reply, native
         self.created = int(time.time())
         prompt, completion = count_prompt_tokens(body.get("prompt", "")), len(reply.tokens)
         self.usage = {"prompt_tokens": prompt, "completion_tokens": completion,
@@ -388,12 +408,35 @@ class _Completion:
         return {"id": self.id, "object": "text_completion", "created": self.created,
                 "model": self.model, "choices": choices}  # fmt: skip
 
+    def _native(self, text: str, last: bool) -> bytes:
+        """llama.cpp's native shape: `content`, and on the last object how it stopped."""
+        if not last:
+            return orjson.dumps({"content": text, "stop": False})
+        reply = self.reply
+        stop_type = (
+            "word" if reply.stop_word else "limit" if reply.finish_reason == "length" else "eos"
+        )
+        return orjson.dumps(
+            {
+                "content": text,
+                "stop": True,
+                "stop_type": stop_type,
+                "stopping_word": reply.stop_word or "",
+                "tokens_predicted": self.usage["completion_tokens"],
+                "tokens_evaluated": self.usage["prompt_tokens"],
+            }
+        )
+
     def full_body(self) -> bytes:
         text, finish_reason = "".join(self.reply.tokens), self.reply.finish_reason
+        if self.native:
+            return self._native(text, last=True)
         choice = {"index": 0, "text": text, "finish_reason": finish_reason, "logprobs": None}
         return orjson.dumps({**self._envelope([choice]), "usage": self.usage})
 
     def chunk(self, text: str, finish_reason: str | None) -> bytes:
+        if self.native:
+            return self._native(text, last=finish_reason is not None)
         choice = {"index": 0, "text": text, "finish_reason": finish_reason, "logprobs": None}
         return orjson.dumps(self._envelope([choice]))
 

@@ -1,6 +1,10 @@
 """The small differences between engines that speak OpenAI `/v1/completions`.
 
-Pure functions: build the JSON body for an engine kind, read its chunks back.
+Pure functions: build the JSON body for an engine kind, read its chunks back. One detour:
+llama.cpp's OpenAI endpoint does not say which stop string ended a completion, and its
+native `/completion` does (`stop_type: "word"`, `stopping_word`), so a llama.cpp request
+carrying the client's own stop strings goes there: Anthropic clients are owed
+`stop_reason: "stop_sequence"` with the string.
 """
 
 from __future__ import annotations
@@ -10,6 +14,14 @@ from typing import Any
 from api_server.engines.types import CompletionChunk, CompletionRequest, SamplingParams, Usage
 from api_server.prompts.base import FormattedPrompt
 from api_server.registry import EngineKind
+
+
+def uses_native_completion(kind: EngineKind, request: CompletionRequest) -> bool:
+    return kind == "llamacpp" and bool(request.sampling.stop)
+
+
+def completion_path(kind: EngineKind, request: CompletionRequest) -> str:
+    return "/completion" if uses_native_completion(kind, request) else "/v1/completions"
 
 
 def build_completion_body(
@@ -74,6 +86,9 @@ def build_completion_body(
         # depend on what the engine served before (seen: "Paris" vs French nonsense with
         # SmolLM2). Deterministic requests recompute; sampled ones keep the speed-up.
         body["cache_prompt"] = not _is_deterministic(sampling)
+        if uses_native_completion(kind, request):  # the same fields, native names
+            body["n_predict"] = body.pop("max_tokens")
+            del body["model"], body["stream_options"]
     return body
 
 
@@ -153,6 +168,27 @@ def parse_completion_chunk(payload: dict[str, Any]) -> CompletionChunk | None:
         finish_reason=finish_reason,
         usage=usage,
         stop_reason=stop_reason if isinstance(stop_reason, str) else None,
+    )
+
+
+def parse_native_completion_chunk(payload: dict[str, Any]) -> CompletionChunk | None:
+    """Read one SSE `data:` object of llama.cpp's native `/completion` stream: `content`,
+    then a last object with `stop: true`, how it stopped and the token counts."""
+    text = payload.get("content") or ""
+    if not isinstance(text, str):
+        raise TypeError("content must be a string")
+    if not payload.get("stop"):
+        return CompletionChunk(text=text) if text else None
+    stop_type = payload.get("stop_type")
+    word = payload.get("stopping_word")
+    return CompletionChunk(
+        text=text,
+        finish_reason="length" if stop_type == "limit" else "stop",
+        usage=Usage(
+            prompt_tokens=int(payload.get("tokens_evaluated") or 0),
+            completion_tokens=int(payload.get("tokens_predicted") or 0),
+        ),
+        stop_reason=word if stop_type == "word" and isinstance(word, str) else None,
     )
 
 

@@ -81,6 +81,32 @@ def test_max_tokens_stop_reason(claude: anthropic.Anthropic) -> None:
     assert message.usage.output_tokens == 2
 
 
+def test_stop_sequence_from_the_real_llama_cpp(claude: anthropic.Anthropic) -> None:
+    """llama.cpp's native endpoint names the stop string it hit: the client learns which."""
+    message = claude.messages.create(
+        model=MODEL,
+        max_tokens=32,
+        messages=FRANCE,
+        stop_sequences=["Paris", "Berlin"],
+        extra_body=GREEDY,
+    )
+    assert (message.stop_reason, message.stop_sequence) == ("stop_sequence", "Paris")
+    text = message.content[0].text  # type: ignore[union-attr]
+    assert "Paris" not in text and text.strip().endswith("is")
+    streamed = claude.messages.create(
+        model=MODEL,
+        max_tokens=32,
+        messages=FRANCE,
+        stop_sequences=["Paris"],
+        extra_body=GREEDY,
+        stream=True,
+    )
+    deltas = [event for event in streamed if event.type == "message_delta"]
+    assert deltas[-1].delta.stop_reason == "stop_sequence"
+    assert deltas[-1].delta.stop_sequence == "Paris"
+    assert deltas[-1].usage.output_tokens > 0
+
+
 @pytest.mark.parametrize("model", TOOL_MODELS)
 def test_tool_use_round_trip(
     claude: anthropic.Anthropic, fake_engine: httpx.Client, model: str

@@ -47,6 +47,26 @@ def sse_completion_stream(
     return chunks
 
 
+def sse_native_stream(
+    texts: list[str], finish_reason: str = "stop", stopping_word: str | None = None
+) -> list[bytes]:
+    """llama.cpp's native `/completion` stream of the same texts."""
+    chunks = [
+        f"data: {json.dumps({'content': text, 'stop': False})}\n\n".encode() for text in texts
+    ]
+    stop_type = "word" if stopping_word else "limit" if finish_reason == "length" else "eos"
+    last = {
+        "content": "",
+        "stop": True,
+        "stop_type": stop_type,
+        "stopping_word": stopping_word or "",
+        "tokens_evaluated": 7,
+        "tokens_predicted": 3,
+    }
+    chunks.append(f"data: {json.dumps(last)}\n\n".encode())
+    return chunks
+
+
 class ScriptedEngine:
     def __init__(self) -> None:
         self.reset()
@@ -56,6 +76,7 @@ class ScriptedEngine:
     def reset(self) -> None:
         self.texts = ["The capital", " of France", " is Paris."]
         self.finish_reason = "stop"
+        self.stopping_word: str | None = None  # what llama.cpp's native endpoint reports
         self.script: Scripted | None = None
         self.adds_bos = False
         self.healthy = True
@@ -97,11 +118,12 @@ class ScriptedEngine:
         else:
             self.requests.append(json.loads(body))
             self.request_headers.append({k.decode(): v.decode() for k, v in scope["headers"]})
-            script = self.script or Scripted(
-                200,
-                sse_completion_stream(self.texts, self.finish_reason),
-                {"content-type": "text/event-stream"},
+            chunks = (
+                sse_native_stream(self.texts, self.finish_reason, self.stopping_word)
+                if path == "/completion"
+                else sse_completion_stream(self.texts, self.finish_reason)
             )
+            script = self.script or Scripted(200, chunks, {"content-type": "text/event-stream"})
             await _respond(send, script)
 
     def start(self) -> None:

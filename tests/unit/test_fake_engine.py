@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -296,3 +297,18 @@ async def test_hang_until_client_leaves(server_url: str) -> None:
     async with httpx.AsyncClient(base_url=server_url) as probe:
         stats = await wait_for_stat(probe, "cancelled_requests", 1)
     assert stats["in_flight"] == 1  # only the probe
+
+
+async def test_native_completion_names_the_stop_word(server_url: str) -> None:
+    async with httpx.AsyncClient(base_url=server_url) as client:
+        body = {"model": "fake", "prompt": "hi there", "stop": ["fake"], "stream": True}
+        response = await client.post("/completion", json=body)
+        events = [
+            json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")
+        ]
+        limited = (await client.post("/completion", json={"model": "fake", "n_predict": 2})).json()
+    assert "".join(e["content"] for e in events) == "Hello from the "
+    last = events[-1]
+    assert (last["stop"], last["stop_type"], last["stopping_word"]) == (True, "word", "fake")
+    assert (last["tokens_evaluated"], last["tokens_predicted"]) == (2, 4)
+    assert (limited["content"], limited["stop_type"]) == ("Hello from", "limit")

@@ -60,8 +60,26 @@ def test_message_returns_engine_text_and_usage(
     assert (message.usage.input_tokens, message.usage.output_tokens) == (7, 3)
     sent = engine.last_request
     assert sent["prompt"].startswith("<|im_start|>system\nAnswer briefly.<|im_end|>")
-    assert (sent["max_tokens"], sent["temperature"], sent["top_k"]) == (32, 0, 5)
+    # Stop strings of the client's own: llama.cpp's native endpoint, which names the one hit.
+    assert (sent["n_predict"], sent["temperature"], sent["top_k"]) == (32, 0, 5)
     assert "\n\nHuman:" in sent["stop"] and "<|im_end|>" in sent["stop"]
+
+
+def test_llama_cpp_names_the_stop_sequence_it_stopped_on(
+    sdk: anthropic.Anthropic, engine: ScriptedEngine
+) -> None:
+    engine.texts = ["The capital of France is "]
+    engine.stopping_word = "Paris"
+    message = sdk.messages.create(
+        model="tiny", max_tokens=32, messages=FRANCE, stop_sequences=["Paris", "Berlin"]
+    )
+    assert (message.stop_reason, message.stop_sequence) == ("stop_sequence", "Paris")
+    assert engine.last_request["stop"][-2:] == ["Paris", "Berlin"]
+    engine.stopping_word = None  # stopped on its own end of turn: not a stop sequence
+    message = sdk.messages.create(
+        model="tiny", max_tokens=32, messages=FRANCE, stop_sequences=["Paris"]
+    )
+    assert (message.stop_reason, message.stop_sequence) == ("end_turn", None)
 
 
 def test_both_auth_styles_are_accepted(client: TestClient) -> None:

@@ -9,7 +9,9 @@ import pytest
 from api_server.engines.dialects import (
     build_completion_body,
     build_tokenize_body,
+    completion_path,
     parse_completion_chunk,
+    parse_native_completion_chunk,
     parse_queue_depth,
 )
 from api_server.engines.types import CompletionChunk, CompletionRequest, SamplingParams, Usage
@@ -197,3 +199,52 @@ def test_json_schema_constraint_per_engine(kind: EngineKind, field: str, value: 
     )
     body = build_completion_body(kind, "m", request, engine_adds_bos=False)
     assert body[field] == value
+
+
+def test_client_stop_strings_send_llama_cpp_to_its_native_endpoint() -> None:
+    plain, stopped = _request(), _request(stop=("END",))
+    assert (completion_path("llamacpp", plain), completion_path("llamacpp", stopped)) == (
+        "/v1/completions",
+        "/completion",
+    )
+    assert completion_path("vllm", stopped) == "/v1/completions"  # vLLM names its stop itself
+    body = build_completion_body("llamacpp", "m", stopped, engine_adds_bos=False)
+    assert body["n_predict"] == 8 and "max_tokens" not in body and "stream_options" not in body
+    assert body["stop"] == ["<|eot_id|>", "<|eom_id|>", "END"] and body["stream"] is True
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"content": "Hel", "stop": False}, CompletionChunk("Hel")),
+        ({"content": "", "stop": False}, None),
+        (
+            {
+                "content": "",
+                "stop": True,
+                "stop_type": "word",
+                "stopping_word": "END",
+                "tokens_evaluated": 9,
+                "tokens_predicted": 4,
+            },
+            CompletionChunk("", "stop", Usage(9, 4), "END"),
+        ),
+        (
+            {
+                "content": "",
+                "stop": True,
+                "stop_type": "eos",
+                "stopping_word": "",
+                "tokens_evaluated": 9,
+                "tokens_predicted": 4,
+            },
+            CompletionChunk("", "stop", Usage(9, 4), None),
+        ),
+        (
+            {"content": "x", "stop": True, "stop_type": "limit", "tokens_predicted": 8},
+            CompletionChunk("x", "length", Usage(0, 8), None),
+        ),
+    ],
+)
+def test_parse_native_chunk(payload: dict[str, Any], expected: CompletionChunk | None) -> None:
+    assert parse_native_completion_chunk(payload) == expected
