@@ -26,21 +26,22 @@ from api_server.engines.dialects import (
     parse_queue_depth,
     uses_native_completion,
 )
+from api_server.engines.failures import (
+    error_for_status,
+    json_or_none,
+    payload_error_message,
+    transport_error,
+)
 from api_server.engines.types import CompletionChunk, CompletionRequest
 from api_server.errors import (
-    ContextLengthExceededError,
-    EngineError,
-    EngineOverloadedError,
     EngineResponseError,
     EngineTimeoutError,
     EngineUnavailableError,
-    InvalidRequestError,
     UnsupportedFeatureError,
 )
 from api_server.prompts.base import FormattedPrompt
 from api_server.registry import LOCAL_ENGINE_KINDS, EngineKind
 
-_CONTEXT_ERROR_HINTS = ("context", "too long", "exceed")
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
 
@@ -106,22 +107,9 @@ class EngineReplica:
                     # the request never reached it, so one retry on a fresh connection.
                     if received_any or attempt:
                         raise
-        except TimeoutError as exc:
-            raise EngineTimeoutError(
-                f"Engine {self.label} did not answer within {timeout_s:g}s"
-            ) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise EngineUnavailableError(
-                f"Engine {self.label} is not reachable ({exc.os_error.strerror or exc})"
-            ) from exc
-        except aiohttp.ClientError as exc:
-            if received_any:
-                raise EngineResponseError(
-                    f"Engine {self.label} dropped the stream ({type(exc).__name__})"
-                ) from exc
-            raise EngineUnavailableError(
-                f"Engine {self.label} failed before answering ({type(exc).__name__}: {exc})"
-            ) from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            who = f"Engine {self.label}"
+            raise transport_error(exc, who, timeout_s, answering=received_any) from exc
         finally:
             self.in_flight -= 1
 
@@ -148,7 +136,7 @@ class EngineReplica:
                 raise EngineResponseError(f"Engine {self.label} sent a non-object chunk")
             if "error" in payload:
                 raise EngineResponseError(
-                    f"Engine {self.label} failed mid-stream: {_error_message(payload)}"
+                    f"Engine {self.label} failed mid-stream: {payload_error_message(payload)}"
                 )
             try:
                 chunk = parse(payload)
@@ -188,7 +176,7 @@ class EngineReplica:
             raise EngineUnavailableError(
                 f"Engine {self.label} is not reachable ({type(exc).__name__})"
             ) from exc
-        payload = _json_or_none(content)
+        payload = json_or_none(content)
         tokens = payload.get("tokens") if isinstance(payload, dict) else None
         if not isinstance(tokens, list):
             raise EngineResponseError(f"Engine {self.label} sent no tokens from /tokenize")
@@ -231,58 +219,7 @@ class EngineReplica:
                 headers=_JSON_HEADERS,
                 timeout=probe_timeout,
             ) as response:
-                payload = _json_or_none(await response.read())
+                payload = json_or_none(await response.read())
         except (aiohttp.ClientError, TimeoutError):
             return self.adds_bos
         return bool(isinstance(payload, dict) and payload.get("tokens"))
-
-
-def error_for_status(
-    label: str, status: int, content: bytes, retry_after: str | None
-) -> EngineError | InvalidRequestError:
-    """An engine's error answer in the gateway's error tree."""
-    message = error_message(content)
-    if status == 429:
-        return EngineOverloadedError(
-            f"Engine {label} is overloaded: {message}",
-            retry_after_s=_seconds(retry_after),
-        )
-    if status == 503:
-        return EngineUnavailableError(f"Engine {label} is unavailable: {message}")
-    if status in (400, 413, 422):
-        if any(hint in message.lower() for hint in _CONTEXT_ERROR_HINTS):
-            return ContextLengthExceededError(
-                f"This model's context window was exceeded: {message}", param="messages"
-            )
-        return InvalidRequestError(f"The engine rejected the request: {message}")
-    if status == 504:
-        return EngineTimeoutError(f"Engine {label} timed out: {message}")
-    return EngineResponseError(f"Engine {label} answered {status}: {message}")
-
-
-def error_message(content: bytes) -> str:
-    """The message of an error answer: its JSON `error.message`, else its first bytes."""
-    return _error_message(_json_or_none(content)) or content[:300].decode(errors="replace")
-
-
-def _json_or_none(content: bytes) -> Any:
-    try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
-        return None
-
-
-def _error_message(payload: Any) -> str:
-    if not isinstance(payload, dict):
-        return ""
-    error = payload.get("error", payload)
-    if isinstance(error, dict):
-        return str(error.get("message") or error)
-    return str(error)
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None

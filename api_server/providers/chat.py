@@ -10,10 +10,10 @@ import aiohttp
 import orjson
 
 from api_server.chat.events import ChatEvent
+from api_server.engines.failures import transport_error
 from api_server.errors import (
     EngineError,
     EngineResponseError,
-    EngineTimeoutError,
     EngineUnavailableError,
 )
 from api_server.providers.credentials import upstream_headers
@@ -63,14 +63,9 @@ async def generate_upstream_chat(
                             first_token_seen = True
                             observer.first_token()
                         yield event
-            except TimeoutError as exc:
-                raise EngineTimeoutError(
-                    f"Upstream {replica.label} stalled for {spec.timeout_s:g}s mid-stream"
-                ) from exc
-            except aiohttp.ClientError as exc:
-                raise EngineResponseError(
-                    f"Upstream {replica.label} dropped the stream ({type(exc).__name__})"
-                ) from exc
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                who = f"Upstream {replica.label}"
+                raise transport_error(exc, who, spec.timeout_s, answering=True) from exc
     except EngineError as exc:
         if isinstance(exc, EngineUnavailableError):
             runtime.pool.mark_down(replica)

@@ -3,7 +3,7 @@ door renders it in its own client's envelope."""
 
 from __future__ import annotations
 
-from api_server.engines.client import error_for_status, error_message
+from api_server.engines.failures import error_for_status, error_message
 from api_server.errors import (
     AuthenticationError,
     EngineOverloadedError,

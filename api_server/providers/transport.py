@@ -8,7 +8,7 @@ from collections.abc import Callable
 import aiohttp
 
 from api_server.engines.client import EngineReplica
-from api_server.errors import EngineTimeoutError, EngineUnavailableError
+from api_server.engines.failures import transport_error
 from api_server.providers.retry import send_with_retry
 from api_server.registry import ModelSpec
 
@@ -39,15 +39,6 @@ async def open_upstream(
             replica.label,
             on_retry=on_retry,
         )
-    except TimeoutError as exc:
-        raise EngineTimeoutError(
-            f"Upstream {replica.label} did not answer within {spec.timeout_s:g}s"
-        ) from exc
-    except aiohttp.ClientConnectorError as exc:
-        raise EngineUnavailableError(
-            f"Upstream {replica.label} is not reachable ({exc.os_error.strerror or exc})"
-        ) from exc
-    except aiohttp.ClientError as exc:
-        raise EngineUnavailableError(
-            f"Upstream {replica.label} failed before answering ({type(exc).__name__}: {exc})"
-        ) from exc
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        who = f"Upstream {replica.label}"
+        raise transport_error(exc, who, spec.timeout_s, answering=False) from exc
