@@ -8,10 +8,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-# Compose mode (a Docker engine answers, or STACK_MODE=compose): ENGINE=cpu|vllm|max picks
-# the engine profile; empty = COMPOSE_PROFILES from .env.
+# ENGINE=cpu|vllm|max picks the engine profile, several as ENGINE="vllm max". Compose mode (a
+# Docker engine answers, or STACK_MODE=compose): the compose profiles; empty =
+# COMPOSE_PROFILES from .env. Native mode: llama.cpp always, plus vLLM's CPU build and/or MAX
+# Serve on the CPU, each in an environment built once into ~/.cache/inferstack.
 ENGINE ?=
-COMPOSE = docker compose $(if $(ENGINE),--profile $(ENGINE))
+comma := ,
+ENGINES := $(subst $(comma), ,$(ENGINE))
+NATIVE_ENGINES := $(filter vllm max,$(ENGINES))
+COMPOSE = docker compose $(foreach e,$(ENGINES),--profile $(e))
 COMPOSE_ALL = docker compose --profile cpu --profile vllm --profile max
 MODE = $$(scripts/stack_mode.sh)
 URL ?= http://localhost:8000
@@ -32,7 +37,7 @@ LOAD_TEST_ARGS = --users $(USERS) --spawn-rate $(SPAWN_RATE) --scenario $(SCENAR
 .DEFAULT_GOAL := help
 .PHONY: help install setup start start-native stop status logs build test test-unit \
 	test-integration compose-tools chromium test-dashboard lint bench monitor load-test \
-	load-test-ui engine model clean
+	load-test-ui engine engine-env-vllm engine-env-max engines model model-hf clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -49,8 +54,22 @@ install: $(STAMP) ## create .venv and install the gateway with dev tools
 engine: $(STAMP) ## build llama-server once (cached outside the repo)
 	@PYTHON=$(PY) scripts/build_llama_server.sh >/dev/null
 
+engine-env-vllm: ## build vLLM's CPU-build environment once (cached outside the repo)
+	@PYTHON=$(PYTHON) scripts/build_engine_env.sh vllm >/dev/null
+
+engine-env-max: ## build MAX Serve's environment once (cached outside the repo)
+	@PYTHON=$(PYTHON) scripts/build_engine_env.sh max >/dev/null
+
+# Every engine the tests drive: llama-server's compile (CPU) and the two Python environments
+# (mostly downloads) are built side by side.
+engines: ## llama-server, and the vLLM and MAX environments, built in parallel
+	@$(MAKE) --no-print-directory -j3 engine engine-env-vllm engine-env-max
+
 model: $(STAMP) ## place the SmolLM2-135M-Instruct GGUF under models/
 	@PYTHON=$(PY) ./download_model.sh smollm2
+
+model-hf: $(STAMP) ## derive SmolLM2 in Hugging Face format (vLLM, MAX) from the GGUF, offline
+	@PYTHON=$(PY) ./download_model.sh smollm2-hf
 
 setup: ## first-time setup: .env, model, schema, then start (harmless to re-run)
 	@./init.sh
@@ -61,8 +80,9 @@ start: ## start the stack: compose when a Docker engine answers (ENGINE=cpu|vllm
 		$(COMPOSE) up -d --build --wait; \
 	else $(MAKE) --no-print-directory start-native; fi
 
-start-native: install engine model
-	@$(PY) -m stackctl start
+start-native: install engine model $(if $(NATIVE_ENGINES),model-hf) \
+		$(addprefix engine-env-,$(NATIVE_ENGINES))
+	@$(PY) -m stackctl start $(if $(NATIVE_ENGINES),--profile "$(NATIVE_ENGINES)")
 
 stop: ## stop every service of the stack (no process left behind)
 	@if [ "$(MODE)" = compose ]; then $(COMPOSE_ALL) down; \
@@ -75,9 +95,10 @@ logs: ## follow service logs (make logs s=gateway)
 	@if [ "$(MODE)" = compose ]; then $(COMPOSE_ALL) logs -f --tail=100 $(s); \
 	else $(PY) -m stackctl logs $(s); fi
 
-build: ## build the gateway image (compose) or the venv, llama-server and model (native)
+build: ## build the gateway image (compose) or the venv, engines and models (native)
 	@if [ "$(MODE)" = compose ]; then $(COMPOSE) build; \
-	else $(MAKE) --no-print-directory install engine model; fi
+	else $(MAKE) --no-print-directory install engine model \
+		$(if $(NATIVE_ENGINES),model-hf $(addprefix engine-env-,$(NATIVE_ENGINES))); fi
 
 chromium: ## install Debian's chromium (apt, root) for the dashboard's browser test
 	@scripts/install_chromium.sh || echo "no chromium: the dashboard's browser test will skip"
@@ -89,13 +110,13 @@ test-dashboard: install engine model chromium ## /dashboard in headless Chromium
 compose-tools: ## install docker-compose v1 (apt, root) for the static compose checks
 	@scripts/compose_checks.sh --install-only || echo "no docker-compose: the compose config check will skip"
 
-test: install engine model compose-tools chromium ## unit + integration tests (real llama-server, Postgres, Redis)
+test: install engines model model-hf compose-tools chromium ## unit + integration tests (real llama.cpp, vLLM, MAX, Postgres, Redis)
 	$(PY) -m pytest -q
 
 test-unit: install compose-tools ## unit tests only (no engine needed)
 	$(PY) -m pytest -q tests/unit
 
-test-integration: install engine model chromium ## integration tests only
+test-integration: install engines model model-hf chromium ## integration tests only
 	$(PY) -m pytest -q tests/integration
 
 lint: install ## ruff and mypy

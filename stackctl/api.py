@@ -9,7 +9,8 @@ folder and on its own ports, beside any stack already running:
         stack.port("redis")             # 41235
         stack.env("gateway")            # INFERSTACK_DATABASE_URL, INFERSTACK_REDIS_URL, ...
 
-`services` picks a subset (their dependencies come along); `ports` moves named services;
+`profiles` adds optional services (vllm, max); `services` picks a subset (their dependencies
+come along); `ports` moves named services;
 `free_ports` gives every other service a free port. start() raises StackError naming the
 service that failed (its log tail is printed); leaving the block stops everything.
 """
@@ -44,16 +45,24 @@ class NativeStack:
         free_ports: bool = False,
         config: Path = DEFAULT_CONFIG,
         environ: Mapping[str, str] | None = None,
+        profiles: Iterable[str] = (),
     ) -> None:
         env = dict(os.environ if environ is None else environ)
         only = list(services) if services is not None else None
         chosen = dict(ports or {})
         if free_ports:
-            every = open_stack(config, environ=env, state_dir=state_dir, only=only).services
+            # Every service gets a port of its own, chosen or not: the gateway's environment
+            # names them all.
+            every = open_stack(config, environ=env, state_dir=state_dir).every_service
             for service in every:
                 chosen.setdefault(service.name, free_port())
         self.stack: Stack = open_stack(
-            config, environ=env, state_dir=state_dir, port_overrides=chosen, only=only
+            config,
+            environ=env,
+            state_dir=state_dir,
+            port_overrides=chosen,
+            only=only,
+            profiles=list(profiles),
         )
 
     @property

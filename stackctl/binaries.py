@@ -1,5 +1,6 @@
 """Locate the programs the stack runs: llama-server ($LLAMA_SERVER_BIN, else the cached
-build), and the redis-server and PostgreSQL binaries that ship inside PyPI wheels."""
+build), the vLLM and MAX Serve environments (likewise), and the redis-server and PostgreSQL
+binaries that ship inside PyPI wheels."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 from stackctl.errors import StackError
 
 LLAMA_SERVER_ENV = "LLAMA_SERVER_BIN"
+# An engine environment already built elsewhere (its folder, with bin/python), per engine.
+ENGINE_ENV_VARS = {"vllm": "INFERSTACK_VLLM_ENV", "max": "INFERSTACK_MAX_ENV"}
 
 
 def llama_server_path(root: Path, environ: Mapping[str, str] = os.environ) -> str:
@@ -23,9 +26,31 @@ def llama_server_path(root: Path, environ: Mapping[str, str] = os.environ) -> st
         if not os.access(configured, os.X_OK):
             raise StackError(f"{LLAMA_SERVER_ENV}={configured} is not an executable file")
         return configured
-    script = root / "scripts" / "build_llama_server.sh"
+    return _cached_build(root, ["build_llama_server.sh"], environ, "make engine", LLAMA_SERVER_ENV)
+
+
+def engine_env_path(root: Path, engine: str, environ: Mapping[str, str] = os.environ) -> str:
+    """The virtualenv folder of a Python engine (vllm, max). Without the env override this
+    runs scripts/build_engine_env.sh, which prints the cached folder at once, or builds it
+    first (one time, a few minutes)."""
+    variable = ENGINE_ENV_VARS[engine]
+    configured = environ.get(variable)
+    if configured:
+        if not os.access(Path(configured) / "bin" / "python", os.X_OK):
+            raise StackError(f"{variable}={configured} has no bin/python")
+        return configured
+    return _cached_build(
+        root, ["build_engine_env.sh", engine], environ, f"make engine-env-{engine}", variable
+    )
+
+
+def _cached_build(
+    root: Path, argv: list[str], environ: Mapping[str, str], make_target: str, variable: str
+) -> str:
+    """Run one of scripts/build_*.sh and take the path it prints on its last line."""
+    script = root / "scripts" / argv[0]
     result = subprocess.run(
-        [str(script)],
+        [str(script), *argv[1:]],
         stdout=subprocess.PIPE,
         text=True,
         env={**environ, "PYTHON": environ.get("PYTHON", sys.executable)},
@@ -34,8 +59,8 @@ def llama_server_path(root: Path, environ: Mapping[str, str] = os.environ) -> st
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0 or not lines:
         raise StackError(
-            f"{script} failed (exit {result.returncode}); run `make engine` to see why, "
-            f"or set {LLAMA_SERVER_ENV} to an existing llama-server"
+            f"{script} failed (exit {result.returncode}); run `{make_target}` to see why, "
+            f"or set {variable} to an existing build"
         )
     return lines[-1]
 

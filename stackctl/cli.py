@@ -12,8 +12,8 @@ from stackctl.errors import StackError
 from stackctl.stack import DEFAULT_CONFIG, open_stack
 
 DESCRIPTION = """\
-Run the native inferstack stack (PostgreSQL, Redis, llama-server engine, gateway) under
-supervisord.
+Run the native inferstack stack (PostgreSQL, Redis, llama-server engine, gateway, and with
+--profile vllm / max the vLLM and MAX Serve engines) under supervisord.
 Services, ports and health checks come from configs/stack.yaml; logs, the generated
 supervisord.conf and sockets live in the state folder (.state/, or $INFERSTACK_STATE_DIR).
 """
@@ -42,9 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="stack definition (default: configs/stack.yaml)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("start", help="start every service in dependency order and wait until healthy")
+    start = sub.add_parser(
+        "start", help="start every service in dependency order and wait until healthy"
+    )
     sub.add_parser("stop", help="stop every service and supervisord, leaving no process behind")
-    sub.add_parser("restart", help="stop, then start (applies config changes)")
+    restart = sub.add_parser("restart", help="stop, then start (applies config changes)")
+    for command in (start, restart):
+        command.add_argument(
+            "--profile",
+            dest="profiles",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="also run the optional services of this profile (vllm, max; see "
+            "configs/stack.yaml); repeat it, or give several as 'vllm,max'",
+        )
     sub.add_parser("status", help="show each service's state, pid, port and health")
     logs = sub.add_parser("logs", help="follow service logs (tail -F)")
     logs.add_argument(
@@ -53,10 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _profiles(values: Sequence[str]) -> list[str]:
+    """--profile vllm --profile max, or --profile 'vllm,max' / 'vllm max' (make's ENGINE=);
+    `cpu`, llama.cpp alone, adds nothing."""
+    names = [name for value in values for name in value.replace(",", " ").split()]
+    return list(dict.fromkeys(names))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        stack = open_stack(args.config)
+        stack = open_stack(args.config, profiles=_profiles(getattr(args, "profiles", [])))
         match args.command:
             case "start":
                 return commands.start(stack)

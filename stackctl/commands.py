@@ -190,10 +190,11 @@ def _print_ready(stack: Stack) -> None:
     print(f"logs: {stack.paths.logs_dir}/ (python -m stackctl logs [service]); stop: make stop")
     if stack.paths.state_dir != (stack.root / stack.spec.state_dir).resolve():
         print(f"  (this stack's state folder: {STATE_DIR_ENV}={stack.paths.state_dir})")
-    for service in stack.services:
-        if service.example:
-            print("try it:")
-            print("  " + stack.expand(service, service.example, "example"))
+    examples = [stack.expand(s, s.example, "example") for s in stack.services if s.example]
+    if examples:
+        print("try it:")
+        for example in examples:
+            print(f"  {example}")
 
 
 # -- stop -----------------------------------------------------------------------------------
@@ -204,7 +205,8 @@ def stop(stack: Stack) -> int:
     if client.running():
         supervisord_pid = client.pid()
         programs = client.programs()
-        for service in reversed(stack.services):
+        # Every service supervisord runs, whichever profiles the stack was started with.
+        for service in reversed(stack.every_service):
             status = programs.get(service.name)
             if status is None or status.state not in _STOPPABLE_STATES:
                 continue
@@ -242,7 +244,10 @@ def status(stack: Stack) -> int:
     up = client.running()
     programs = client.programs() if up else {}
     rows = [("SERVICE", "STATE", "PID", "PORT", "HEALTH")]
-    for service in stack.services:
+    # The services of this stack, and those of other profiles that supervisord runs.
+    running = {s.name for s in stack.services} | set(programs)
+    shown = [s for s in stack.every_service if s.name in running]
+    for service in shown:
         program = programs.get(service.name)
         health = probe(stack.health_url(service), timeout=1.0)
         rows.append(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -44,11 +44,31 @@ class ServiceSpec(_Model):
     stop_timeout_s: Annotated[int, Field(gt=0)] = 10
     stop_signal: StopSignal = "TERM"
     example: str = ""
+    # Optional services run only when one of their profiles is chosen (`make start
+    # ENGINE=vllm`); a dependency on one that is not chosen is skipped.
+    profiles: tuple[str, ...] = ()
 
 
 class StackSpec(_Model):
     state_dir: str = ".state"
+    # The profiles services may name, with what choosing each adds.
+    profiles: dict[str, str] = {}
     services: dict[str, ServiceSpec]
+
+    def chosen(self, profiles: Iterable[str], named: Iterable[str] = ()) -> set[str]:
+        """The services that run with `profiles` chosen: every service without profiles, those
+        in a chosen profile, and any service `named` outright."""
+        wanted = set(profiles)
+        unknown = sorted(wanted - set(self.profiles))
+        if unknown:
+            known = ", ".join(self.profiles) or "none"
+            raise StackError(f"unknown profile(s) {', '.join(unknown)} (profiles: {known})")
+        active = {
+            name
+            for name, spec in self.services.items()
+            if not spec.profiles or wanted.intersection(spec.profiles)
+        }
+        return active | {self.service(name).name for name in named}
 
     def ordered(self) -> list[ServiceSpec]:
         """The services in start order (each after everything it depends on)."""
@@ -56,15 +76,20 @@ class StackSpec(_Model):
             [spec.model_copy(update={"name": name}) for name, spec in self.services.items()]
         )
 
-    def with_dependencies(self, names: Iterable[str]) -> list[ServiceSpec]:
-        """The named services and everything they depend on, in start order."""
+    def with_dependencies(
+        self, names: Iterable[str], active: Collection[str] | None = None
+    ) -> list[ServiceSpec]:
+        """The named services and everything they depend on, in start order; dependencies
+        outside `active` (optional services not chosen) are left out."""
         wanted: set[str] = set()
         pending = [self.service(name).name for name in names]
         while pending:
             name = pending.pop()
             if name not in wanted:
                 wanted.add(name)
-                pending.extend(self.services[name].depends_on)
+                pending.extend(
+                    dep for dep in self.services[name].depends_on if active is None or dep in active
+                )
         return [spec for spec in self.ordered() if spec.name in wanted]
 
     def service(self, name: str) -> ServiceSpec:
@@ -81,6 +106,12 @@ def parse_stack(data: object, source: str = "stack config") -> StackSpec:
     except ValidationError as exc:
         raise StackError(f"{source} is invalid:\n{exc}") from exc
     stack.ordered()  # reject unknown dependencies and cycles up front
+    for name, spec in stack.services.items():
+        undeclared = sorted(set(spec.profiles) - set(stack.profiles))
+        if undeclared:
+            raise StackError(
+                f"{source}: service {name!r} names undeclared profile(s) {', '.join(undeclared)}"
+            )
     return stack
 
 

@@ -9,7 +9,12 @@ import sys
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
-from stackctl.binaries import llama_server_path, postgres_bin_dir, redis_server_path
+from stackctl.binaries import (
+    engine_env_path,
+    llama_server_path,
+    postgres_bin_dir,
+    redis_server_path,
+)
 from stackctl.errors import StackError
 from stackctl.paths import REPO_ROOT, StatePaths, state_paths
 from stackctl.spec import ServiceSpec, StackSpec, load_stack
@@ -49,10 +54,11 @@ def _with_ports(
 class Stack:
     """One stack: its services, its state folder and its supervisord.
 
-    `only` runs a subset (with their dependencies); `port_overrides` (and env
-    STACKCTL_<SERVICE>_PORT) move services to other ports; `state_dir` (and env
-    INFERSTACK_STATE_DIR) puts the runtime data elsewhere. Two stacks with different state
-    folders and ports run side by side.
+    `profiles` adds the optional services of those profiles (vLLM, MAX Serve); `only` runs
+    a subset (with their dependencies); `port_overrides` (and env STACKCTL_<SERVICE>_PORT)
+    move services to other ports; `state_dir` (and env INFERSTACK_STATE_DIR) puts the
+    runtime data elsewhere. Two stacks with different state folders and ports run side by
+    side.
     """
 
     def __init__(
@@ -64,6 +70,7 @@ class Stack:
         state_dir: Path | None = None,
         port_overrides: Mapping[str, int] | None = None,
         only: Collection[str] | None = None,
+        profiles: Collection[str] = (),
     ) -> None:
         self.root = root
         self.spec = spec
@@ -73,16 +80,28 @@ class Stack:
             if state_dir is not None
             else state_paths(root, spec.state_dir, environ)
         )
+        self.profiles = tuple(profiles)
+        self.active = frozenset(spec.chosen(profiles, named=only or ()))
         every = _with_ports(spec.ordered(), environ, port_overrides or {})
         self._all = {service.name: service for service in every}
-        wanted = {s.name for s in spec.with_dependencies(only)} if only is not None else None
-        self.services = [s for s in every if wanted is None or s.name in wanted]
+        wanted = (
+            {s.name for s in spec.with_dependencies(only, self.active)}
+            if only is not None
+            else self.active
+        )
+        # What this stack runs, in start order; `every_service` adds the profiles not chosen.
+        self.services = [s for s in every if s.name in wanted]
+        self.every_service = every
         self.supervisor = SupervisorClient(self.paths.socket)
         self._base: dict[str, str | Resolver] = {
             "root": str(root),
             "state_dir": str(self.paths.state_dir),
             "python": sys.executable,
             "llama_server": functools.cache(lambda: llama_server_path(root, environ)),
+            "vllm_env": functools.cache(lambda: engine_env_path(root, "vllm", environ)),
+            "max_env": functools.cache(lambda: engine_env_path(root, "max", environ)),
+            "cache_dir": environ.get("INFERSTACK_CACHE")
+            or str(Path.home() / ".cache" / "inferstack"),
             "redis_server": functools.cache(redis_server_path),
             "postgres_bin": functools.cache(postgres_bin_dir),
         }
@@ -110,6 +129,8 @@ class Stack:
                     continue
                 for key in ("name", "host", "port", *other.vars):
                     base[f"{other.name}.{key}"] = functools.partial(self._other, other.name, key)
+                # "true" when the other service runs in this stack (its profile was chosen).
+                base[f"{other.name}.active"] = str(other.name in self.active).lower()
             self._values[service.name] = service_values(service, base, self.environ)
         return self._values[service.name]
 
@@ -138,11 +159,11 @@ class Stack:
         ]
 
     def program(self, service: ServiceSpec, index: int) -> Program:
+        command = expand_all(service.command, self.values(service), f"{service.name}.command")
         return Program(
             name=service.name,
-            argv=tuple(
-                expand_all(service.command, self.values(service), f"{service.name}.command")
-            ),
+            # Under the reaper, nothing a service started outlives it (see stackctl.reaper).
+            argv=(sys.executable, "-m", "stackctl.reaper", "--", *command),
             # supervisord stops in reverse priority order: dependents first.
             priority=100 + 10 * index,
             stop_timeout_s=service.stop_timeout_s,
@@ -166,6 +187,7 @@ def open_stack(
     state_dir: Path | None = None,
     port_overrides: Mapping[str, int] | None = None,
     only: Collection[str] | None = None,
+    profiles: Collection[str] = (),
 ) -> Stack:
     return Stack(
         root,
@@ -174,4 +196,5 @@ def open_stack(
         state_dir=state_dir,
         port_overrides=port_overrides,
         only=only,
+        profiles=profiles,
     )

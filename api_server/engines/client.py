@@ -11,19 +11,25 @@ engine stops generating.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
 import orjson
 
 from api_server.engines.dialects import (
+    ADDS_OWN_BOS_KINDS,
+    ECHOES_STOP_KINDS,
     QUEUE_DEPTH_METRICS,
+    build_bos_probe_body,
     build_completion_body,
     build_tokenize_body,
     completion_path,
+    parse_bos_probe,
     parse_completion_chunk,
     parse_native_completion_chunk,
     parse_queue_depth,
+    stop_strings,
     uses_native_completion,
 )
 from api_server.engines.failures import (
@@ -32,6 +38,7 @@ from api_server.engines.failures import (
     payload_error_message,
     transport_error,
 )
+from api_server.engines.stops import StopStringCutter
 from api_server.engines.types import CompletionChunk, CompletionRequest
 from api_server.errors import (
     EngineResponseError,
@@ -57,16 +64,28 @@ class EngineReplica:
         self.url = url.rstrip("/")
         self.label = f"{kind}@{self.url}"
         self.in_flight = 0
-        # llama-server adds BOS itself when the model asks for it; learnt by `probe()`.
-        self.adds_bos = False
+        # Whether the engine adds BOS to a text prompt itself (llama.cpp, MAX: when the model
+        # asks for it); learnt before the first prompt that starts with BOS, None until then.
+        self.adds_bos: bool | None = None
         # Requests waiting inside the engine for a slot, from its /metrics at each probe.
         self.queue_depth: float | None = None
 
     async def stream_completion(
         self, request: CompletionRequest, *, timeout_s: float
     ) -> AsyncIterator[CompletionChunk]:
+        chunks = self._stream_completion(request, timeout_s=timeout_s)
+        if self.kind in ECHOES_STOP_KINDS and stop_strings(request):
+            chunks = _cut_at_stop_strings(chunks, stop_strings(request))
+        async for chunk in chunks:
+            yield chunk
+
+    async def _stream_completion(
+        self, request: CompletionRequest, *, timeout_s: float
+    ) -> AsyncIterator[CompletionChunk]:
+        if request.prompt.starts_with_bos and request.bos_token:
+            await self._learn_adds_bos(request.bos_token, timeout_s)
         body = build_completion_body(
-            self.kind, self.served_name, request, engine_adds_bos=self.adds_bos
+            self.kind, self.served_name, request, engine_adds_bos=bool(self.adds_bos)
         )
         headers = {**_JSON_HEADERS, "X-Request-ID": request.request_id}
         path = completion_path(self.kind, request)
@@ -151,8 +170,10 @@ class EngineReplica:
         self, prompt: FormattedPrompt, bos_token: str, *, timeout_s: float
     ) -> int:
         """How many tokens `prompt` is for this engine, from its own `/tokenize`."""
+        if prompt.starts_with_bos and bos_token:
+            await self._learn_adds_bos(bos_token, timeout_s)
         body = build_tokenize_body(
-            self.kind, self.served_name, prompt, bos_token, engine_adds_bos=self.adds_bos
+            self.kind, self.served_name, prompt, bos_token, engine_adds_bos=bool(self.adds_bos)
         )
         if body is None:
             raise UnsupportedFeatureError(
@@ -194,10 +215,11 @@ class EngineReplica:
                 healthy = response.status == 200
                 await response.read()
         except (aiohttp.ClientError, TimeoutError):
-            return False
-        if healthy and self.kind == "llamacpp":
-            self.adds_bos = await self._llamacpp_adds_bos(timeout)
-        if healthy and self.kind in QUEUE_DEPTH_METRICS:
+            healthy = False
+        if not healthy:
+            # It may come back with another model: learn its BOS behaviour anew.
+            self.adds_bos = None
+        elif self.kind in QUEUE_DEPTH_METRICS:
             self.queue_depth = await self._queue_depth(timeout)
         return healthy
 
@@ -211,15 +233,40 @@ class EngineReplica:
             return None
         return parse_queue_depth(self.kind, text)
 
-    async def _llamacpp_adds_bos(self, probe_timeout: aiohttp.ClientTimeout) -> bool:
+    async def _learn_adds_bos(self, bos_token: str, timeout_s: float) -> None:
+        """Ask the engine once whether it adds BOS itself (see `dialects`); a failed probe
+        leaves it unknown, so the next request asks again."""
+        if self.adds_bos is not None or self.kind not in ADDS_OWN_BOS_KINDS:
+            return
+        path = "/tokenize" if self.kind == "llamacpp" else "/v1/completions"
+        body = build_bos_probe_body(self.kind, self.served_name, bos_token)
         try:
             async with self.http.post(
-                f"{self.url}/tokenize",
-                data=orjson.dumps({"content": "", "add_special": True}),
+                f"{self.url}{path}",
+                data=orjson.dumps(body),
                 headers=_JSON_HEADERS,
-                timeout=probe_timeout,
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
             ) as response:
-                payload = json_or_none(await response.read())
+                payload = json_or_none(await response.read()) if response.status == 200 else None
         except (aiohttp.ClientError, TimeoutError):
-            return self.adds_bos
-        return bool(isinstance(payload, dict) and payload.get("tokens"))
+            return
+        self.adds_bos = parse_bos_probe(self.kind, payload)
+
+
+async def _cut_at_stop_strings(
+    chunks: AsyncIterator[CompletionChunk], stops: tuple[str, ...]
+) -> AsyncIterator[CompletionChunk]:
+    """The engine's stream with each stop string, and what follows it, cut out of the text;
+    the stop string that ended it becomes the last chunk's `stop_reason`."""
+    cutter = StopStringCutter(stops)
+    async for chunk in chunks:
+        text = cutter.feed(chunk.text).text
+        if chunk.finish_reason is None:
+            if text or chunk.usage is not None:
+                yield replace(chunk, text=text)
+            continue
+        if cutter.stopped is None:
+            text += cutter.finish()
+            yield replace(chunk, text=text)
+        else:
+            yield replace(chunk, text=text, finish_reason="stop", stop_reason=cutter.stopped)

@@ -1,10 +1,18 @@
 """The small differences between engines that speak OpenAI `/v1/completions`.
 
-Pure functions: build the JSON body for an engine kind, read its chunks back. One detour:
-llama.cpp's OpenAI endpoint does not say which stop string ended a completion, and its
-native `/completion` does (`stop_type: "word"`, `stopping_word`), so a llama.cpp request
-carrying the client's own stop strings goes there: Anthropic clients are owed
-`stop_reason: "stop_sequence"` with the string.
+Pure functions: build the JSON body for an engine kind, read its chunks back. What each real
+engine was seen to accept and do (llama.cpp b7010, vLLM 0.32 CPU build, MAX Serve 26.7):
+
+- llama.cpp's OpenAI endpoint does not say which stop string ended a completion, and its
+  native `/completion` does (`stop_type: "word"`, `stopping_word`), so a llama.cpp request
+  carrying the client's own stop strings goes there: Anthropic clients are owed
+  `stop_reason: "stop_sequence"` with the string. It always adds BOS itself.
+- vLLM takes `add_special_tokens` (so the prompt's own BOS is the only one), structured
+  outputs, and names the stop string in `stop_reason`.
+- MAX Serve's `/v1/completions` forbids unknown fields and has no structured output (it is
+  chat-only there, and refused outright on the CPU), tokenizes a text prompt with
+  add_special_tokens=True (a BOS of its own for models that have one), and returns the stop
+  string inside the text (see `stops.py`).
 """
 
 from __future__ import annotations
@@ -15,9 +23,20 @@ from api_server.engines.types import CompletionChunk, CompletionRequest, Samplin
 from api_server.prompts.base import FormattedPrompt
 from api_server.registry import EngineKind
 
+# Engines that add the model's BOS to a text prompt themselves and cannot be told not to:
+# the gateway learns whether they do (`EngineReplica`) and then leaves its own BOS out.
+ADDS_OWN_BOS_KINDS: tuple[EngineKind, ...] = ("llamacpp", "max")
+# Engines that keep the stop string in the text they return.
+ECHOES_STOP_KINDS: tuple[EngineKind, ...] = ("max",)
+
 
 def uses_native_completion(kind: EngineKind, request: CompletionRequest) -> bool:
     return kind == "llamacpp" and bool(request.sampling.stop)
+
+
+def stop_strings(request: CompletionRequest) -> tuple[str, ...]:
+    """The template's end-of-turn strings and the client's own, each once."""
+    return tuple(dict.fromkeys((*request.prompt.stop, *request.sampling.stop)))
 
 
 def completion_path(kind: EngineKind, request: CompletionRequest) -> str:
@@ -45,7 +64,7 @@ def build_completion_body(
         "stream": True,
         "stream_options": {"include_usage": True},
     }
-    stop = _merge_stop(request.prompt.stop, sampling.stop)
+    stop = stop_strings(request)
     if stop:
         body["stop"] = list(stop)
     optional = {
@@ -60,17 +79,16 @@ def build_completion_body(
 
     if request.json_schema is not None:
         # llama.cpp turns `json_schema` into a grammar; vLLM (>= 0.10) takes structured
-        # outputs; MAX Serve accepts OpenAI's response_format.
+        # outputs. MAX Serve has none on raw completions: there a forced tool call is made by
+        # the prompt alone (it ends inside the call), its arguments unconstrained.
         if kind == "llamacpp":
             body["json_schema"] = request.json_schema
         elif kind == "vllm":
             body["structured_outputs"] = {"json": request.json_schema}
-        else:
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "arguments", "schema": request.json_schema},
-            }
 
+    if kind in ADDS_OWN_BOS_KINDS and request.prompt.starts_with_bos and engine_adds_bos:
+        # Drop our BOS text where the engine adds its own, so the model never sees two.
+        body["prompt"] = prompt_text.removeprefix(request.bos_token)
     if kind == "vllm":
         # The formatted prompt carries BOS already; tool-call markers such as [TOOL_CALLS]
         # and <|python_tag|> are special tokens that vLLM would otherwise drop from the text.
@@ -78,10 +96,6 @@ def build_completion_body(
             body["add_special_tokens"] = False
         body["skip_special_tokens"] = False
     elif kind == "llamacpp":
-        # llama-server always tokenizes with add_special=true; drop our BOS text when it adds
-        # its own so the model never sees two.
-        if request.prompt.starts_with_bos and engine_adds_bos and request.bos_token:
-            body["prompt"] = prompt_text.removeprefix(request.bos_token)
         # Reusing a slot's cached prefix changes the numerics, so a temperature-0 answer would
         # depend on what the engine served before (seen: "Paris" vs French nonsense with
         # SmolLM2). Deterministic requests recompute; sampled ones keep the speed-up.
@@ -117,12 +131,31 @@ def build_tokenize_body(
     return None
 
 
-# The engine's own gauge of requests waiting for a slot, per kind (MAX Serve exposes none
-# under a stable name yet).
+# The engine's own gauge of requests waiting for a slot, per kind.
 QUEUE_DEPTH_METRICS: dict[EngineKind, str] = {
     "llamacpp": "llamacpp:requests_deferred",
     "vllm": "vllm:num_requests_waiting",
+    "max": "maxserve_num_requests_queued",
 }
+
+
+def build_bos_probe_body(kind: EngineKind, served_name: str, bos_token: str) -> dict[str, Any]:
+    """A request whose answer tells whether the engine adds BOS to a text prompt itself:
+    llama.cpp tokenizes "" with its specials (a token back means yes); MAX, which has no
+    /tokenize, completes the BOS text by one token (two prompt tokens mean yes)."""
+    if kind == "llamacpp":
+        return {"content": "", "add_special": True}
+    return {"model": served_name, "prompt": bos_token, "max_tokens": 1, "temperature": 0}
+
+
+def parse_bos_probe(kind: EngineKind, payload: Any) -> bool | None:
+    if not isinstance(payload, dict):
+        return None
+    if kind == "llamacpp":
+        tokens = payload.get("tokens")
+        return bool(tokens) if isinstance(tokens, list) else None
+    usage = _parse_usage(payload.get("usage"))
+    return usage.prompt_tokens > 1 if usage is not None else None
 
 
 def parse_queue_depth(kind: EngineKind, exposition: str) -> float | None:
@@ -143,10 +176,6 @@ def parse_queue_depth(kind: EngineKind, exposition: str) -> float | None:
 
 def _is_deterministic(sampling: SamplingParams) -> bool:
     return sampling.temperature == 0 or sampling.seed is not None
-
-
-def _merge_stop(template_stop: tuple[str, ...], client_stop: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys((*template_stop, *client_stop)))
 
 
 def parse_completion_chunk(payload: dict[str, Any]) -> CompletionChunk | None:

@@ -20,6 +20,7 @@ from tests.integration.services import (
     free_port,
     llama_server_binary,
     running,
+    smollm2_hf_model,
     smollm2_model,
 )
 
@@ -38,12 +39,22 @@ FAKE_MODELS = {
 }
 
 
+# The shipped registry's SmolLM2 entries, one per real engine of the stack.
+REAL_ENGINE_MODELS = (
+    "SmolLM2-135M-Instruct",
+    "SmolLM2-135M-Instruct-vllm",
+    "SmolLM2-135M-Instruct-max",
+)
+
+
 def _registry(fake_url: str, dead_url: str) -> dict[str, object]:
-    """The shipped registry's SmolLM2 entry (its engine URL still `${LLAMACPP_URL...}`, which
-    the stack's gateway expands to the stack's engine) plus models served by the fake engine."""
+    """The shipped registry's SmolLM2 entries (engine URLs and `enabled` still `${...}`,
+    which the stack's gateway expands to the stack's engines) plus models served by the
+    fake engine."""
     shipped = yaml.safe_load((REPO / "configs" / "models.yaml").read_text())
-    smollm2 = next(m for m in shipped["models"] if m["name"] == "SmolLM2-135M-Instruct")
-    models: list[dict[str, object]] = [smollm2]
+    models: list[dict[str, object]] = [
+        m for m in shipped["models"] if m["name"] in REAL_ENGINE_MODELS
+    ]
     for name, (family, syntax, kind, served) in FAKE_MODELS.items():
         bos = {"llama3": "<|begin_of_text|>"}.get(family, "<s>" if "mistral" in family else "")
         models.append(
@@ -89,10 +100,12 @@ def fake_engine_url(logs_dir: Path) -> Iterator[str]:
 def native_stack(
     fake_engine_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[NativeStack]:
-    """The whole native stack (PostgreSQL, Redis, llama-server + SmolLM2, gateway) in its own
-    state folder on free ports, started once per session, as `make start` runs it."""
+    """The whole native stack (PostgreSQL, Redis, llama-server, vLLM and MAX Serve each
+    serving SmolLM2, gateway) in its own state folder on free ports, started once per
+    session, as `make start ENGINE="vllm max"` runs it."""
     llama_server_binary()  # build or find the cached llama-server before timing starts
     smollm2_model()
+    smollm2_hf_model()
     models_file = tmp_path_factory.mktemp("gateway") / "models.yaml"
     dead_url = f"http://127.0.0.1:{free_port()}"
     models_file.write_text(yaml.safe_dump(_registry(fake_engine_url, dead_url)))
@@ -103,7 +116,12 @@ def native_stack(
         "INFERSTACK_LOGS_API_ENABLED": "true",
         "INFERSTACK_ARCHIVE_ENABLED": "true",
     }
-    with NativeStack(tmp_path_factory.mktemp("stack"), free_ports=True, environ=environ) as stack:
+    with NativeStack(
+        tmp_path_factory.mktemp("stack"),
+        free_ports=True,
+        environ=environ,
+        profiles=["vllm", "max"],
+    ) as stack:
         yield stack
 
 

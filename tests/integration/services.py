@@ -51,6 +51,19 @@ def smollm2_model() -> Path:
     return MODEL_FILE
 
 
+def smollm2_hf_model() -> Path:
+    """SmolLM2 in Hugging Face format (what vLLM and MAX load), derived from the GGUF."""
+    folder = REPO / "models" / "SmolLM2-135M-Instruct"
+    if not (folder / "config.json").exists():
+        subprocess.run(
+            [str(REPO / "download_model.sh"), "smollm2-hf"],
+            check=True,
+            cwd=REPO,
+            env={**os.environ, "PYTHON": sys.executable},
+        )
+    return folder
+
+
 @contextmanager
 def running(
     argv: list[str],

@@ -83,6 +83,7 @@ class ScriptedEngine:
         self.queued = 0
         self.requests: list[dict[str, Any]] = []
         self.tokenize_requests: list[dict[str, Any]] = []
+        self.probe_requests: list[dict[str, Any]] = []
         self.request_headers: list[dict[str, str]] = []
 
     @property
@@ -115,6 +116,13 @@ class ScriptedEngine:
             words = str(request.get("content", request.get("prompt", ""))).split()
             tokens = [1] * self.adds_bos + [2] * len(words)
             await _respond(send, Scripted(200, [json.dumps({"tokens": tokens}).encode()]))
+        elif not json.loads(body).get("stream"):
+            # A one-shot completion (MAX's BOS probe): the prompt is one token, after BOS
+            # when the engine adds one.
+            self.probe_requests.append(json.loads(body))
+            usage = {"prompt_tokens": 1 + self.adds_bos, "completion_tokens": 1}
+            answer = {"choices": [{"index": 0, "text": "x", "finish_reason": "length"}]}
+            await _respond(send, Scripted(200, [json.dumps({**answer, "usage": usage}).encode()]))
         else:
             self.requests.append(json.loads(body))
             self.request_headers.append({k.decode(): v.decode() for k, v in scope["headers"]})

@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 
 from api_server.engines.dialects import (
+    build_bos_probe_body,
     build_completion_body,
     build_tokenize_body,
     completion_path,
+    parse_bos_probe,
     parse_completion_chunk,
     parse_native_completion_chunk,
     parse_queue_depth,
@@ -41,6 +43,7 @@ def _request(prompt: FormattedPrompt = LLAMA_PROMPT, **sampling: Any) -> Complet
         ("llamacpp", True, {"cache_prompt": True}, False),
         ("llamacpp", False, {"cache_prompt": True}, True),
         ("max", False, {}, True),
+        ("max", True, {}, False),
     ],
 )
 def test_engine_specific_fields(
@@ -120,6 +123,7 @@ def test_parse_chunk(payload: dict[str, Any], expected: CompletionChunk | None) 
         ("vllm", 'vllm:num_requests_waiting{a="1"} 1\nvllm:num_requests_waiting{a="2"} 2\n', 3.0),
         ("llamacpp", "nothing here\n", None),
         ("max", "anything 1\n", None),
+        ("max", "maxserve_num_requests_queued 5.0\nmaxserve_num_requests_running 32.0\n", 5.0),
     ],
 )
 def test_parse_queue_depth(kind: EngineKind, text: str, expected: float | None) -> None:
@@ -183,11 +187,6 @@ SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}}
     [
         ("llamacpp", "json_schema", SCHEMA),
         ("vllm", "structured_outputs", {"json": SCHEMA}),
-        (
-            "max",
-            "response_format",
-            {"type": "json_schema", "json_schema": {"name": "arguments", "schema": SCHEMA}},
-        ),
     ],
 )
 def test_json_schema_constraint_per_engine(kind: EngineKind, field: str, value: Any) -> None:
@@ -199,6 +198,47 @@ def test_json_schema_constraint_per_engine(kind: EngineKind, field: str, value: 
     )
     body = build_completion_body(kind, "m", request, engine_adds_bos=False)
     assert body[field] == value
+
+
+def test_max_gets_no_constraint_field_its_completions_would_refuse() -> None:
+    """MAX's /v1/completions forbids unknown fields and has no structured output: a body
+    with response_format is a 400 there (seen on 26.7)."""
+    request = CompletionRequest(
+        prompt=LLAMA_PROMPT,
+        sampling=SamplingParams(max_tokens=8),
+        request_id="r",
+        json_schema=SCHEMA,
+    )
+    body = build_completion_body("max", "m", request, engine_adds_bos=False)
+    assert set(body) == {"model", "prompt", "max_tokens", "stream", "stream_options", "stop"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "adds_bos"),
+    [
+        ("llamacpp", {"tokens": [128000]}, True),
+        ("llamacpp", {"tokens": []}, False),
+        ("llamacpp", {"error": "x"}, None),
+        ("max", {"usage": {"prompt_tokens": 2, "completion_tokens": 1}}, True),
+        ("max", {"usage": {"prompt_tokens": 1, "completion_tokens": 1}}, False),
+        ("max", {"choices": []}, None),
+        ("max", None, None),
+    ],
+)
+def test_bos_probe_reads_whether_the_engine_adds_its_own(
+    kind: EngineKind, payload: Any, adds_bos: bool | None
+) -> None:
+    assert parse_bos_probe(kind, payload) is adds_bos
+
+
+def test_bos_probe_bodies() -> None:
+    assert build_bos_probe_body("llamacpp", "m", "<s>") == {"content": "", "add_special": True}
+    assert build_bos_probe_body("max", "m", "<s>") == {
+        "model": "m",
+        "prompt": "<s>",
+        "max_tokens": 1,
+        "temperature": 0,
+    }
 
 
 def test_client_stop_strings_send_llama_cpp_to_its_native_endpoint() -> None:

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from stackctl.errors import StackError
-from stackctl.spec import ServiceSpec, dependency_order, load_stack, parse_stack
+from stackctl.spec import ServiceSpec, StackSpec, dependency_order, load_stack, parse_stack
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -84,7 +84,8 @@ def test_parse_stack_rejects_bad_config(data: object, message: str) -> None:
 def test_unknown_service_lists_the_known_ones() -> None:
     stack = load_stack(ROOT / "configs" / "stack.yaml")
     with pytest.raises(
-        StackError, match=r"unknown service 'db' \(services: postgres, redis, engine, gateway\)"
+        StackError,
+        match=r"unknown service 'db' \(services: postgres, redis, engine, vllm, max, gateway\)",
     ):
         stack.service("db")
 
@@ -95,8 +96,61 @@ def test_repository_stack_starts_the_gateway_last_on_their_ports() -> None:
         ("postgres", 5432),
         ("redis", 6379),
         ("engine", 8080),
+        ("vllm", 8001),
+        ("max", 8002),
         ("gateway", 8000),
     ]
+
+
+def _profiled_stack() -> StackSpec:
+    return parse_stack(
+        {
+            "profiles": {"gpu": "the big engine", "other": "something else"},
+            "services": {
+                "db": {"command": ["x"], "port": 1, "health": "tcp://x:1"},
+                "big": {"command": ["x"], "port": 2, "health": "tcp://x:2", "profiles": ["gpu"]},
+                "gw": {
+                    "command": ["x"],
+                    "port": 3,
+                    "health": "tcp://x:3",
+                    "depends_on": ["db", "big"],
+                },
+            },
+        }
+    )
+
+
+def test_profiled_services_run_only_when_chosen() -> None:
+    stack = _profiled_stack()
+    assert stack.chosen([]) == {"db", "gw"}
+    assert stack.chosen(["gpu"]) == {"db", "big", "gw"}
+    assert stack.chosen(["other"]) == {"db", "gw"}
+    assert stack.chosen([], named=["big"]) == {"db", "big", "gw"}
+
+
+def test_a_dependency_outside_the_chosen_profiles_is_skipped() -> None:
+    stack = _profiled_stack()
+    assert names(stack.with_dependencies(["gw"], stack.chosen([]))) == ["db", "gw"]
+    assert names(stack.with_dependencies(["gw"], stack.chosen(["gpu"]))) == ["db", "big", "gw"]
+
+
+def test_an_unknown_profile_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(StackError, match=r"unknown profile\(s\) gpus \(profiles: gpu, other\)"):
+        _profiled_stack().chosen(["gpus"])
+
+
+def test_a_service_may_only_name_declared_profiles() -> None:
+    with pytest.raises(StackError, match="undeclared profile"):
+        parse_stack(
+            {"services": {"a": {"command": ["x"], "port": 1, "health": "h", "profiles": ["p"]}}}
+        )
+
+
+def test_repository_profiles_add_the_gpu_path_engines() -> None:
+    stack = load_stack(ROOT / "configs" / "stack.yaml")
+    base = {"postgres", "redis", "engine", "gateway"}
+    assert stack.chosen([]) == stack.chosen(["cpu"]) == base
+    assert stack.chosen(["vllm", "max"]) == base | {"vllm", "max"}
 
 
 def test_with_dependencies_brings_what_a_service_needs_in_start_order() -> None:

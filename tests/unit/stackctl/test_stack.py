@@ -1,3 +1,4 @@
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -152,3 +153,44 @@ def test_repository_stack_renders_backing_services_from_the_wheels(tmp_path: Pat
     assert f"--dir {tmp_path}/redis --appendonly yes" in conf
     assert f"stackctl.postgres serve --data-dir {tmp_path}/postgres/data" in conf
     assert "[program:engine]" not in conf  # building llama-server is never triggered
+
+
+def test_repository_gateway_serves_the_vllm_and_max_entries_only_when_they_run(
+    tmp_path: Path,
+) -> None:
+    plain = open_stack(CONFIG, environ={}, state_dir=tmp_path, port_overrides={"vllm": 18001})
+    env = plain.env(plain.service("gateway"))
+    assert env["INFERSTACK_ENABLE_SMOLLM2_VLLM"] == env["INFERSTACK_ENABLE_SMOLLM2_MAX"] == "false"
+    assert env["VLLM_URL"] == "http://127.0.0.1:18001"
+    assert [s.name for s in plain.services] == ["postgres", "redis", "engine", "gateway"]
+
+    both = open_stack(CONFIG, environ={}, state_dir=tmp_path, profiles=["vllm", "max"])
+    env = both.env(both.service("gateway"))
+    assert env["INFERSTACK_ENABLE_SMOLLM2_VLLM"] == env["INFERSTACK_ENABLE_SMOLLM2_MAX"] == "true"
+    assert env["MAX_URL"] == "http://127.0.0.1:8002"
+    assert [s.name for s in both.services] == [
+        "postgres", "redis", "engine", "vllm", "max", "gateway"
+    ]  # fmt: skip
+    assert [s.name for s in both.every_service] == [s.name for s in both.services]
+
+
+def test_repository_gpu_path_engines_run_from_their_cached_environments(tmp_path: Path) -> None:
+    environ = {
+        "INFERSTACK_VLLM_ENV": sys.prefix,  # any folder with bin/python stands in for the env
+        "INFERSTACK_MAX_ENV": sys.prefix,
+        "INFERSTACK_CACHE": str(tmp_path / "cache"),
+    }
+    s = open_stack(CONFIG, environ=environ, state_dir=tmp_path, only=["vllm", "max"])
+    vllm, max_serve = s.service("vllm"), s.service("max")
+    wrapped = s.program(vllm, 0).argv
+    assert wrapped[:4] == (sys.executable, "-m", "stackctl.reaper", "--")
+    vllm_argv = wrapped[4:]
+    assert vllm_argv[:3] == (f"{sys.prefix}/bin/python", "-m", "vllm.entrypoints.openai.api_server")
+    assert vllm_argv[vllm_argv.index("--max-num-seqs") :][:2] == ("--max-num-seqs", "32")
+    assert s.env(vllm)["VLLM_CACHE_ROOT"] == f"{tmp_path}/cache/vllm"
+    assert s.env(vllm)["LD_PRELOAD"] == f"{sys.prefix}/lib/libiomp5.so"
+    max_argv = s.program(max_serve, 1).argv[4:]
+    assert max_argv[:2] == (f"{sys.prefix}/bin/max", "serve")
+    assert max_argv[max_argv.index("--devices") :][:2] == ("--devices", "cpu")
+    assert s.env(max_serve)["MODULAR_CACHE_DIR"] == f"{tmp_path}/cache/modular"
+    assert s.dirs(max_serve) == [tmp_path / "cache" / "modular"]
