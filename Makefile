@@ -124,9 +124,10 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy api_server stackctl bench monitor load_tests
 
-bench: install ## gateway overhead vs a fast fake engine, and vs a hosted-style upstream (relayed, translated)
+bench: install engines model model-hf ## gateway overhead (fake engine, hosted-style upstream), and tokens/s through vs direct on llama.cpp, vLLM, MAX
 	$(PY) -m bench.overhead
 	$(PY) -m bench.passthrough
+	$(PY) -m bench.engines
 
 load-test: install ## Locust, headless, against the running stack: P50/P95/P99 report in load_tests/reports/
 	$(PY) -m load_tests run --duration $(DURATION) $(LOAD_TEST_ARGS)

@@ -269,6 +269,7 @@ def test_gpu_engine_flags_follow_max_serve_config(services: dict[str, Any]) -> N
     max_serve = _command(services["max"])
     assert int(_flag(max_serve, "--max-batch-size")) == batch
     assert int(_flag(max_serve, "--max-length")) == context
+    assert int(_flag(max_serve, "--ce-delay-ms")) == config["batching"]["batch_window_ms"]
     assert any(
         str(v).startswith("./configs/max-serve-config.yaml:") for v in services["max"]["volumes"]
     )
