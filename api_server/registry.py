@@ -61,6 +61,9 @@ class EngineSpec(_Frozen):
     kind: EngineKind
     served_name: str
     urls: tuple[HttpUrl, ...] = Field(min_length=1)
+    # Where each replica's Prometheus metrics are, in the order of `urls`, when not at its
+    # URL's /metrics: MAX Serve keeps them on a port of their own (8001 in its image).
+    metrics_urls: tuple[HttpUrl, ...] = ()
     # Hosted upstreams (kind openai | anthropic) only:
     auth: UpstreamAuth = UpstreamAuth()
     retry: RetrySpec = RetrySpec()
@@ -69,9 +72,24 @@ class EngineSpec(_Frozen):
     # reasoning models take only max_completion_tokens; many compatible servers max_tokens.
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
 
+    @model_validator(mode="after")
+    def _one_metrics_url_per_replica(self) -> EngineSpec:
+        if self.metrics_urls and len(self.metrics_urls) != len(self.urls):
+            raise ValueError(
+                f"engine.metrics_urls has {len(self.metrics_urls)} URLs for "
+                f"{len(self.urls)} replicas: give one per URL, or none"
+            )
+        return self
+
     @property
     def is_upstream(self) -> bool:
         return self.kind not in LOCAL_ENGINE_KINDS
+
+    def replica_urls(self) -> list[tuple[str, str]]:
+        """Each replica's base URL with its metrics URL."""
+        bases = [str(url).rstrip("/") for url in self.urls]
+        metrics = [str(url) for url in self.metrics_urls] or [f"{base}/metrics" for base in bases]
+        return list(zip(bases, metrics, strict=True))
 
 
 class MaxTokensSpec(_Frozen):

@@ -11,7 +11,8 @@ folder and on its own ports, beside any stack already running:
 
 `profiles` adds optional services (vllm, max); `services` picks a subset (their dependencies
 come along); `ports` moves named services;
-`free_ports` gives every other service a free port. start() raises StackError naming the
+`free_ports` gives every other service a free port, and a free one to each var named
+*_port (a second port of a service, e.g. MAX Serve's metrics). start() raises StackError naming the
 service that failed (its log tail is printed); leaving the block stops everything.
 """
 
@@ -26,6 +27,7 @@ from types import TracebackType
 from stackctl import commands
 from stackctl.errors import StackError
 from stackctl.stack import DEFAULT_CONFIG, Stack, open_stack
+from stackctl.values import override_env_name
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -56,6 +58,11 @@ class NativeStack:
             every = open_stack(config, environ=env, state_dir=state_dir).every_service
             for service in every:
                 chosen.setdefault(service.name, free_port())
+                # Like the services' own ports, these beat any in the environment: one
+                # copied from another stack's (as tests do) would put both on the same port.
+                for var in service.vars:
+                    if var.endswith("_port"):
+                        env[override_env_name(service.name, var)] = str(free_port())
         self.stack: Stack = open_stack(
             config,
             environ=env,

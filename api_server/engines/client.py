@@ -56,12 +56,18 @@ class EngineReplica:
     """One running engine process, e.g. `http://127.0.0.1:8080`."""
 
     def __init__(
-        self, http: aiohttp.ClientSession, kind: EngineKind, served_name: str, url: str
+        self,
+        http: aiohttp.ClientSession,
+        kind: EngineKind,
+        served_name: str,
+        url: str,
+        metrics_url: str | None = None,
     ) -> None:
         self.http = http
         self.kind = kind
         self.served_name = served_name
         self.url = url.rstrip("/")
+        self.metrics_url = metrics_url or f"{self.url}/metrics"
         self.label = f"{kind}@{self.url}"
         self.in_flight = 0
         # Whether the engine adds BOS to a text prompt itself (llama.cpp, MAX: when the model
@@ -100,7 +106,7 @@ class EngineReplica:
             total=None, sock_connect=self.http.timeout.sock_connect, sock_read=timeout_s
         )
         self.in_flight += 1
-        received_any = False
+        answered = received_any = False
         try:
             for attempt in range(2):
                 try:
@@ -110,6 +116,7 @@ class EngineReplica:
                         headers=headers,
                         timeout=timeout,
                     ) as response:
+                        answered = True
                         if response.status != 200:
                             raise error_for_status(
                                 self.label,
@@ -117,14 +124,24 @@ class EngineReplica:
                                 await response.read(),
                                 response.headers.get("Retry-After"),
                             )
+                        finished = False
                         async for chunk in self._read_sse(response, parse):
                             received_any = True
+                            finished = finished or chunk.finish_reason is not None
                             yield chunk
+                        if not finished:
+                            # A clean end without a finish reason is a cut-off answer, not
+                            # an empty or complete one.
+                            raise EngineResponseError(
+                                f"Engine {self.label} ended its stream before finishing"
+                            )
                     return
-                except aiohttp.ServerDisconnectedError:
-                    # A pooled keep-alive connection the engine closed just as we reused it:
-                    # the request never reached it, so one retry on a fresh connection.
-                    if received_any or attempt:
+                except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                    # A pooled keep-alive connection the engine closed just as we reused it
+                    # (seen as a disconnect, or as "Can not write request body"): nothing
+                    # answered, so the engine never took the request; one retry on a fresh
+                    # connection. A connection refused outright is not retried.
+                    if answered or attempt or isinstance(exc, aiohttp.ClientConnectorError):
                         raise
         except (TimeoutError, aiohttp.ClientError) as exc:
             who = f"Engine {self.label}"
@@ -225,7 +242,7 @@ class EngineReplica:
 
     async def _queue_depth(self, probe_timeout: aiohttp.ClientTimeout) -> float | None:
         try:
-            async with self.http.get(f"{self.url}/metrics", timeout=probe_timeout) as response:
+            async with self.http.get(self.metrics_url, timeout=probe_timeout) as response:
                 if response.status != 200:  # llama-server without --metrics answers 501
                     return None
                 text = await response.text()

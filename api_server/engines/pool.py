@@ -17,8 +17,8 @@ class EnginePool:
     def __init__(self, spec: ModelSpec, http: aiohttp.ClientSession) -> None:
         self.model = spec.name
         self.replicas = tuple(
-            EngineReplica(http, spec.engine.kind, spec.engine.served_name, str(url))
-            for url in spec.engine.urls
+            EngineReplica(http, spec.engine.kind, spec.engine.served_name, url, metrics_url)
+            for url, metrics_url in spec.engine.replica_urls()
         )
         self._down_until: dict[str, float] = {}
 

@@ -16,23 +16,39 @@ class RealEngine:
     kind: str
     model: str  # the gateway's model name
     service: str  # the stack service running it
-    metrics_path: str
     running_metric: str  # requests the engine is decoding right now
     generated_metric: str  # tokens it generated, ever
     overflow_wording: str  # how the engine itself words a prompt over its context
+    # The gateway's variable naming the engine's metrics URL, when not its URL + /metrics.
+    metrics_url_env: str = ""
 
     def metric(self, stack: NativeStack, name: str) -> float:
-        """The sum of one metric over its label sets, from the engine's own /metrics."""
-        text = httpx.get(
-            stack.url(self.service) + self.metrics_path, follow_redirects=True, timeout=10
-        ).text
-        values = [
-            float(line.rsplit(" ", 1)[1])
+        """The sum of one metric over its label sets, from the engine's own metrics."""
+        return sum(self.samples(stack, name).values())
+
+    def decode_steps_batched(self, stack: NativeStack) -> float | None:
+        """How many decode steps ran more than one request at once, where the engine counts
+        them: MAX's batch-size histogram. (Its running gauge counts the requests its API
+        holds, not what its worker batches; the other two's gauges are their batches.)"""
+        if self.kind != "max":
+            return None
+        sizes = self.samples(stack, "maxserve_batch_size_bucket")
+        return sizes['batch_type="TG",le="+Inf"'] - sizes['batch_type="TG",le="1.0"']
+
+    def samples(self, stack: NativeStack, name: str) -> dict[str, float]:
+        """One metric's value per label set (the text between its braces)."""
+        if self.metrics_url_env:
+            url = stack.env("gateway")[self.metrics_url_env]
+        else:
+            url = stack.url(self.service) + "/metrics"
+        text = httpx.get(url, timeout=10).text
+        values = {
+            line[len(name) :].rsplit(" ", 1)[0].strip("{} "): float(line.rsplit(" ", 1)[1])
             for line in text.splitlines()
             if line.startswith(name) and line[len(name) : len(name) + 1] in (" ", "{")
-        ]
-        assert values, f"{self.service} /metrics has no {name}"
-        return sum(values)
+        }
+        assert values, f"{self.service} metrics have no {name}"
+        return values
 
 
 ENGINES = (
@@ -40,7 +56,6 @@ ENGINES = (
         kind="llamacpp",
         model="SmolLM2-135M-Instruct",
         service="engine",
-        metrics_path="/metrics",
         running_metric="llamacpp:requests_processing",
         generated_metric="llamacpp:tokens_predicted_total",
         overflow_wording="exceeds the available context size",
@@ -49,7 +64,6 @@ ENGINES = (
         kind="vllm",
         model="SmolLM2-135M-Instruct-vllm",
         service="vllm",
-        metrics_path="/metrics",
         running_metric="vllm:num_requests_running",
         generated_metric="vllm:generation_tokens_total",
         overflow_wording="maximum context length is 8192 tokens",
@@ -58,11 +72,10 @@ ENGINES = (
         kind="max",
         model="SmolLM2-135M-Instruct-max",
         service="max",
-        # MAX mounts its metrics app at /metrics/ (a bare /metrics is a redirect).
-        metrics_path="/metrics/",
         running_metric="maxserve_num_requests_running",
         generated_metric="maxserve_num_output_tokens_total",
         overflow_wording="exceeds the configured maximum context length",
+        metrics_url_env="MAX_METRICS_URL",
     ),
 )
 

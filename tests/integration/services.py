@@ -41,27 +41,26 @@ def llama_server_binary() -> Path:
 
 
 def smollm2_model() -> Path:
-    if not MODEL_FILE.exists():
-        subprocess.run(
-            [str(REPO / "download_model.sh"), "smollm2"],
-            check=True,
-            cwd=REPO,
-            env={**os.environ, "PYTHON": sys.executable},
-        )
-    return MODEL_FILE
+    return _downloaded("smollm2", MODEL_FILE)
 
 
 def smollm2_hf_model() -> Path:
     """SmolLM2 in Hugging Face format (what vLLM and MAX load), derived from the GGUF."""
     folder = REPO / "models" / "SmolLM2-135M-Instruct"
-    if not (folder / "config.json").exists():
+    _downloaded("smollm2-hf", folder / "config.json")
+    return folder
+
+
+def _downloaded(what: str, path: Path) -> Path:
+    """`path`, made by ./download_model.sh `what` when it is not there yet."""
+    if not path.exists():
         subprocess.run(
-            [str(REPO / "download_model.sh"), "smollm2-hf"],
+            [str(REPO / "download_model.sh"), what],
             check=True,
             cwd=REPO,
             env={**os.environ, "PYTHON": sys.executable},
         )
-    return folder
+    return path
 
 
 @contextmanager
@@ -95,9 +94,8 @@ def _wait_healthy(
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"{process.args} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
-            )
+            tail = log_path.read_text()[-3000:]
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}:\n{tail}")
         try:
             if httpx.get(url, timeout=1.0).status_code == 200:
                 return

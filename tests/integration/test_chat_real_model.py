@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import openai
 import pytest
@@ -12,18 +10,6 @@ pytestmark = pytest.mark.integration
 
 MODEL = "SmolLM2-135M-Instruct"
 FRANCE = [{"role": "user", "content": "What is the capital of France?"}]
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Get the current weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
 
 
 def test_chat_answers_paris(client: openai.OpenAI) -> None:
@@ -113,25 +99,6 @@ def test_models_lists_the_served_models(client: openai.OpenAI) -> None:
     ids = [model.id for model in client.models.list()]
     assert ids[0] == MODEL
     assert "fake-hermes" in ids
-
-
-def test_named_tool_choice_makes_the_real_model_call_it(client: openai.OpenAI) -> None:
-    reply = client.chat.completions.create(
-        model=MODEL,
-        messages=[{"role": "user", "content": "What is the weather in Paris?"}],
-        tools=[WEATHER_TOOL],
-        tool_choice={"type": "function", "function": {"name": "get_weather"}},
-        temperature=0,
-        max_tokens=96,
-    )
-    choice = reply.choices[0]
-    assert choice.finish_reason == "tool_calls"
-    assert choice.message.tool_calls is not None
-    call = choice.message.tool_calls[0]
-    assert call.function.name == "get_weather"
-    # The arguments are constrained to the tool's schema: even a 135M model gives a city.
-    arguments = json.loads(call.function.arguments)
-    assert isinstance(arguments["city"], str)
 
 
 def test_prompt_over_the_context_is_context_length_exceeded(client: openai.OpenAI) -> None:

@@ -5,7 +5,6 @@ answers, and MAX Serve's full queue reaches the client as 429 with Retry-After."
 from __future__ import annotations
 
 import asyncio
-import collections
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from api_server.engines.dialects import build_completion_body, completion_path
+from api_server.engines.dialects import build_completion_body, completion_path, parse_queue_depth
 from api_server.engines.types import CompletionRequest, SamplingParams
 from api_server.prompts.base import FormattedPrompt
 from bench.agreement import PROMPTS, compare, greedy_answers
@@ -105,6 +104,14 @@ def small_queue_max(
 def test_a_full_max_queue_is_429_with_retry_after(
     small_queue_max: NativeStack, native_stack: NativeStack, tmp_path: Path
 ) -> None:
+    """MAX's own 429 and Retry-After reach the client through the gateway. MAX is first
+    stopped from draining its queue: two requests that never end on their own (ignore_eos,
+    thousands of tokens, held open) fill its batch and a third its one pending slot, after
+    which its worker pulls nothing. Then a burst through the gateway: MAX admits what its
+    queue holds (--max-queue-size is a ZeroMQ high-water mark, so the kernel's socket
+    buffers hold ~30 more here) and refuses the rest, and nothing admitted ever answers
+    while the check runs, so every answer that comes is a refusal, whatever the timing.
+    (Without the held requests MAX drains as fast as the gateway sends: no 429 at all.)"""
     models = {
         "models": [
             {
@@ -129,31 +136,83 @@ def test_a_full_max_queue_is_429_with_retry_after(
         "INFERSTACK_CACHE_ENABLED": "false",
     }
     with own_gateway(env, tmp_path / "gateway.log") as url:
-        outcomes = asyncio.run(_burst(url, 60))
-    assert outcomes[200] > 0 and outcomes[429] > 0, dict(outcomes)
-    assert set(outcomes) == {200, 429}, dict(outcomes)
+        max_ = small_queue_max.url("max"), small_queue_max.env("gateway")["MAX_METRICS_URL"]
+        answers = asyncio.run(_ask_while_max_is_full(*max_, url))
+    for response in answers:
+        assert response.status_code == 429, response.text
+        assert response.headers["retry-after"] == "1", "MAX's own Retry-After"
+        error = response.json()["error"]
+        assert (error["type"], error["code"]) == ("rate_limit_error", "engine_overloaded"), error
+        assert "max@" in error["message"], error
 
 
-async def _burst(url: str, count: int) -> collections.Counter[int]:
-    statuses: collections.Counter[int] = collections.Counter()
-    limits = httpx.Limits(max_connections=count)
-    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
+async def _ask_while_max_is_full(
+    max_url: str, metrics_url: str, gateway_url: str
+) -> list[httpx.Response]:
+    """The first 20 answers to a burst of 250 through the gateway, sent once MAX's worker
+    has stopped pulling requests (see the test)."""
+    body = {
+        "model": "SmolLM2-135M-Instruct",
+        "prompt": "Once upon a time",
+        "max_tokens": 6000,
+        "ignore_eos": True,
+        "stream": True,
+    }
+    release = asyncio.Event()
+    tasks: list[asyncio.Task[Any]] = []
+    limits = httpx.Limits(max_connections=None)
+    async with (
+        httpx.AsyncClient(base_url=max_url, timeout=None, limits=limits) as engine,
+        httpx.AsyncClient(base_url=gateway_url, timeout=None, limits=limits) as gateway,
+    ):
 
-        async def ask(index: int) -> None:
-            response = await client.post(
-                "/v1/chat/completions",
-                json={
-                    "model": "small-max",
-                    "messages": [{"role": "user", "content": f"Story {index}:"}],
-                    "max_tokens": 16,
-                },
-            )
-            statuses[response.status_code] += 1
-            if response.status_code == 429:
-                error = response.json()["error"]
-                assert response.headers["retry-after"] == "1", "MAX's own Retry-After"
-                assert error["type"] == "rate_limit_error" or "overloaded" in error["message"]
-                assert "max@" in error["message"]
+        def hold() -> asyncio.Future[int]:
+            """A long request straight to MAX; the future is its status, which MAX sends
+            with the first token."""
+            status: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
-        await asyncio.gather(*(ask(i) for i in range(count)))
-    return statuses
+            async def run() -> None:
+                async with engine.stream("POST", "/v1/completions", json=body) as response:
+                    status.set_result(response.status_code)
+                    await release.wait()
+
+            tasks.append(asyncio.create_task(run()))
+            return status
+
+        def ask(index: int) -> asyncio.Task[httpx.Response]:
+            chat = {
+                "model": "small-max",
+                "messages": [{"role": "user", "content": f"Story {index}:"}],
+                "max_tokens": 16,
+            }
+            task = asyncio.create_task(gateway.post("/v1/chat/completions", json=chat))
+            tasks.append(task)
+            return task
+
+        try:
+            for _ in range(2):
+                assert await asyncio.wait_for(hold(), 120) == 200
+            hold()
+            await _until_max_has_pending(engine, metrics_url)
+            answers = []
+            for answered in asyncio.as_completed([ask(i) for i in range(250)], timeout=120):
+                answers.append(await answered)
+                if len(answers) == 20:
+                    return answers
+            raise AssertionError("unreachable: as_completed ends by timing out")
+        finally:
+            release.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _until_max_has_pending(engine: httpx.AsyncClient, metrics_url: str) -> None:
+    """Wait until MAX's own gauge of pending (not yet running) requests reads 1 or more."""
+    async with asyncio.timeout(120):
+        while True:
+            response = await engine.get(metrics_url)
+            depth = parse_queue_depth("max", response.text)
+            if depth is not None and depth >= 1:
+                return
+            await asyncio.sleep(0.2)

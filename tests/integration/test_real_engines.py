@@ -246,28 +246,20 @@ def test_a_tool_call_the_model_writes_unprompted_is_parsed(
 ) -> None:
     """tool_choice auto: the model's own <tool_call> text, streamed by each engine, comes
     back as a structured call (this prompt makes SmolLM2 write one on every engine)."""
-    messages: Any = [{"role": "user", "content": "<tool_call> get_weather Paris"}]
-    reply = sdk.chat.completions.create(
-        model=engine.model,
-        messages=messages,
-        tools=[WEATHER_TOOL],
-        tool_choice="auto",
-        temperature=0,
-        max_tokens=48,
-    )
+    ask: Any = {
+        "model": engine.model,
+        "messages": [{"role": "user", "content": "<tool_call> get_weather Paris"}],
+        "tools": [WEATHER_TOOL],
+        "tool_choice": "auto",
+        "temperature": 0,
+        "max_tokens": 48,
+    }
+    reply = sdk.chat.completions.create(**ask)
     calls = reply.choices[0].message.tool_calls
     assert calls and calls[0].function.name == "get_weather"
     assert not reply.choices[0].message.content
 
-    streamed = sdk.chat.completions.create(
-        model=engine.model,
-        messages=messages,
-        tools=[WEATHER_TOOL],
-        tool_choice="auto",
-        temperature=0,
-        max_tokens=48,
-        stream=True,
-    )
+    streamed = sdk.chat.completions.create(**ask, stream=True)
     names = [
         call.function.name
         for chunk in streamed
@@ -312,8 +304,10 @@ def test_32_concurrent_requests_are_batched_by_the_engine(
 ) -> None:
     """Dynamic batching, read off the engine itself: its running-requests gauge goes past 1
     while 32 requests are in flight (llama.cpp up to its --parallel slots, vLLM and MAX up to
-    their batch of 32)."""
+    their batch of 32), and MAX's worker, whose own histogram says so, decodes several at a
+    time."""
     peak = 0.0
+    batched_before = engine.decode_steps_batched(native_stack)
     done = threading.Event()
 
     def sample() -> None:
@@ -345,6 +339,9 @@ def test_32_concurrent_requests_are_batched_by_the_engine(
         sampler.join()
     assert statuses == [200] * 32
     assert peak > 1
+    if batched_before is not None:
+        batched_after = engine.decode_steps_batched(native_stack)
+        assert batched_after is not None and batched_after > batched_before
 
 
 @every_engine

@@ -81,6 +81,7 @@ class ScriptedEngine:
         self.adds_bos = False
         self.healthy = True
         self.queued = 0
+        self.metrics_paths: list[str] = []
         self.requests: list[dict[str, Any]] = []
         self.tokenize_requests: list[dict[str, Any]] = []
         self.probe_requests: list[dict[str, Any]] = []
@@ -106,8 +107,12 @@ class ScriptedEngine:
         path = scope["path"]
         if path == "/health":
             await _respond(send, Scripted(200 if self.healthy else 503, [b'{"status":"ok"}']))
-        elif path == "/metrics":
-            text = f"llamacpp:requests_deferred {self.queued}\n"
+        elif path.endswith("/metrics"):  # MAX Serve's are on a port of their own
+            self.metrics_paths.append(path)
+            text = (
+                f"llamacpp:requests_deferred {self.queued}\n"
+                f'maxserve_num_requests_queued{{model="m"}} {self.queued}\n'
+            )
             await _respond(send, Scripted(200, [text.encode()]))
         elif path == "/tokenize":
             # One token per word, after BOS when the engine adds one.

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from api_server.errors import ModelNotFoundError
-from api_server.registry import ModelRegistry, ModelSpec, expand_env
+from api_server.registry import EngineSpec, ModelRegistry, ModelSpec, expand_env
 
 REPO_MODELS = Path(__file__).resolve().parents[2] / "configs" / "models.yaml"
 
@@ -24,6 +24,24 @@ def test_shipped_registry_enables_gpu_models_from_environment() -> None:
     assert spec.name == "Llama-3.1-8B-Instruct"
     assert [str(u) for u in spec.engine.urls] == ["http://vllm:8000/"]
     assert spec.tools.strict_arguments is True
+
+
+def test_max_metrics_are_read_on_their_own_port() -> None:
+    environ = {
+        "INFERSTACK_ENABLE_SMOLLM2_MAX": "true",
+        "MAX_URL": "http://max:8000",
+        "MAX_METRICS_URL": "http://max:8001/metrics",
+    }
+    engine = ModelRegistry.from_file(REPO_MODELS, environ=environ).resolve("smollm2-max").engine
+    assert engine.replica_urls() == [("http://max:8000", "http://max:8001/metrics")]
+    llamacpp = ModelRegistry.from_file(REPO_MODELS, environ={}).resolve("smollm2").engine
+    assert llamacpp.replica_urls() == [("http://127.0.0.1:8080", "http://127.0.0.1:8080/metrics")]
+
+
+def test_metrics_urls_must_pair_with_the_replicas() -> None:
+    engine = {"kind": "max", "served_name": "m", "urls": ["http://a:1", "http://b:1"]}
+    with pytest.raises(ValidationError, match="metrics_urls has 1 URLs for 2 replicas"):
+        EngineSpec.model_validate({**engine, "metrics_urls": ["http://a:2/metrics"]})
 
 
 @pytest.mark.parametrize(

@@ -1,18 +1,21 @@
 """The engine client against a raw socket server that hangs up like a stale keep-alive
-connection: accepts, reads the request, closes without a byte."""
+connection: accepts, reads the request, closes without a byte (or resets before reading it,
+or after answering a status)."""
 
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 from collections.abc import Iterator
+from typing import Literal
 
 import aiohttp
 import pytest
 
 from api_server.engines.client import EngineReplica
 from api_server.engines.types import CompletionRequest, SamplingParams
-from api_server.errors import EngineUnavailableError
+from api_server.errors import EngineResponseError, EngineUnavailableError
 from api_server.prompts.base import FormattedPrompt
 
 OK_STREAM = (
@@ -22,11 +25,15 @@ OK_STREAM = (
 )
 
 
+HangUp = Literal["close", "reset", "after-status"]
+
+
 class HangUpServer:
     """Hangs up on the first `drops` connections, then answers with one SSE stream."""
 
-    def __init__(self, drops: int) -> None:
+    def __init__(self, drops: int, how: HangUp = "close") -> None:
         self.drops = drops
+        self.how = how
         self.connections = 0
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -43,8 +50,13 @@ class HangUpServer:
             with conn:
                 self.connections += 1
                 conn.recv(65536)
-                if self.connections > self.drops:
+                if self.connections <= self.drops and self.how == "reset":
+                    # RST, not FIN: the client's next read or write fails with ECONNRESET.
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                elif self.connections > self.drops:
                     conn.sendall(OK_STREAM)
+                elif self.how == "after-status":
+                    conn.sendall(OK_STREAM.split(b"\r\n\r\n")[0] + b"\r\n\r\n")
 
 
 @pytest.fixture
@@ -89,3 +101,33 @@ async def test_a_second_hang_up_is_engine_unavailable(
                 pass
     assert server.connections == 2
     assert replica.in_flight == 0
+
+
+async def test_a_reset_before_any_answer_is_retried(
+    request_: CompletionRequest, servers: list[HangUpServer]
+) -> None:
+    """The engine reset the connection without answering (as a pooled one it dropped does:
+    "Can not write request body", or a reset on the first read): it never took the
+    request, so it goes again on a fresh connection."""
+    server = HangUpServer(drops=1, how="reset")
+    servers.append(server)
+    async with aiohttp.ClientSession() as http:
+        replica = EngineReplica(http, "vllm", "m", server.url)
+        chunks = [c async for c in replica.stream_completion(request_, timeout_s=5)]
+    assert [c.text for c in chunks] == ["Hi"]
+    assert server.connections == 2
+
+
+async def test_a_hang_up_after_the_status_is_not_retried(
+    request_: CompletionRequest, servers: list[HangUpServer]
+) -> None:
+    """Once the engine answered, it has the request: no second generation; and a stream
+    that ends without a finish reason is a cut-off answer, not an empty one."""
+    server = HangUpServer(drops=1, how="after-status")
+    servers.append(server)
+    async with aiohttp.ClientSession() as http:
+        replica = EngineReplica(http, "vllm", "m", server.url)
+        with pytest.raises(EngineResponseError, match="ended its stream before finishing"):
+            async for _ in replica.stream_completion(request_, timeout_s=5):
+                pass
+    assert server.connections == 1

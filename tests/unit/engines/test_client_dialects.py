@@ -1,5 +1,6 @@
 """What the engine client does for each real engine's quirks, against the scripted engine:
-MAX's stop strings cut out of its text, and BOS learnt once before the first BOS prompt."""
+MAX's stop strings cut out of its text, BOS learnt once before the first BOS prompt, and
+metrics read where MAX keeps them."""
 
 from __future__ import annotations
 
@@ -104,3 +105,20 @@ async def test_a_replica_that_went_down_learns_bos_again(engine: ScriptedEngine)
         engine.healthy = False
         assert await replica.probe(2) is False
         assert replica.adds_bos is None
+
+
+async def test_queue_depth_is_read_from_the_replicas_metrics_url(engine: ScriptedEngine) -> None:
+    engine.queued = 3
+    async with aiohttp.ClientSession() as http:
+        replica = EngineReplica(http, "max", "m", engine.url, f"{engine.url}/worker/metrics")
+        assert await replica.probe(timeout_s=5)
+    assert replica.queue_depth == 3
+    assert engine.metrics_paths == ["/worker/metrics"]
+
+
+async def test_metrics_default_to_the_replicas_own_url(engine: ScriptedEngine) -> None:
+    async with aiohttp.ClientSession() as http:
+        replica = EngineReplica(http, "vllm", "m", engine.url + "/")
+        await replica.probe(timeout_s=5)
+    assert replica.metrics_url == f"{engine.url}/metrics"
+    assert engine.metrics_paths == ["/metrics"]
