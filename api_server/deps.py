@@ -11,11 +11,11 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 
 from api_server.auth.principal import Principal
-from api_server.chat.front_door import FrontDoorService
 from api_server.errors import RequestTooLargeError
+from api_server.frontdoor.service import FrontDoorService
 from api_server.http import client_addr
-from api_server.providers.credentials import client_headers_for_upstream
 from api_server.state import AppState
+from api_server.upstreams.credentials import client_headers_for_upstream
 
 
 async def get_state(request: Request) -> AppState:

@@ -15,12 +15,12 @@ from api_server.auth.repository import KeyStore
 from api_server.cache import ExactCache
 from api_server.cache.semantic import SemanticCache
 from api_server.chat.conversation import Conversation
-from api_server.chat.generation import ModelRuntime
 from api_server.config import Settings
 from api_server.embeddings.backend import Embedder, build_embedder
 from api_server.engines.gauges import EngineGaugeCollector
 from api_server.engines.pool import EnginePool
 from api_server.errors import UnsupportedFeatureError
+from api_server.generation.request import ModelRuntime
 from api_server.infra.connections import BackingServices
 from api_server.logs.record import DiscardingSink, RequestLogSink
 from api_server.metrics import GatewayMetrics

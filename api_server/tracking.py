@@ -11,30 +11,34 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from api_server.archive.capture import PayloadCapture
-from api_server.archive.keys import archive_key
-from api_server.chat.events import ChatEvent
+from api_server.archive.object_keys import archive_key
+from api_server.archive.writer import ArchiveWriter
+from api_server.chat.events import ChatEvent, Usage
 from api_server.engines.client import EngineReplica
-from api_server.engines.types import Usage
 from api_server.errors import InferstackError
-from api_server.logs.record import RequestLogRecord
-from api_server.state import AppState
+from api_server.logs.record import RequestLogRecord, RequestLogSink
+from api_server.metrics import GatewayMetrics
 
 
 class RequestTracker:
-    """The model label is "unknown" until the request names a served model."""
+    """The model label is "unknown" until the request names a served model. It writes to
+    `metrics` as things happen, and hands the log row to `sink` (and the payloads to
+    `archive`, when on) at the end."""
 
     def __init__(
         self,
-        state: AppState,
+        metrics: GatewayMetrics,
+        sink: RequestLogSink,
+        archive: ArchiveWriter | None,
         *,
         request_id: str,
         endpoint: str,
         api_flavour: str,
         client_addr: str | None = None,
     ) -> None:
-        self.metrics = state.metrics
-        self.sink = state.request_log
-        self.archive = state.archive
+        self.metrics = metrics
+        self.sink = sink
+        self.archive = archive
         self.capture: PayloadCapture | None = None  # only while archiving is on
         self.started = time.perf_counter()
         self.record = RequestLogRecord(
@@ -50,15 +54,35 @@ class RequestTracker:
         self.metrics.in_flight.labels(self._model).inc()
 
     @property
+    def request_id(self) -> str:
+        return self.record.id
+
+    @property
     def model(self) -> str:
+        """The label metrics and the concurrency valve count the request under."""
         return self._model
 
-    @model.setter
-    def model(self, name: str) -> None:
+    def identify(self, session_id: str | None, api_key_id: str | None) -> None:
+        """Whose request it is: the conversation's session and the caller's key."""
+        self.record.session_id = session_id
+        self.record.api_key_id = api_key_id
+
+    def model_named(
+        self,
+        accounted: str,
+        model: str,
+        *,
+        stream: bool = False,
+        end_user: str | None = None,
+    ) -> None:
+        """The request is for `model`, counted under `accounted` (they differ only for names
+        a catch-all entry takes beyond its cap)."""
         self.metrics.in_flight.labels(self._model).dec()
-        self.metrics.in_flight.labels(name).inc()
-        self._model = name
-        self.record.model = name
+        self.metrics.in_flight.labels(accounted).inc()
+        self._model = accounted
+        self.record.model = model
+        self.record.stream = stream
+        self.record.end_user = end_user
 
     def capture_request(self, body: bytes) -> None:
         """Keep the request body for the archive, when it is on."""

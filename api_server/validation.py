@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from api_server.errors import InvalidRequestError
 
 WireModel = TypeVar("WireModel", bound=BaseModel)
+
+
+class LenientModel(BaseModel):
+    """A wire model that keeps fields it does not know (they change nothing here; the
+    front door notes them), as every front door's request models are."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def unknown_fields(self) -> list[str]:
+        return sorted(self.model_extra or {})
 
 
 def parse_body(model: type[WireModel], body: bytes) -> WireModel:

@@ -32,8 +32,9 @@ from typing import cast
 
 import httpx
 
+from api_server.chat.sampling import SamplingParams
 from api_server.engines.dialects import build_completion_body
-from api_server.engines.types import CompletionRequest, SamplingParams
+from api_server.engines.types import CompletionRequest
 from api_server.prompts.base import FormattedPrompt
 from api_server.registry import EngineKind
 from bench.agreement import ENGINE_MODELS, PROMPTS

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.overhead [--duration 5] [--concurrency 1,8,32,64]
                                        [--stream | --no-stream] [--gateway-url URL]
 
-Starts the fake engine (``api_server.fake_engine``) and the gateway (``python -m api_server``
+Starts the fake engine (``api_server.fakes.engine``) and the gateway (``python -m api_server``
 with a one-model registry pointing at the fake engine), then for each mode and concurrency
 runs DIRECT (``/v1/completions`` on the engine, with the raw ChatML prompt the gateway would
 build) and THROUGH (``/v1/chat/completions`` on the gateway). See bench/README.md.
@@ -264,7 +264,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             engine = Server("engine", args.engine_url.rstrip("/"), None)
         else:
             port = free_port()
-            engine_args = ["api_server.fake_engine", "--port", str(port)]
+            engine_args = ["api_server.fakes.engine", "--port", str(port)]
             engine = await stack.enter_async_context(
                 start_server("fake-engine", engine_args, port, log_dir)
             )

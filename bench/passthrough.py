@@ -4,7 +4,7 @@ through the gateway: relayed as is, and translated to Anthropic's API and back.
     .venv/bin/python -m bench.passthrough [--duration 5] [--concurrency 1,8]
                                           [--stream | --no-stream]
 
-DIRECT is ``POST /v1/chat/completions`` on ``api_server.fake_upstream``; RELAYED the same
+DIRECT is ``POST /v1/chat/completions`` on ``api_server.fakes.upstream``; RELAYED the same
 body through the gateway (model ``bench-upstream``, engine kind ``openai``: bytes relayed as
 is); TRANSLATED the same body for model ``bench-upstream-anthropic`` (engine kind
 ``anthropic``: the fake provider's Messages API, translated there and back). Added latency
@@ -115,7 +115,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         port = free_port()
         upstream = await stack.enter_async_context(
             start_server(
-                "fake-upstream", ["api_server.fake_upstream", "--port", str(port)], port, log_dir
+                "fake-upstream", ["api_server.fakes.upstream", "--port", str(port)], port, log_dir
             )
         )
         models_file = log_dir / "models.yaml"

@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from api_server.openai.protocol import LenientModel, ToolDefinition
+from api_server.openai.protocol import ToolDefinition
+from api_server.validation import LenientModel
 
 
 class UIMessagePart(LenientModel):

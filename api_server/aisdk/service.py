@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 
 from api_server.aisdk.protocol import ChatStreamRequest, TitleRequest
-from api_server.aisdk.responses import STREAM_HEADER, STREAM_VERSION, UIMessageStreamRenderer
+from api_server.aisdk.render import STREAM_HEADER, STREAM_VERSION, UIMessageStreamRenderer
 from api_server.aisdk.title import clean_title, fallback_title, title_conversation, title_sampling
 from api_server.aisdk.translate import to_conversation, to_sampling
-from api_server.chat.front_door import FrontDoorResult, FrontDoorService, log_unknown_fields
-from api_server.chat.generation import ChatRequest, ModelRuntime, generate_chat
+from api_server.chat.events import TextDelta
 from api_server.chat.streaming import start_stream
-from api_server.tools.base import TextDelta
+from api_server.frontdoor.generation import generate_chat
+from api_server.frontdoor.service import FrontDoorResult, FrontDoorService, log_unknown_fields
+from api_server.generation.request import ChatRequest, ModelRuntime
 from api_server.tracking import RequestTracker
 from api_server.validation import parse_body
 

@@ -8,7 +8,7 @@ import re
 from api_server.aisdk.protocol import UIMessage
 from api_server.aisdk.translate import message_text
 from api_server.chat.conversation import ChatMessage, Conversation
-from api_server.engines.types import SamplingParams
+from api_server.chat.sampling import SamplingParams
 
 MAX_TITLE_CHARS = 60
 TITLE_MAX_TOKENS = 16

@@ -12,7 +12,7 @@ from typing import Any
 
 from api_server.aisdk.protocol import ChatStreamRequest, UIMessage, UIMessagePart
 from api_server.chat.conversation import ChatMessage, Conversation, ImageInput, ToolCall, ToolSpec
-from api_server.engines.types import SamplingParams
+from api_server.chat.sampling import SamplingParams
 from api_server.errors import InvalidRequestError, UnsupportedFeatureError
 from api_server.openai.translate import image_from_url
 from api_server.registry import ModelSpec

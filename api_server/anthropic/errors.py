@@ -50,5 +50,5 @@ def anthropic_error_body(error: InferstackError) -> dict[str, Any]:
 
 
 def anthropic_envelope(error: InferstackError) -> tuple[int, dict[str, Any]]:
-    """The status and body of an error response (see `api_server.app.envelope_for`)."""
+    """The status and body of an error response (see `api_server.error_handlers.envelope_for`)."""
     return anthropic_status(error), anthropic_error_body(error)

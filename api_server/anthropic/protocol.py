@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from api_server.openai.protocol import LenientModel
+from api_server.validation import LenientModel
 
 
 class TextBlock(LenientModel):

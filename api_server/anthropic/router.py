@@ -2,7 +2,7 @@
 
 Clients authenticate with `x-api-key` + `anthropic-version` or `Authorization: Bearer`;
 both are accepted (`api_server.auth`). Errors under these paths, 401 and 403 included, use
-Anthropic's envelope (`api_server.app.envelope_for`).
+Anthropic's envelope (`api_server.error_handlers.envelope_for`).
 """
 
 from __future__ import annotations

@@ -7,13 +7,14 @@ import logging
 
 from api_server.anthropic.model_names import map_model_name
 from api_server.anthropic.protocol import CountTokensRequest, MessagesRequest
-from api_server.anthropic.responses import MessageAssembler, MessageStreamRenderer
+from api_server.anthropic.render import MessageAssembler, MessageStreamRenderer
 from api_server.anthropic.translate import to_conversation, to_sampling, tool_names_for
 from api_server.auth.principal import authorize_model
-from api_server.chat.front_door import FrontDoorResult, FrontDoorService, log_unknown_fields
-from api_server.chat.generation import ChatRequest, ModelRuntime, chat_prompt
 from api_server.chat.streaming import JsonResult, RelayResult, start_stream
-from api_server.errors import ModelNotFoundError, UnsupportedFeatureError
+from api_server.errors import EngineError, ModelNotFoundError, UnsupportedFeatureError
+from api_server.frontdoor.service import FrontDoorResult, FrontDoorService, log_unknown_fields
+from api_server.generation.local import chat_prompt
+from api_server.generation.request import ChatRequest, ModelRuntime
 from api_server.tracking import RequestTracker
 from api_server.validation import parse_body
 
@@ -89,15 +90,17 @@ class AnthropicService(FrontDoorService):
                 "OpenAI-style upstream has no token-counting endpoint",
                 param="model",
             )
-        tracker.model = self.state.registry.accounting_name(runtime.spec)
-        tracker.record.model = runtime.spec.name
+        tracker.model_named(self.state.registry.accounting_name(runtime.spec), runtime.spec.name)
         conversation = to_conversation(request, tool_names_for(request), runtime.spec.name)
         prompt, _ = chat_prompt(runtime, conversation)
-        replica = runtime.pool.pick()
-        tracker.engine_chosen(replica)
-        count = await replica.count_tokens(
-            prompt, runtime.bos_token, timeout_s=runtime.spec.timeout_s
-        )
+        with runtime.pool.lease(tracker) as lease:
+            try:
+                count = await lease.replica.count_tokens(
+                    prompt, runtime.bos_token, timeout_s=runtime.spec.timeout_s
+                )
+            except EngineError as exc:
+                lease.failed(exc)
+                raise
         return {"input_tokens": count}
 
     async def _relay(self, body: bytes, tracker: RequestTracker, path: str) -> RelayResult | None:

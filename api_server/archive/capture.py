@@ -11,10 +11,9 @@ from typing import Any
 
 import orjson
 
-from api_server.chat.events import ChatEvent, Finished
+from api_server.chat.events import ChatEvent, Finished, ParserEvent
 from api_server.errors import InferstackError
 from api_server.logs.record import RequestLogRecord
-from api_server.tools.base import ParserEvent
 from api_server.tools.collect import collect
 
 

@@ -17,7 +17,7 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from api_server.archive.keys import check_key
+from api_server.archive.object_keys import check_key
 
 T = TypeVar("T")
 

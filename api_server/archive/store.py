@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Protocol
 
-from api_server.archive.keys import check_key
+from api_server.archive.object_keys import check_key
 
 
 class ObjectStore(Protocol):

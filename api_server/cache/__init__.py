@@ -1,9 +1,10 @@
-"""The exact response cache in Redis: which requests may use it (`policy`), the key
-(`keys`), how a generation is stored and replayed (`recording`), and the cache itself
-(`exact`)."""
+"""The response caches: which requests may use them (`policy`), the exact cache's key
+(`keys`) and Redis store (`exact`), the semantic cache in Qdrant (`semantic`), how a
+generation is recorded and replayed (`recording`), and which of them answers (`layered`)."""
 
-from api_server.cache.exact import CachedGeneration, ExactCache, cached_chat, cached_events
-from api_server.cache.keys import exact_cache_key
+from api_server.cache.exact import ExactCache
+from api_server.cache.exact_key import exact_cache_key
+from api_server.cache.layered import CachedGeneration, cached_events
 from api_server.cache.policy import CachePolicy, cache_policy
 
 __all__ = [
@@ -11,7 +12,6 @@ __all__ = [
     "CachedGeneration",
     "ExactCache",
     "cache_policy",
-    "cached_chat",
     "cached_events",
     "exact_cache_key",
 ]

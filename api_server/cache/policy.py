@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from api_server.engines.types import SamplingParams
+from api_server.chat.sampling import SamplingParams
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,15 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from api_server.cache.recording import (
+from api_server.cache.replay import (
     RecordingError,
     TimedEvent,
     decode_recording,
     encode_recording,
 )
 from api_server.chat.conversation import Conversation
+from api_server.chat.sampling import SamplingParams
 from api_server.embeddings.backend import Embedder
-from api_server.engines.types import SamplingParams
 from api_server.metrics import CacheMetrics
 
 if TYPE_CHECKING:

@@ -1,12 +1,49 @@
-"""What a chat generation yields, whichever front door renders it."""
+"""What a chat generation yields, whichever front door renders it: text and tool-call
+events (what a tool-call parser emits while reading the model's raw output), then
+`Finished` with the usage."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-from api_server.engines.types import Usage
-from api_server.tools.base import TextDelta, ToolCallArgumentsDelta, ToolCallStart
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """Plain content for the client."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallStart:
+    """A new tool call, numbered from 0 in output order. `model_id` is the id the model
+    wrote itself (Mistral does), or None."""
+
+    index: int
+    name: str
+    model_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallArgumentsDelta:
+    """A fragment of the JSON text of the arguments of call `index`; fragments concatenate."""
+
+    index: int
+    fragment: str
+
+
+ParserEvent = TextDelta | ToolCallStart | ToolCallArgumentsDelta
 
 FinishReason = Literal["stop", "length", "tool_calls"]
 
@@ -25,7 +62,9 @@ __all__ = [
     "ChatEvent",
     "FinishReason",
     "Finished",
+    "ParserEvent",
     "TextDelta",
     "ToolCallArgumentsDelta",
     "ToolCallStart",
+    "Usage",
 ]

@@ -69,7 +69,7 @@ class EngineReplica:
         self.url = url.rstrip("/")
         self.metrics_url = metrics_url or f"{self.url}/metrics"
         self.label = f"{kind}@{self.url}"
-        self.in_flight = 0
+        self.in_flight = 0  # requests holding a lease on it (`EnginePool.lease`)
         # Whether the engine adds BOS to a text prompt itself (llama.cpp, MAX: when the model
         # asks for it); learnt before the first prompt that starts with BOS, None until then.
         self.adds_bos: bool | None = None
@@ -105,7 +105,6 @@ class EngineReplica:
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self.http.timeout.sock_connect, sock_read=timeout_s
         )
-        self.in_flight += 1
         answered = received_any = False
         try:
             for attempt in range(2):
@@ -146,14 +145,14 @@ class EngineReplica:
         except (TimeoutError, aiohttp.ClientError) as exc:
             who = f"Engine {self.label}"
             raise transport_error(exc, who, timeout_s, answering=received_any) from exc
-        finally:
-            self.in_flight -= 1
 
     async def _read_sse(
         self,
         response: aiohttp.ClientResponse,
         parse: Callable[[dict[str, Any]], CompletionChunk | None],
     ) -> AsyncIterator[CompletionChunk]:
+        # Not `sse.read_sse_events`: engines send only one-line `data:` events, and this, the
+        # hot path of every local generation, skips the general parser's event/id handling.
         done = False
         async for raw_line in response.content:
             # Read on past [DONE] to the end of the body: a response released before its

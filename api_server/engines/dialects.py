@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_server.engines.types import CompletionChunk, CompletionRequest, SamplingParams, Usage
+from api_server.chat.events import Usage
+from api_server.chat.sampling import SamplingParams
+from api_server.engines.types import CompletionChunk, CompletionRequest
 from api_server.prompts.base import FormattedPrompt
 from api_server.registry import EngineKind
 

@@ -5,19 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from api_server.chat.events import Usage
+from api_server.chat.sampling import SamplingParams
 from api_server.prompts.base import FormattedPrompt
-
-
-@dataclass(frozen=True, slots=True)
-class SamplingParams:
-    max_tokens: int
-    temperature: float | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    stop: tuple[str, ...] = ()
-    seed: int | None = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,16 +21,6 @@ class CompletionRequest:
     bos_token: str = ""
     # Constrain the output to one JSON value of this schema (a forced tool call's arguments).
     json_schema: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    prompt_tokens: int
-    completion_tokens: int
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
 
 
 @dataclass(frozen=True, slots=True)

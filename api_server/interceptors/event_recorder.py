@@ -1,5 +1,5 @@
 """`EventRecorder`: append each finished exchange to a recording that `inferstack replay`
-can re-send (see recording.py for the format; credentials are never written)."""
+can re-send (see exchange_log.py for the format; credentials are never written)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import IO
 
 from api_server.interceptors.exchange import Exchange
-from api_server.interceptors.recording import RecordedExchange
+from api_server.interceptors.exchange_log import RecordedExchange
 
 
 class EventRecorder:

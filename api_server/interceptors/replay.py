@@ -14,7 +14,7 @@ from typing import Literal
 
 import httpx
 
-from api_server.interceptors.recording import RecordedExchange, RecordingError, read_recording
+from api_server.interceptors.exchange_log import RecordedExchange, RecordingError, read_recording
 from api_server.interceptors.text import is_event_stream, is_json, response_text, shorten
 
 # Not re-sent: the connection's own headers (httpx sets them for the new one), and the

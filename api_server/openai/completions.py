@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from api_server.chat.events import ChatEvent, Finished
-from api_server.openai.responses import SSE_DONE, new_completion_id, sse, usage_dict, with_usage
-from api_server.tools.base import TextDelta
+from api_server.chat.events import ChatEvent, Finished, TextDelta
+from api_server.openai.render import SSE_DONE, new_completion_id, sse, usage_dict, with_usage
 
 
 class TextCompletionState:

@@ -5,14 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-
-class LenientModel(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    def unknown_fields(self) -> list[str]:
-        return sorted(self.model_extra or {})
+from api_server.validation import LenientModel
 
 
 class TextPart(LenientModel):

@@ -6,14 +6,15 @@ import logging
 from collections.abc import AsyncGenerator, Callable
 
 from api_server.chat.events import ChatEvent
-from api_server.chat.front_door import FrontDoorResult, FrontDoorService, log_unknown_fields
-from api_server.chat.generation import ChatRequest, generate_text
 from api_server.chat.streaming import JsonResult, RelayResult, StreamResult, start_stream
 from api_server.engines.types import CompletionRequest
 from api_server.errors import InferstackError, UnsupportedFeatureError
+from api_server.frontdoor.service import FrontDoorResult, FrontDoorService, log_unknown_fields
+from api_server.generation.local import generate_text
+from api_server.generation.request import ChatRequest
 from api_server.openai.completions import TextCompletionState
 from api_server.openai.protocol import ChatCompletionRequest, CompletionRequestIn, SamplingFields
-from api_server.openai.responses import ChatChunkRenderer, ChatCompletionAssembler
+from api_server.openai.render import ChatChunkRenderer, ChatCompletionAssembler
 from api_server.openai.translate import to_conversation, to_sampling
 from api_server.prompts.base import FormattedPrompt
 from api_server.tools import build_tool_parser

@@ -11,7 +11,7 @@ from api_server.chat.conversation import (
     ToolChoice,
     ToolSpec,
 )
-from api_server.engines.types import SamplingParams
+from api_server.chat.sampling import SamplingParams
 from api_server.errors import InvalidRequestError, UnsupportedFeatureError
 from api_server.openai.protocol import (
     ChatCompletionRequest,

@@ -13,11 +13,11 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from api_server import __version__
 from api_server.deps import StateDep
 from api_server.http import json_response
-from api_server.providers.credentials import client_headers_for_upstream
-from api_server.providers.models import upstream_model_list
 from api_server.registry import CATCH_ALL_MODEL
 from api_server.state import AppState
 from api_server.system.health import check_backing_services, check_engines
+from api_server.upstreams.credentials import client_headers_for_upstream
+from api_server.upstreams.models import upstream_model_list
 
 router = APIRouter()
 

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from api_server.tools.base import (
-    ParserEvent,
-    TextDelta,
-    ToolCallArgumentsDelta,
-    ToolCallParser,
-    ToolCallStart,
-)
+from api_server.chat.events import ParserEvent, TextDelta, ToolCallArgumentsDelta, ToolCallStart
+from api_server.tools.base import ToolCallParser
 from api_server.tools.collect import ParsedOutput, ParsedToolCall, collect
 from api_server.tools.hermes import HermesToolParser
 from api_server.tools.llama3 import Llama3JsonToolParser

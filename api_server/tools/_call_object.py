@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from enum import Enum, auto
 
+from api_server.chat.events import ParserEvent, ToolCallArgumentsDelta, ToolCallStart
 from api_server.tools._scan import WHITESPACE, JsonValueScanner
-from api_server.tools.base import ParserEvent, ToolCallArgumentsDelta, ToolCallStart
 
 _ARGUMENT_KEYS = frozenset({"arguments", "parameters"})
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from api_server.tools.base import ParserEvent, TextDelta
+from api_server.chat.events import ParserEvent, TextDelta
 
 WHITESPACE = " \t\r\n"
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from api_server.tools.base import ParserEvent, TextDelta, ToolCallStart
+from api_server.chat.events import ParserEvent, TextDelta, ToolCallStart
 
 
 class ParsedToolCall(NamedTuple):

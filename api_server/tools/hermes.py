@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from enum import Enum, auto
 
+from api_server.chat.events import ParserEvent
 from api_server.tools._call_object import CallObjectReader
 from api_server.tools._scan import (
     WHITESPACE,
@@ -22,7 +23,6 @@ from api_server.tools._scan import (
     could_become,
     split_at_marker,
 )
-from api_server.tools.base import ParserEvent
 
 OPEN_TAG = "<tool_call>"
 CLOSE_TAG = "</tool_call>"

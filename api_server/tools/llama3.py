@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from enum import Enum, auto
 
+from api_server.chat.events import ParserEvent
 from api_server.tools._call_object import CallObjectReader
 from api_server.tools._scan import WHITESPACE, BufferedParser, append_text, could_become
-from api_server.tools.base import ParserEvent
 
 PYTHON_TAG = "<|python_tag|>"
 _SEPARATORS = WHITESPACE + ";"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from enum import Enum, auto
 
+from api_server.chat.events import ParserEvent, ToolCallArgumentsDelta, ToolCallStart
 from api_server.tools._call_object import CallObjectReader
 from api_server.tools._scan import (
     WHITESPACE,
@@ -24,7 +25,6 @@ from api_server.tools._scan import (
     could_become,
     split_at_marker,
 )
-from api_server.tools.base import ParserEvent, ToolCallArgumentsDelta, ToolCallStart
 
 TOOL_CALLS = "[TOOL_CALLS]"
 ARGS = "[ARGS]"

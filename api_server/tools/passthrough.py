@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api_server.tools.base import ParserEvent, TextDelta
+from api_server.chat.events import ParserEvent, TextDelta
 
 
 class PassthroughParser:

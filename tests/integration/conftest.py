@@ -89,7 +89,7 @@ def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def fake_engine_url(logs_dir: Path) -> Iterator[str]:
     port = free_port()
-    argv = [sys.executable, "-m", "api_server.fake_engine", "--host", "127.0.0.1",
+    argv = [sys.executable, "-m", "api_server.fakes.engine", "--host", "127.0.0.1",
             "--port", str(port)]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     with running(argv, f"{url}/health", logs_dir / "fake-engine.log", timeout_s=30):

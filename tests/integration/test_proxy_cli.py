@@ -22,7 +22,7 @@ def upstream_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("fake-upstream") / "fake-upstream.log"
-    argv = [sys.executable, "-m", "api_server.fake_upstream", "--port", str(port)]
+    argv = [sys.executable, "-m", "api_server.fakes.upstream", "--port", str(port)]
     with running(argv, f"{url}/v1/models", log, timeout_s=30):
         yield url
 

@@ -13,8 +13,9 @@ import httpx
 import pytest
 import yaml
 
+from api_server.chat.sampling import SamplingParams
 from api_server.engines.dialects import build_completion_body, completion_path, parse_queue_depth
-from api_server.engines.types import CompletionRequest, SamplingParams
+from api_server.engines.types import CompletionRequest
 from api_server.prompts.base import FormattedPrompt
 from bench.agreement import PROMPTS, compare, greedy_answers
 from stackctl.api import NativeStack

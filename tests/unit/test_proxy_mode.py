@@ -110,7 +110,7 @@ def test_named_models_are_resolved_before_the_catch_all(
 
 def test_the_models_listing_leaves_out_the_catch_all() -> None:
     """Beside named models the list is theirs (proxy mode alone asks its upstream: see
-    tests/unit/providers/test_through_gateway.py)."""
+    tests/unit/upstreams/test_through_gateway.py)."""
     catch_all = upstream_registry(UPSTREAM).models[0]
     settings = Settings(redis_url=None, database_url=None, cache_enabled=False)
     registry = ModelRegistry((catch_all, named("claude")))

@@ -14,8 +14,8 @@ from api_server.chat.events import (
     TextDelta,
     ToolCallArgumentsDelta,
     ToolCallStart,
+    Usage,
 )
-from api_server.engines.types import Usage
 from api_server.errors import EngineUnavailableError
 from api_server.logs.record import RequestLogRecord
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from api_server.archive.keys import archive_key, check_key
+from api_server.archive.object_keys import archive_key, check_key
 
 
 def test_key_is_the_utc_day_and_the_request_id() -> None:

@@ -9,12 +9,13 @@ from typing import Any, cast
 import pytest
 from prometheus_client import CollectorRegistry
 
-from api_server.cache.exact import AsyncKeyValue, ExactCache, cached_events
+from api_server.cache.exact import AsyncKeyValue, ExactCache
+from api_server.cache.layered import cached_events
 from api_server.cache.policy import CachePolicy
 from api_server.chat.conversation import ChatMessage, Conversation
-from api_server.chat.events import ChatEvent, Finished, TextDelta
-from api_server.chat.generation import ChatRequest, ModelRuntime
-from api_server.engines.types import SamplingParams, Usage
+from api_server.chat.events import ChatEvent, Finished, TextDelta, Usage
+from api_server.chat.sampling import SamplingParams
+from api_server.generation.request import ChatRequest, ModelRuntime
 from api_server.metrics import CacheMetrics
 from api_server.registry import ModelSpec
 from tests.unit.cache.fakes import DictRedis, DownRedis, HangingRedis

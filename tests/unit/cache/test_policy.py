@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from api_server.cache.policy import CachePolicy, cache_policy
-from api_server.engines.types import SamplingParams
+from api_server.chat.sampling import SamplingParams
 
 GREEDY = SamplingParams(max_tokens=16, temperature=0.0)
 SEEDED = SamplingParams(max_tokens=16, temperature=0.7, seed=1)

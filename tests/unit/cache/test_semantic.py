@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from qdrant_client import AsyncQdrantClient
 
-from api_server.cache.exact import cached_events
+from api_server.cache.layered import cached_events
 from api_server.cache.policy import (
     BYPASS,
     CachePolicy,
@@ -22,8 +22,8 @@ from api_server.cache.policy import (
 )
 from api_server.cache.semantic import SemanticCache, negation_words
 from api_server.chat.conversation import ChatMessage, Conversation
+from api_server.chat.sampling import SamplingParams
 from api_server.embeddings.backend import EmbeddingBatch
-from api_server.engines.types import SamplingParams
 from api_server.metrics import CacheMetrics
 from tests.unit.cache.test_exact import ANSWER, Engine, chat_request
 

@@ -13,8 +13,9 @@ from typing import Literal
 import aiohttp
 import pytest
 
+from api_server.chat.sampling import SamplingParams
 from api_server.engines.client import EngineReplica
-from api_server.engines.types import CompletionRequest, SamplingParams
+from api_server.engines.types import CompletionRequest
 from api_server.errors import EngineResponseError, EngineUnavailableError
 from api_server.prompts.base import FormattedPrompt
 

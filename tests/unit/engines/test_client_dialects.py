@@ -7,8 +7,9 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
+from api_server.chat.sampling import SamplingParams
 from api_server.engines.client import EngineReplica
-from api_server.engines.types import CompletionChunk, CompletionRequest, SamplingParams
+from api_server.engines.types import CompletionChunk, CompletionRequest
 from api_server.prompts.base import FormattedPrompt
 from api_server.registry import EngineKind
 from tests.unit.scripted_engine import ScriptedEngine

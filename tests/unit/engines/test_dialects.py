@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from api_server.chat.events import Usage
+from api_server.chat.sampling import SamplingParams
 from api_server.engines.dialects import (
     build_bos_probe_body,
     build_completion_body,
@@ -16,7 +18,7 @@ from api_server.engines.dialects import (
     parse_native_completion_chunk,
     parse_queue_depth,
 )
-from api_server.engines.types import CompletionChunk, CompletionRequest, SamplingParams, Usage
+from api_server.engines.types import CompletionChunk, CompletionRequest
 from api_server.prompts.base import FormattedPrompt
 from api_server.registry import EngineKind
 

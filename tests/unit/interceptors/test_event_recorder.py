@@ -6,7 +6,7 @@ from pathlib import Path
 
 from api_server.interceptors.event_recorder import EventRecorder
 from api_server.interceptors.exchange import BodyChunk, Exchange
-from api_server.interceptors.recording import read_recording
+from api_server.interceptors.exchange_log import read_recording
 
 SECRET = "sk-very-secret-key-123"
 

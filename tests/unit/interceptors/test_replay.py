@@ -16,7 +16,7 @@ import uvicorn
 
 from api_server.interceptors import InterceptorChain, InterceptorMiddleware
 from api_server.interceptors.event_recorder import EventRecorder
-from api_server.interceptors.recording import read_recording
+from api_server.interceptors.exchange_log import read_recording
 from api_server.interceptors.replay import main
 from tests.unit.interceptors.conftest import Answers, tiny_app
 

@@ -1,0 +1,1 @@
+"""Who calls: API keys (hashed in PostgreSQL), the authenticator, principals and the key CLI."""

@@ -1,0 +1,1 @@
+"""The OpenAI /v1/embeddings endpoint over the embeddings backend."""

@@ -1,0 +1,196 @@
+"""What every front door's service shares: who is calling, and one tracked request each
+(counted even when refused; a stream finishes its own tracking)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from api_server.auth.principal import ANONYMOUS, Principal, authorize_model
+from api_server.cache import cache_policy
+from api_server.cache.layered import CachedGeneration
+from api_server.cache.policy import semantic_cache_policy, semantic_cache_requested
+from api_server.chat.streaming import JsonResult, RelayResult, StreamResult
+from api_server.errors import InferstackError
+from api_server.frontdoor.caching import cached_chat
+from api_server.generation.request import ChatRequest, ModelRuntime
+from api_server.ratelimit import admit_request, with_headers
+from api_server.registry import UpstreamKind
+from api_server.sessions import SESSION_HEADER, session_id_for
+from api_server.state import AppState
+from api_server.tracking import RequestTracker
+from api_server.upstreams.credentials import client_credential
+from api_server.upstreams.relay import relay
+
+logger = logging.getLogger(__name__)
+
+FrontDoorResult = dict[str, Any] | JsonResult | StreamResult | RelayResult
+
+
+class FrontDoorService:
+    api_flavour = "openai"
+
+    def __init__(
+        self,
+        state: AppState,
+        request_id: str,
+        client_addr: str | None = None,
+        principal: Principal = ANONYMOUS,
+        cache_control: str | None = None,
+        semantic_header: str | None = None,
+        session_header: str | None = None,
+        client_headers: dict[str, str] | None = None,
+    ) -> None:
+        self.state = state
+        self.request_id = request_id
+        self.client_addr = client_addr
+        self.principal = principal
+        # The request's Cache-Control (no-cache, no-store) and x-semantic-cache (on, off).
+        self.cache_control = cache_control
+        self.semantic_header = semantic_header
+        self.session_header = session_header  # X-Session-ID, if the client names its session
+        self.limit_headers: dict[str, str] = {}  # x-ratelimit-*, once admitted
+        # Credentials and protocol headers a hosted upstream may be sent (see upstreams).
+        self.client_headers = client_headers or {}
+
+    async def _tracked(
+        self,
+        endpoint: str,
+        handler: Callable[[bytes, RequestTracker], Awaitable[FrontDoorResult]],
+        body: bytes,
+    ) -> FrontDoorResult:
+        tracker = RequestTracker(
+            self.state.metrics,
+            self.state.request_log,
+            self.state.archive,
+            request_id=self.request_id,
+            endpoint=endpoint,
+            api_flavour=self.api_flavour,
+            client_addr=self.client_addr,
+        )
+        session_id = session_id_for(self.session_header, body, self.principal.key_id)
+        tracker.identify(session_id, self.principal.key_id)
+        tracker.capture_request(body)
+        try:
+            result = await handler(body, tracker)
+        except BaseException as exc:
+            tracker.finish(exc)
+            if session_id is not None and isinstance(exc, InferstackError):
+                exc.headers[SESSION_HEADER] = session_id  # a failed turn is still the session's
+            raise
+        if not isinstance(result, StreamResult | RelayResult):
+            tracker.finish(None, response=result.body if isinstance(result, JsonResult) else result)
+        headers = self.limit_headers
+        if session_id is not None:
+            headers = {**headers, SESSION_HEADER: session_id}
+        return with_headers(result, headers)
+
+    async def _admit(
+        self,
+        runtime: ModelRuntime,
+        tracker: RequestTracker,
+        *,
+        stream: bool = False,
+        end_user: str | None = None,
+    ) -> None:
+        """The caller may use this model and is within its rate limits (403 / 429 if not);
+        from here on the request is counted under the model."""
+        authorize_model(self.principal, runtime.spec)
+        # Metrics and the concurrency valve count under this name; the log row keeps the
+        # model's own (they differ only for names a catch-all entry takes beyond its cap).
+        accounted = self.state.registry.accounting_name(runtime.spec)
+        self.limit_headers = await admit_request(
+            self.state.rate_limiter, self.principal, runtime.spec, tracker, accounted
+        )
+        tracker.model_named(accounted, runtime.spec.name, stream=stream, end_user=end_user)
+
+    async def _cached_generation(
+        self,
+        chat: ChatRequest,
+        tracker: RequestTracker,
+        *,
+        paced: bool,
+        cache_requested: bool | None = None,
+        semantic_requested: bool | None = None,
+    ) -> CachedGeneration:
+        """The chat's events: from the exact or semantic cache when they may answer (per the
+        request's body opt-ins and headers), else the engine's, recorded for the caches."""
+        return await cached_chat(
+            self.state.exact_cache,
+            chat,
+            tracker,
+            cache_policy(chat.sampling, cache_requested, self.cache_control),
+            paced=paced,
+            tenant=self._cache_tenant(chat.model),
+            semantic=self.state.semantic_cache,
+            semantic_policy=semantic_cache_policy(
+                chat.sampling,
+                model_opt_in=chat.model.spec.semantic_cache,
+                requested=semantic_cache_requested(semantic_requested, self.semantic_header),
+                cache_requested=cache_requested,
+                cache_control=self.cache_control,
+            ),
+        )
+
+    def _default_temperature(self, runtime: ModelRuntime) -> float | None:
+        """For a request that names none: ours for local engines; a hosted upstream keeps
+        its own default (some models refuse a temperature, or one beside top_p)."""
+        return None if runtime.spec.engine.is_upstream else self.state.settings.default_temperature
+
+    def _cache_tenant(self, runtime: ModelRuntime) -> str | None:
+        """Whose answers a cached one may be: the caller's key; for an upstream that is sent
+        the client's own credential, that credential too (a caller whose key the upstream
+        would refuse must not read answers bought with another's)."""
+        tenant = self.principal.key_id
+        engine = runtime.spec.engine
+        if engine.is_upstream and engine.auth.style != "env":
+            credential = client_credential(self.client_headers)
+            if credential is not None:
+                digest = hashlib.sha256(credential.encode()).hexdigest()[:16]
+                tenant = f"{tenant or ''}:{digest}"
+        return tenant
+
+    async def _relayed(
+        self,
+        body: bytes,
+        tracker: RequestTracker,
+        *,
+        kind: UpstreamKind,
+        path: str,
+        render_error: Callable[[InferstackError], bytes],
+        resolve: Callable[[str], ModelRuntime] | None = None,
+    ) -> RelayResult | None:
+        """A request for a hosted upstream of the client's own protocol, relayed as is
+        (the upstream judges fields this gateway would refuse); None for any other model,
+        which then takes the translated path. `resolve` maps the body's model name."""
+        if kind not in self.state.registry.upstream_kinds:
+            return None  # no such upstream: not even a second parse of the body
+        try:
+            raw = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None  # the front door's own parse reports it
+        model = raw.get("model") if isinstance(raw, dict) else None
+        if not isinstance(model, str):
+            return None
+        runtime = (resolve or self.state.runtime_for)(model)
+        if runtime.spec.engine.kind != kind:
+            return None
+        metadata = raw.get("metadata")
+        user = raw.get("user") or (metadata.get("user_id") if isinstance(metadata, dict) else None)
+        await self._admit(
+            runtime,
+            tracker,
+            stream=raw.get("stream") is True,
+            end_user=user if isinstance(user, str) else None,
+        )
+        return await relay(runtime, path, raw, self.client_headers, tracker, render_error)
+
+
+def log_unknown_fields(fields: list[str], endpoint: str) -> None:
+    """Fields a client sent that change nothing here: accepted, and noted once per request."""
+    if fields:
+        logger.info("%s: ignoring unsupported fields %s", endpoint, ", ".join(fields))

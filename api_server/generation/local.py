@@ -1,0 +1,131 @@
+"""Generation on a local engine: format the prompt, stream the engine, parse tool calls out
+of the raw text. Streaming and non-streaming responses both consume this."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from dataclasses import replace
+from typing import Any
+
+from api_server.chat.conversation import Conversation, NamedToolChoice
+from api_server.chat.events import (
+    ChatEvent,
+    Finished,
+    FinishReason,
+    ToolCallStart,
+    Usage,
+)
+from api_server.engines.types import CompletionRequest
+from api_server.errors import EngineError, InvalidRequestError
+from api_server.generation.request import ChatRequest, GenerationObserver, ModelRuntime
+from api_server.prompts.base import FormattedPrompt
+from api_server.prompts.errors import PromptFormatError
+from api_server.tools import build_tool_parser
+from api_server.tools.base import ToolCallParser
+from api_server.tools.forcing import forced_call_prefix
+
+
+def generate_local_chat(
+    request: ChatRequest, observer: GenerationObserver
+) -> AsyncGenerator[ChatEvent, None]:
+    spec = request.model.spec
+    conversation = request.conversation
+    prompt, forced = chat_prompt(request.model, conversation)
+    syntax = spec.tool_call_syntax if conversation.offers_tools else "none"
+    completion = CompletionRequest(
+        prompt=prompt,
+        sampling=request.sampling,
+        request_id=request.request_id,
+        bos_token=request.model.bos_token,
+        json_schema=_forced_arguments_schema(conversation) if forced else None,
+    )
+    return generate_text(request.model, completion, build_tool_parser(syntax), observer, forced)
+
+
+def chat_prompt(model: ModelRuntime, conversation: Conversation) -> tuple[FormattedPrompt, str]:
+    """The raw prompt for `conversation`, ending with the start of a forced tool call when
+    tool_choice demands one; that start (model output the prompt holds) comes second."""
+    spec = model.spec
+    try:
+        prompt = model.format_prompt(conversation)
+    except PromptFormatError as exc:
+        # The conversation cannot be expressed in this model's format: the client's to fix.
+        raise InvalidRequestError(f"{spec.name}: {exc}", param="messages") from exc
+    syntax = spec.tool_call_syntax if conversation.offers_tools else "none"
+    forced = forced_call_prefix(syntax, spec.prompt_family or "", conversation.tool_choice)
+    if forced:
+        prompt = replace(prompt, text=prompt.text + forced)
+    return prompt, forced
+
+
+def _forced_arguments_schema(conversation: Conversation) -> dict[str, Any] | None:
+    """With a named tool forced, the prompt ends just before its arguments: constraining the
+    rest to the tool's parameter schema makes even a small model produce a valid call."""
+    choice = conversation.tool_choice
+    if not isinstance(choice, NamedToolChoice):
+        return None
+    tool = next((t for t in conversation.tools if t.name == choice.name), None)
+    if tool is None or tool.parameters.get("type") != "object":
+        return None
+    return tool.parameters
+
+
+async def generate_text(
+    runtime: ModelRuntime,
+    completion: CompletionRequest,
+    parser: ToolCallParser,
+    observer: GenerationObserver,
+    prefilled: str = "",
+) -> AsyncGenerator[ChatEvent, None]:
+    """Stream one engine completion through `parser`, reporting to `observer`.
+    `prefilled` is model output the prompt already holds; the parser reads it first."""
+    first_token_seen = False
+    text_chunks = 0
+    called_tool = False
+    for event in parser.feed(prefilled) if prefilled else ():
+        called_tool = called_tool or isinstance(event, ToolCallStart)
+        yield event
+    engine_finish: str | None = None
+    engine_stop: str | None = None
+    usage: Usage | None = None
+    with runtime.pool.lease(observer) as lease:
+        try:
+            async for chunk in lease.replica.stream_completion(
+                completion, timeout_s=runtime.spec.timeout_s
+            ):
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                if chunk.finish_reason is not None:
+                    engine_finish = chunk.finish_reason
+                    engine_stop = chunk.stop_reason
+                if not chunk.text:
+                    continue
+                if not first_token_seen:
+                    first_token_seen = True
+                    observer.first_token()
+                text_chunks += 1
+                for event in parser.feed(chunk.text):
+                    called_tool = called_tool or isinstance(event, ToolCallStart)
+                    yield event
+        except EngineError as exc:
+            lease.failed(exc)
+            raise
+    for event in parser.finish():
+        called_tool = called_tool or isinstance(event, ToolCallStart)
+        yield event
+
+    # Engines that report no usage in the stream send about one token per chunk.
+    usage = usage or Usage(prompt_tokens=0, completion_tokens=text_chunks)
+    observer.completed(usage)
+    reason = _finish_reason(engine_finish, called_tool)
+    # Only the client's own stop sequences count, not the template's end-of-turn strings.
+    stop_sequence = engine_stop if engine_stop in completion.sampling.stop else None
+    yield Finished(reason, usage, stop_sequence if reason == "stop" else None)
+
+
+def _finish_reason(engine_finish: str | None, called_tool: bool) -> FinishReason:
+    # "length" first: a call cut off by max_tokens has unfinished arguments, and a client
+    # told "tool_calls" would run it.
+    if engine_finish == "length":
+        return "length"
+    return "tool_calls" if called_tool else "stop"

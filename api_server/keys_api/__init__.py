@@ -1,0 +1,1 @@
+"""The admin API for API keys (/admin/keys)."""

@@ -1,0 +1,1 @@
+"""The request-logs API (/v1/logs, /v1/usage) over the logs store."""

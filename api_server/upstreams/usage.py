@@ -1,0 +1,71 @@
+"""Token usage read off a relayed response, OpenAI's or Anthropic's, JSON or SSE, without
+holding the stream back: complete SSE lines that mention usage are parsed as they pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from api_server.chat.events import Usage
+
+_MAX_JSON_BYTES = 4 * 1024 * 1024  # a bigger non-streamed body is relayed, its usage unread
+
+
+class UsageSniffer:
+    def __init__(self, streaming: bool) -> None:
+        self.streaming = streaming
+        self._pending = bytearray()
+        self._prompt = 0
+        self._completion = 0
+        self._seen = False
+
+    def feed(self, piece: bytes) -> None:
+        if not self.streaming:
+            if len(self._pending) + len(piece) <= _MAX_JSON_BYTES:
+                self._pending += piece
+            return
+        self._pending += piece
+        if b"\n" not in piece:
+            return
+        *lines, rest = bytes(self._pending).split(b"\n")
+        self._pending = bytearray(rest)
+        for line in lines:
+            if line.startswith(b"data:") and b'"usage"' in line:
+                self._read(line[5:])
+
+    def usage(self) -> Usage | None:
+        if not self.streaming and self._pending:
+            self._read(bytes(self._pending))
+            self._pending.clear()
+        return Usage(self._prompt, self._completion) if self._seen else None
+
+    def _read(self, data: bytes) -> None:
+        try:
+            payload = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return
+        if isinstance(payload, dict):
+            self._take(payload)
+
+    def _take(self, payload: dict[str, Any]) -> None:
+        message = payload.get("message")
+        usage = payload.get("usage")
+        if not isinstance(usage, dict) and isinstance(message, dict):
+            usage = message.get("usage")  # Anthropic's message_start
+        if not isinstance(usage, dict):
+            return
+        self._seen = True
+        prompt = sum(
+            int(usage.get(key) or 0)
+            for key in (
+                "prompt_tokens",
+                "input_tokens",
+                "cache_creation_input_tokens",
+                "cache_read_input_tokens",
+            )
+        )
+        completion = int(usage.get("completion_tokens") or usage.get("output_tokens") or 0)
+        # Anthropic reports input in message_start and the output count grows per delta.
+        self._prompt = max(self._prompt, prompt)
+        self._completion = max(self._completion, completion)
