@@ -1,6 +1,6 @@
 """The response caches: which requests may use them (`policy`), the exact cache's key
 (`keys`) and Redis store (`exact`), the semantic cache in Qdrant (`semantic`), how a
-generation is recorded and replayed (`recording`), and which of them answers (`layered`)."""
+generation is recorded and replayed (`stored_events`), and which of them answers (`layered`)."""
 
 from api_server.cache.exact import ExactCache
 from api_server.cache.exact_key import exact_cache_key

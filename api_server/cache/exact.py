@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
-from api_server.cache.replay import (
+from api_server.cache.stored_events import (
     RecordingError,
     TimedEvent,
     decode_recording,

@@ -18,8 +18,8 @@ from typing import Literal
 from api_server.cache.exact import ExactCache
 from api_server.cache.exact_key import exact_cache_key
 from api_server.cache.policy import BYPASS, CachePolicy
-from api_server.cache.replay import TimedEvent, replay
 from api_server.cache.semantic import SemanticCache, SemanticProbe, semantic_query
+from api_server.cache.stored_events import TimedEvent, replay
 from api_server.chat.events import ChatEvent, Finished, Usage
 from api_server.generation.request import ChatRequest
 

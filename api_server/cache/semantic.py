@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from api_server.cache.replay import (
+from api_server.cache.stored_events import (
     RecordingError,
     TimedEvent,
     decode_recording,

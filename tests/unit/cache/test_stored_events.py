@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from api_server.cache.replay import (
+from api_server.cache.stored_events import (
     RecordingError,
     TimedEvent,
     decode_recording,
