@@ -45,11 +45,18 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     # A zombie is dead for our purposes; it only waits for its parent to reap it.
+    fields = stat_fields(Path(f"/proc/{pid}"))
+    return fields is None or fields[0] != "Z"
+
+
+def stat_fields(pid_dir: Path) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name: state, parent pid, ...
+    (None when the process is gone or the file unreadable)."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        fields = (pid_dir / "stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return True
-    return state != "Z"
+        return None
+    return fields if len(fields) > 1 else None
 
 
 def wait_gone(pids: Iterable[int], timeout: float) -> list[int]:

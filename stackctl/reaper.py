@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from stackctl.processes import terminate
+from stackctl.processes import stat_fields, terminate
 
 _PR_SET_CHILD_SUBREAPER = 36
 _LEFTOVER_GRACE_S = 5.0
@@ -46,11 +46,8 @@ def children_of(pid: int, proc: Path = Path("/proc")) -> list[int]:
     for entry in proc.iterdir() if proc.is_dir() else ():
         if not entry.name.isdigit():
             continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 1 and fields[1] == str(pid) and fields[0] != "Z":
+        fields = stat_fields(entry)
+        if fields is not None and fields[1] == str(pid) and fields[0] != "Z":
             found.append(int(entry.name))
     return found
 

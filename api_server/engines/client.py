@@ -80,8 +80,8 @@ class EngineReplica:
         self, request: CompletionRequest, *, timeout_s: float
     ) -> AsyncIterator[CompletionChunk]:
         chunks = self._stream_completion(request, timeout_s=timeout_s)
-        if self.kind in ECHOES_STOP_KINDS and stop_strings(request):
-            chunks = _cut_at_stop_strings(chunks, stop_strings(request))
+        if self.kind in ECHOES_STOP_KINDS and (stops := stop_strings(request)):
+            chunks = _cut_at_stop_strings(chunks, stops)
         async for chunk in chunks:
             yield chunk
 
@@ -276,7 +276,7 @@ async def _cut_at_stop_strings(
     the stop string that ended it becomes the last chunk's `stop_reason`."""
     cutter = StopStringCutter(stops)
     async for chunk in chunks:
-        text = cutter.feed(chunk.text).text
+        text = cutter.feed(chunk.text)
         if chunk.finish_reason is None:
             if text or chunk.usage is not None:
                 yield replace(chunk, text=text)

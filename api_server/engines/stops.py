@@ -8,27 +8,19 @@ piece of text settles it, so a stop split over two chunks never reaches the clie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True, slots=True)
-class StopScan:
-    """What may be passed on now, and the stop string that ended the text, if one did."""
-
-    text: str
-    stop: str | None = None
-
 
 class StopStringCutter:
+    """`stopped` is the stop string that ended the text, once one has."""
+
     def __init__(self, stops: tuple[str, ...]) -> None:
         self._stops = tuple(stop for stop in stops if stop)
         self._held = ""
         self.stopped: str | None = None
 
-    def feed(self, text: str) -> StopScan:
-        """Scan the next piece of text; after a stop, everything else is dropped."""
+    def feed(self, text: str) -> str:
+        """The next piece of text, less what must wait or comes after a stop."""
         if self.stopped is not None:
-            return StopScan("")
+            return ""
         pending = self._held + text
         first = min(
             ((at, stop) for stop in self._stops if (at := pending.find(stop)) >= 0),
@@ -37,10 +29,10 @@ class StopStringCutter:
         if first is not None:
             at, stop = first
             self._held, self.stopped = "", stop
-            return StopScan(pending[:at], stop)
+            return pending[:at]
         keep = self._longest_stop_prefix_at_end(pending)
         self._held = pending[len(pending) - keep :] if keep else ""
-        return StopScan(pending[: len(pending) - keep])
+        return pending[: len(pending) - keep]
 
     def finish(self) -> str:
         """The text still held back once the engine has finished: no stop came after all."""

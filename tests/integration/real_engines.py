@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from monitor.exposition import parse_exposition
 from stackctl.api import NativeStack
 
 
@@ -24,7 +25,7 @@ class RealEngine:
 
     def metric(self, stack: NativeStack, name: str) -> float:
         """The sum of one metric over its label sets, from the engine's own metrics."""
-        return sum(self.samples(stack, name).values())
+        return sum(value for _, value in self.samples(stack, name))
 
     def decode_steps_batched(self, stack: NativeStack) -> float | None:
         """How many decode steps ran more than one request at once, where the engine counts
@@ -32,23 +33,23 @@ class RealEngine:
         holds, not what its worker batches; the other two's gauges are their batches.)"""
         if self.kind != "max":
             return None
-        sizes = self.samples(stack, "maxserve_batch_size_bucket")
-        return sizes['batch_type="TG",le="+Inf"'] - sizes['batch_type="TG",le="1.0"']
+        sizes = {
+            labels["le"]: value
+            for labels, value in self.samples(stack, "maxserve_batch_size_bucket")
+            if labels.get("batch_type") == "TG"
+        }
+        return sizes["+Inf"] - sizes["1.0"] if sizes else 0.0
 
-    def samples(self, stack: NativeStack, name: str) -> dict[str, float]:
-        """One metric's value per label set (the text between its braces)."""
+    def samples(self, stack: NativeStack, name: str) -> list[tuple[dict[str, str], float]]:
+        """One metric's value per label set, read with the monitor's Prometheus parser. None
+        at all is a metric not measured yet: MAX publishes a series only from its first
+        measurement, so a MAX that has served nothing shows no running gauge, no token
+        counter and no batch histogram (a test run alone saw that)."""
         if self.metrics_url_env:
             url = stack.env("gateway")[self.metrics_url_env]
         else:
             url = stack.url(self.service) + "/metrics"
-        text = httpx.get(url, timeout=10).text
-        values = {
-            line[len(name) :].rsplit(" ", 1)[0].strip("{} "): float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines()
-            if line.startswith(name) and line[len(name) : len(name) + 1] in (" ", "{")
-        }
-        assert values, f"{self.service} metrics have no {name}"
-        return values
+        return list(parse_exposition(httpx.get(url, timeout=10).text, time=0).samples(name))
 
 
 ENGINES = (

@@ -9,7 +9,7 @@ from api_server.engines.stops import StopStringCutter
 
 def _run(stops: tuple[str, ...], pieces: list[str]) -> tuple[list[str], str | None]:
     cutter = StopStringCutter(stops)
-    passed = [cutter.feed(piece).text for piece in pieces]
+    passed = [cutter.feed(piece) for piece in pieces]
     if cutter.stopped is None:
         passed.append(cutter.finish())
     return passed, cutter.stopped
