@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from api_server.errors import PermissionDeniedError
 from api_server.registry import ModelSpec
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Principal:
     """An API key (`key_id` set), a JWT subject (`claims` set), or anonymous (auth off or
     an open path). `models` None: every model."""
@@ -20,6 +22,19 @@ class Principal:
     rpm: int | None = None
     tpm: int | None = None
     claims: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def tenant(self) -> str | None:
+        """Whose data a request's cache entries, sessions, limits and log rows are: the key,
+        or the token's issuer and subject together (two identity providers may both have a
+        subject "alice"); None for anonymous callers, who share everything."""
+        if self.key_id is not None:
+            return f"key:{self.key_id}"
+        if self.claims:
+            issuer = str(self.claims.get("iss", ""))
+            digest = hashlib.sha256(f"{issuer}\n{self.name}".encode()).hexdigest()[:32]
+            return f"jwt:{digest}"
+        return None
 
     def may_use(self, spec: ModelSpec) -> bool:
         """Allowlists name models as clients do: by name or alias, in any letter case."""

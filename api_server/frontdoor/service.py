@@ -72,7 +72,7 @@ class FrontDoorService:
             api_flavour=self.api_flavour,
             client_addr=self.client_addr,
         )
-        session_id = session_id_for(self.session_header, body, self.principal.key_id)
+        session_id = session_id_for(self.session_header, body, self.principal.tenant)
         tracker.identify(session_id, self.principal.key_id)
         tracker.capture_request(body)
         try:
@@ -145,7 +145,7 @@ class FrontDoorService:
         """Whose answers a cached one may be: the caller's key; for an upstream that is sent
         the client's own credential, that credential too (a caller whose key the upstream
         would refuse must not read answers bought with another's)."""
-        tenant = self.principal.key_id
+        tenant = self.principal.tenant
         engine = runtime.spec.engine
         if engine.is_upstream and engine.auth.style != "env":
             credential = client_credential(self.client_headers)

@@ -123,7 +123,7 @@ class RateLimiter:
             return f"key:{principal.key_id}", principal.rpm, principal.tpm
         rpm = principal.rpm if principal.rpm is not None else self.default_rpm
         tpm = principal.tpm if principal.tpm is not None else self.default_tpm
-        return f"principal:{principal.name}", rpm, tpm
+        return principal.tenant or f"principal:{principal.name}", rpm, tpm
 
     async def _decide(self, caller: str, rpm: int | None, tpm: int | None) -> Decision | None:
         """None: nothing to check, or Redis failed (fail open)."""
