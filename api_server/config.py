@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     engine_keepalive_s: PositiveFloat = 4.0
     health_probe_timeout_s: PositiveFloat = 2.0
     health_interval_s: PositiveFloat = 5.0
+    # /health and /health/ready reuse one PostgreSQL check for this long: a burst of health
+    # requests costs the database one query.
+    health_database_cache_s: PositiveFloat = 2.0
     default_temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     # POST /v1/title writes conversation titles with this (small, fast) model; unset: the
     # model the request names, else the default model.
@@ -84,6 +87,11 @@ class Settings(BaseSettings):
     # in-process model; its model must give 384-dimensional vectors like all-MiniLM-L6-v2.
     embeddings_url: str | None = None
     database_url: SecretStr | None = None
+    # The PostgreSQL pool: a server that accepts but never answers must not hold a caller
+    # forever. connect: opening a connection; command: any one query (the logs API and the
+    # writer have their own, tighter ones).
+    database_connect_timeout_s: PositiveFloat = 3.0
+    database_command_timeout_s: PositiveFloat = 30.0
     # The request-log writer (on when database_url is set): rows are committed every
     # batch_size rows or flush_interval_ms; past queue_size queued rows, or while PostgreSQL
     # is down, they wait in the spool folder, and are dropped (counted, logged) only once
@@ -137,11 +145,27 @@ class Settings(BaseSettings):
         "/dashboard/",
     )
     auth_key_cache_ttl_s: PositiveFloat = 30.0  # also how long a revoked key keeps working
+    # A key not in the cache waits at most this long for PostgreSQL (pool acquire + query),
+    # then gets a 503: a hung database must not stall every new caller.
+    auth_key_lookup_timeout_s: PositiveFloat = 2.0
     jwt_secret: SecretStr | None = None
     jwt_jwks_file: Path | None = None
     jwt_jwks_url: str | None = None
+    # The JWKS URL's keys are kept jwks_cache_s; a token naming a kid not in them refetches
+    # at most once per jwks_refresh_min_s (random kids cannot make us hammer the identity
+    # provider); a fetch gives up after jwks_timeout_s (a 503 while no keys were ever had).
+    jwt_jwks_cache_s: PositiveFloat = 300.0
+    jwt_jwks_refresh_min_s: PositiveFloat = 30.0
+    jwt_jwks_timeout_s: PositiveFloat = 3.0
+    # Required in jwt mode: the `aud` and `iss` tokens must carry. A deployment whose tokens
+    # truly have none opts out explicitly with jwt_verify_audience / jwt_verify_issuer false.
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
+    jwt_verify_audience: bool = True
+    jwt_verify_issuer: bool = True
+    # The models a token without a `models` claim may use: none by default (a token must
+    # name its models); ["*"] lets such tokens use every model.
+    jwt_default_models: tuple[str, ...] = ()
     admin_key: SecretStr | None = None
 
     @field_validator("admin_key", "jwt_secret")
@@ -165,6 +189,16 @@ class Settings(BaseSettings):
             if sum(source is not None for source in sources) != 1:
                 raise ValueError(
                     "auth_mode=jwt needs exactly one of jwt_secret, jwt_jwks_file, jwt_jwks_url"
+                )
+            if self.jwt_verify_audience and not self.jwt_audience:
+                raise ValueError(
+                    "auth_mode=jwt needs jwt_audience (the `aud` tokens must carry), or "
+                    "jwt_verify_audience=false to accept tokens meant for any audience"
+                )
+            if self.jwt_verify_issuer and not self.jwt_issuer:
+                raise ValueError(
+                    "auth_mode=jwt needs jwt_issuer (the `iss` tokens must carry), or "
+                    "jwt_verify_issuer=false to accept tokens from any issuer"
                 )
         return self
 

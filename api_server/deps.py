@@ -30,13 +30,18 @@ async def get_request_id(request: Request) -> str:
 
 async def get_principal(request: Request) -> Principal:
     """Who calls (401 without valid credentials, unless auth is off or the path is open)."""
-    return await (await get_state(request)).auth.authenticate(request.url.path, request.headers)
+    auth = (await get_state(request)).auth
+    return await auth.authenticate(request.url.path, request.headers, client_addr(request))
 
 
 async def read_limited_body(request: Request) -> bytes:
-    """The request body, refused with 413 past the configured size (checked while reading,
-    so a chunked upload cannot fill memory)."""
-    limit = (await get_state(request)).settings.max_body_bytes
+    """The request body, refused with 413 past the configured size."""
+    return await read_body_up_to(request, (await get_state(request)).settings.max_body_bytes)
+
+
+async def read_body_up_to(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 past `limit` bytes (checked while reading, so a
+    chunked upload cannot fill memory)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestTooLargeError(f"Request body of {declared} bytes exceeds {limit} bytes")

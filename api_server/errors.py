@@ -67,6 +67,12 @@ class AuthenticationError(InferstackError):
     error_type = "authentication_error"
     code = "invalid_api_key"
 
+    def __init__(self, message: str, *, reason: str = "invalid_credentials") -> None:
+        super().__init__(message)
+        # Why, for the audit log and inferstack_auth_failures_total: one of a few fixed
+        # words (missing, malformed_key, unknown_key, invalid_token, unknown_kid, ...).
+        self.reason = reason
+
 
 class PermissionDeniedError(InferstackError):
     status_code = 403

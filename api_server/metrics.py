@@ -62,9 +62,31 @@ class GatewayMetrics:
         )
         self.request_log = RequestLogMetrics(r)
         self.cache = CacheMetrics(r)
+        self.auth = AuthMetrics(r)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class AuthMetrics:
+    """Authentication's audit trail (api_server.auth.audit): fixed label words only, never a
+    key, a token or a client's address."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        registry = registry or CollectorRegistry()
+        self.failures = Counter(
+            "inferstack_auth_failures",
+            "Requests refused or not checkable, by reason: missing, malformed_key, unknown_key, "
+            "invalid_token, unknown_kid, admin_key (401s), unavailable (503)",
+            ["reason"],
+            registry=registry,
+        )
+        self.admin_key_events = Counter(
+            "inferstack_admin_key_events",
+            "API keys created or revoked through /v1/admin/keys, by action",
+            ["action"],
+            registry=registry,
+        )
 
 
 class CacheMetrics:

@@ -156,7 +156,7 @@ def build_app_state(
         metrics=metrics,
         services=services,
         request_log=request_log or DiscardingSink(),
-        auth=build_authenticator(settings, services.postgres, key_store),
+        auth=build_authenticator(settings, services.postgres, key_store, metrics.auth),
         started_at=time.time(),
         rate_limiter=rate_limiter,
         archive=archive,

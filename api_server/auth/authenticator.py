@@ -1,21 +1,25 @@
 """Turn a request's credentials into a `Principal`, by the configured auth mode.
 
 Accepted: `Authorization: Bearer <key or token>` (OpenAI clients) and `x-api-key: <key>`
-(Anthropic clients). Keys and tokens are never logged or echoed.
+(Anthropic clients). Keys and tokens are never logged or echoed; refusals are audited
+(`auth.audit`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 import asyncpg
 
+from api_server.auth.audit import AuthAudit
 from api_server.auth.keys import hash_key, looks_like_key
 from api_server.auth.principal import ANONYMOUS, Principal, allowlist
 from api_server.auth.repository import ApiKeyRepository, KeyStore
 from api_server.auth.tokens import JwtVerifier
 from api_server.config import Settings
 from api_server.errors import AuthenticationError, AuthUnavailableError
+from api_server.metrics import AuthMetrics
 
 MISSING = "Missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`"
 
@@ -26,11 +30,14 @@ class Authenticator:
         settings: Settings,
         keys: KeyStore | None = None,
         repository: ApiKeyRepository | None = None,
+        audit: AuthAudit | None = None,
     ) -> None:
         self.mode = settings.auth_mode
         self.keys = keys  # where api_key mode looks keys up
         self.repository = repository  # PostgreSQL, for the admin endpoint (when configured)
+        self.audit = audit or AuthAudit()
         self.jwt = JwtVerifier(settings) if self.mode == "jwt" else None
+        self.lookup_timeout_s = settings.auth_key_lookup_timeout_s
         # "/" and other exact paths; a longer entry ending in "/" opens everything below it.
         paths = settings.auth_open_paths
         self._open_exact = frozenset(paths)
@@ -39,26 +46,41 @@ class Authenticator:
     def is_open(self, path: str) -> bool:
         return path in self._open_exact or path.startswith(self._open_prefixes)
 
-    async def authenticate(self, path: str, headers: Mapping[str, str]) -> Principal:
+    async def authenticate(
+        self, path: str, headers: Mapping[str, str], client: str | None = None
+    ) -> Principal:
         if self.mode == "none" or self.is_open(path):
             return ANONYMOUS
+        try:
+            return await self._identify(headers)
+        except AuthenticationError as exc:
+            self.audit.refused(exc.reason, path, client)
+            raise
+        except AuthUnavailableError:
+            self.audit.refused("unavailable", path, client)
+            raise
+
+    async def _identify(self, headers: Mapping[str, str]) -> Principal:
         credential = credential_from(headers)
         if credential is None:
-            raise AuthenticationError(MISSING)
+            raise AuthenticationError(MISSING, reason="missing")
         if self.jwt is not None:
             return await self.jwt.verify(credential)
         return await self._check_key(credential)
 
     async def _check_key(self, key: str) -> Principal:
         if not looks_like_key(key):
-            raise AuthenticationError("Invalid API key")
+            raise AuthenticationError("Invalid API key", reason="malformed_key")
         assert self.keys is not None
         try:
-            found = await self.keys.find_by_hash(hash_key(key))
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            # The whole lookup (pool acquire, query, release) is bounded: a PostgreSQL
+            # that accepts and never answers costs a caller this long, then a 503.
+            async with asyncio.timeout(self.lookup_timeout_s):
+                found = await self.keys.find_by_hash(hash_key(key))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             raise AuthUnavailableError("API keys cannot be checked right now") from exc
         if found is None:
-            raise AuthenticationError("Invalid API key")
+            raise AuthenticationError("Invalid API key", reason="unknown_key")
         return Principal(
             name=found.name,
             key_id=found.id,
@@ -79,10 +101,17 @@ def credential_from(headers: Mapping[str, str]) -> str | None:
 
 
 def build_authenticator(
-    settings: Settings, postgres: asyncpg.Pool | None, keys: KeyStore | None = None
+    settings: Settings,
+    postgres: asyncpg.Pool | None,
+    keys: KeyStore | None = None,
+    metrics: AuthMetrics | None = None,
 ) -> Authenticator:
     """`keys` (tests) replaces the PostgreSQL key store for authentication."""
     repository = None
     if postgres is not None:
-        repository = ApiKeyRepository(postgres, ttl_s=settings.auth_key_cache_ttl_s)
-    return Authenticator(settings, keys or repository, repository)
+        repository = ApiKeyRepository(
+            postgres,
+            ttl_s=settings.auth_key_cache_ttl_s,
+            lookup_timeout_s=settings.auth_key_lookup_timeout_s,
+        )
+    return Authenticator(settings, keys or repository, repository, AuthAudit(metrics))

@@ -29,14 +29,21 @@ def main(argv: list[str]) -> int:
     revoke.add_argument("id")
     args = parser.parse_args(argv)
 
-    database_url = Settings().database_url
-    if database_url is None:
+    settings = Settings()
+    if settings.database_url is None:
         parser.error("INFERSTACK_DATABASE_URL is not set")
-    return asyncio.run(_run(args, database_url.get_secret_value()))
+    return asyncio.run(_run(args, settings))
 
 
-async def _run(args: argparse.Namespace, database_url: str) -> int:
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    assert settings.database_url is not None
+    pool = await asyncpg.create_pool(
+        settings.database_url.get_secret_value(),
+        min_size=1,
+        max_size=1,
+        timeout=settings.database_connect_timeout_s,
+        command_timeout=settings.database_command_timeout_s,
+    )
     try:
         keys = ApiKeyRepository(pool)
         if args.command == "create":

@@ -3,13 +3,15 @@ that checking a key costs no database round trip on most requests.
 
 The cache keeps answers for `ttl_s` (unknown keys for a few seconds only), so a key revoked
 elsewhere keeps working for up to `ttl_s`; a revoke through this repository applies here
-at once.
+at once. Known keys and unknown hashes live in two separate LRU maps: a flood of random
+guesses only evicts other guesses, never a valid key.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Protocol
+from collections import OrderedDict
+from typing import Generic, Protocol, TypeVar
 
 import asyncpg
 
@@ -17,7 +19,44 @@ from api_server.auth.keys import ApiKey, display_prefix, generate_key, hash_key
 
 _COLUMNS = "id::text, name, prefix, models, rpm, tpm, created_at, revoked_at"
 NEGATIVE_TTL_S = 5.0
-MAX_CACHED = 10_000
+MAX_KNOWN = 10_000
+MAX_UNKNOWN = 10_000
+
+V = TypeVar("V")
+
+
+class ExpiringLru(Generic[V]):
+    """At most `capacity` entries, each kept until its expiry; the least recently used goes
+    first when full."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[str, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: str, now: float) -> V | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= now:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: str, value: V, expires_at: float) -> None:
+        self._entries[key] = (expires_at, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def pop(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class KeyStore(Protocol):
@@ -27,10 +66,14 @@ class KeyStore(Protocol):
 
 
 class ApiKeyRepository:
-    def __init__(self, pool: asyncpg.Pool, ttl_s: float = 30.0) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, ttl_s: float = 30.0, lookup_timeout_s: float = 2.0
+    ) -> None:
         self.pool = pool
         self.ttl_s = ttl_s
-        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+        self.lookup_timeout_s = lookup_timeout_s  # acquire, and then the query, each
+        self.known: ExpiringLru[ApiKey] = ExpiringLru(MAX_KNOWN)
+        self.unknown: ExpiringLru[bool] = ExpiringLru(MAX_UNKNOWN)
 
     async def create(
         self,
@@ -68,23 +111,37 @@ class ApiKeyRepository:
         )
         if row is None:
             return False
-        self._cache.pop(row["key_hash"], None)
+        self.known.pop(row["key_hash"])
         return True
 
     async def find_by_hash(self, key_hash: str) -> ApiKey | None:
         """The live key with this hash, or None (unknown or revoked)."""
         now = time.monotonic()
-        cached = self._cache.get(key_hash)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        row = await self.pool.fetchrow(
-            f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
-            key_hash,
-        )
-        found = _from_row(row) if row is not None else None
-        if len(self._cache) >= MAX_CACHED:  # bounded: random guesses must not grow it
-            self._cache.clear()
-        self._cache[key_hash] = (now + (self.ttl_s if found else NEGATIVE_TTL_S), found)
+        if (known := self.known.get(key_hash, now)) is not None:
+            return known
+        if self.unknown.get(key_hash, now):
+            return None
+        connection = await self.pool.acquire(timeout=self.lookup_timeout_s)
+        try:
+            row = await connection.fetchrow(
+                f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+                key_hash,
+                timeout=self.lookup_timeout_s,
+            )
+        except BaseException:
+            # Timed out or cancelled mid-query (a hung server): asyncpg would wait, shielded,
+            # for the server to acknowledge a cancel it may never send. Drop the connection.
+            connection.terminate()
+            raise
+        finally:
+            await self.pool.release(connection)
+        now = time.monotonic()
+        if row is None:
+            self.unknown.put(key_hash, True, now + NEGATIVE_TTL_S)
+            return None
+        found = _from_row(row)
+        self.unknown.pop(key_hash)
+        self.known.put(key_hash, found, now + self.ttl_s)
         return found
 
 

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 
 from api_server.archive.store import FilesystemObjectStore, ObjectStore
 from api_server.config import Settings
+from api_server.infra.cached_result import CachedResult
 
 if TYPE_CHECKING:
     from qdrant_client import AsyncQdrantClient
@@ -29,6 +30,9 @@ class BackingServices:
     object_store_path: Path | None
     object_store: ObjectStore | None = None  # S3 when configured, else the folder
     ratelimit_redis: aioredis.Redis | None = None  # same Redis, ratelimit_timeout_s timeouts
+    # The health routes' PostgreSQL check, kept health_database_cache_s (any health answer
+    # type: the routes own its shape).
+    postgres_health: CachedResult[object] | None = None
 
 
 async def open_backing_services(settings: Settings, stack: AsyncExitStack) -> BackingServices:
@@ -47,14 +51,11 @@ async def open_backing_services(settings: Settings, stack: AsyncExitStack) -> Ba
         )
         stack.push_async_callback(ratelimit_redis.aclose)
 
-    postgres = None
+    postgres = postgres_health = None
     if settings.database_url:
-        # min_size=0: no connection is attempted until one is needed.
-        postgres = asyncpg.create_pool(
-            settings.database_url.get_secret_value(), min_size=0, max_size=10, timeout=3
-        )
-        await postgres
+        postgres = await open_postgres_pool(settings.database_url.get_secret_value(), settings)
         stack.push_async_callback(postgres.close)
+        postgres_health = CachedResult[object](settings.health_database_cache_s)
 
     qdrant = None
     if settings.qdrant_url or settings.qdrant_path:
@@ -94,4 +95,20 @@ async def open_backing_services(settings: Settings, stack: AsyncExitStack) -> Ba
         settings.object_store_path,
         object_store,
         ratelimit_redis=ratelimit_redis,
+        postgres_health=postgres_health,
     )
+
+
+async def open_postgres_pool(dsn: str, settings: Settings, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose connects and queries are bounded (a server that accepts and never
+    answers costs a timeout, not a caller stuck forever). min_size=0: no connection is
+    attempted until one is needed."""
+    pool = asyncpg.create_pool(
+        dsn,
+        min_size=0,
+        max_size=max_size,
+        timeout=settings.database_connect_timeout_s,
+        command_timeout=settings.database_command_timeout_s,
+    )
+    await pool
+    return pool

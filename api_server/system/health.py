@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
+
 from api_server.state import AppState
 
 
@@ -77,19 +79,44 @@ def _raising(
 
 async def check_backing_services(state: AppState) -> dict[str, dict[str, Any]]:
     services = state.services
-    checks: dict[str, Callable[[], Awaitable[object]]] = {}
+    timeout = state.settings.health_probe_timeout_s
+    probes: dict[str, Awaitable[ComponentHealth]] = {}
     if services.redis is not None:
-        checks["redis"] = services.redis.ping
+        probes["redis"] = _timed(services.redis.ping, timeout)
     if (pool := services.postgres) is not None:
-        checks["postgres"] = lambda: pool.fetchval("SELECT 1")
+
+        def probe_postgres() -> Awaitable[ComponentHealth]:
+            return _timed(lambda: _ping_postgres(pool), timeout)
+
+        # Shared for a short time by every health request: a burst costs PostgreSQL one query.
+        cache = services.postgres_health
+        probes["postgres"] = _as_health(cache.get(probe_postgres)) if cache else probe_postgres()
     if services.qdrant is not None:
-        checks["qdrant"] = services.qdrant.get_collections
+        probes["qdrant"] = _timed(services.qdrant.get_collections, timeout)
     if services.object_store_path is not None:
         path = services.object_store_path
-        checks["object_store"] = lambda: asyncio.to_thread(_probe_folder, path)
-    timeout = state.settings.health_probe_timeout_s
-    results = await asyncio.gather(*(_timed(check, timeout) for check in checks.values()))
-    return {name: result.as_dict() for name, result in zip(checks, results, strict=True)}
+        probes["object_store"] = _timed(lambda: asyncio.to_thread(_probe_folder, path), timeout)
+    results = await asyncio.gather(*probes.values())
+    return {name: result.as_dict() for name, result in zip(probes, results, strict=True)}
+
+
+async def _ping_postgres(pool: asyncpg.Pool) -> None:
+    connection = await pool.acquire()
+    try:
+        await connection.fetchval("SELECT 1")
+    except BaseException:
+        # Timed out on a server that does not answer: asyncpg would hold the connection,
+        # shielded, until the server acknowledges a cancel. Drop it instead.
+        connection.terminate()
+        raise
+    finally:
+        await pool.release(connection)
+
+
+async def _as_health(cached: Awaitable[object]) -> ComponentHealth:
+    result = await cached
+    assert isinstance(result, ComponentHealth)
+    return result
 
 
 def _probe_folder(path: os.PathLike[str]) -> None:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from api_server.auth.authenticator import credential_from
 from api_server.auth.keys import display_prefix, generate_key, hash_key, looks_like_key
-from api_server.auth.repository import ApiKeyRepository
+from api_server.auth.repository import MAX_KNOWN, MAX_UNKNOWN, ApiKeyRepository, ExpiringLru
 from api_server.config import Settings
 
 
@@ -41,13 +41,22 @@ def test_credential_from_either_header_style(headers: dict[str, str], expected: 
 
 
 class CountingPool:
-    def __init__(self, row: dict[str, Any] | None) -> None:
+    """Answers `row` for every hash, or only for the hash `only` when given."""
+
+    def __init__(self, row: dict[str, Any] | None, only: str | None = None) -> None:
         self.row = row
+        self.only = only
         self.queries = 0
 
-    async def fetchrow(self, query: str, *args: object) -> dict[str, Any] | None:
+    async def acquire(self, **options: object) -> CountingPool:
+        return self
+
+    async def release(self, connection: object) -> None:
+        pass
+
+    async def fetchrow(self, query: str, key_hash: str, **options: object) -> dict[str, Any] | None:
         self.queries += 1
-        return self.row
+        return self.row if self.only in (None, key_hash) else None
 
 
 ROW = {
@@ -89,7 +98,30 @@ async def test_unknown_keys_are_cached_briefly(monkeypatch: pytest.MonkeyPatch) 
     assert pool.queries == 2
 
 
+async def test_random_guesses_never_evict_a_valid_key() -> None:
+    pool = CountingPool(ROW, only="valid")
+    keys = ApiKeyRepository(pool, ttl_s=30)  # type: ignore[arg-type]
+    assert await keys.find_by_hash("valid") is not None
+    for guess in range(MAX_UNKNOWN + MAX_KNOWN + 1):  # more than both maps hold
+        assert await keys.find_by_hash(f"guess-{guess}") is None
+    queries = pool.queries
+    assert await keys.find_by_hash("valid") is not None
+    assert pool.queries == queries  # still cached: the guesses only pushed out guesses
+    assert len(keys.unknown) == MAX_UNKNOWN and len(keys.known) == 1
+
+
+def test_expiring_lru_drops_the_least_recently_used() -> None:
+    lru: ExpiringLru[int] = ExpiringLru(2)
+    lru.put("a", 1, expires_at=10)
+    lru.put("b", 2, expires_at=10)
+    assert lru.get("a", now=0) == 1  # "a" used: "b" is now the oldest
+    lru.put("c", 3, expires_at=10)
+    assert "b" not in lru and lru.get("a", now=0) == 1 and lru.get("c", now=0) == 3
+    assert lru.get("a", now=10) is None and "a" not in lru  # expired entries go on read
+
+
 DB = "postgresql://u:p@127.0.0.1:9/x"
+AUD_ISS = {"jwt_audience": "inferstack", "jwt_issuer": "https://idp.example"}
 
 
 @pytest.mark.parametrize(
@@ -101,7 +133,7 @@ DB = "postgresql://u:p@127.0.0.1:9/x"
         {"admin_key": "change-me", "database_url": DB},
         {"admin_key": "short", "database_url": DB},
         {"admin_key": "a-long-enough-admin-key"},
-        {"auth_mode": "jwt", "jwt_secret": "changeme"},
+        {"auth_mode": "jwt", "jwt_secret": "changeme", **AUD_ISS},
     ],
 )
 def test_inconsistent_auth_settings_fail_at_startup(settings: dict[str, Any]) -> None:
@@ -109,6 +141,23 @@ def test_inconsistent_auth_settings_fail_at_startup(settings: dict[str, Any]) ->
         Settings(**settings)
 
 
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({"jwt_issuer": "https://idp"}, "jwt_audience"),
+        ({"jwt_audience": "inferstack"}, "jwt_issuer"),
+        ({"jwt_verify_audience": False}, "jwt_issuer"),
+    ],
+)
+def test_jwt_mode_needs_an_audience_and_an_issuer(settings: dict[str, Any], named: str) -> None:
+    with pytest.raises(ValidationError, match=f"needs {named}.*{named.replace('_', '_verify_')}"):
+        Settings(auth_mode="jwt", jwt_secret="s" * 32, **settings)
+
+
 def test_consistent_auth_settings() -> None:
     Settings(auth_mode="api_key", database_url=DB, admin_key="a-long-enough-admin-key")
-    Settings(auth_mode="jwt", jwt_secret="s" * 32)
+    Settings(auth_mode="jwt", jwt_secret="s" * 32, **AUD_ISS)
+    # The deliberate opt-outs, for identity providers that set neither claim.
+    Settings(
+        auth_mode="jwt", jwt_secret="s" * 32, jwt_verify_audience=False, jwt_verify_issuer=False
+    )

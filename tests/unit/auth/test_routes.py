@@ -3,6 +3,7 @@ id reaches the request log, and auth_mode=none changes nothing."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -139,10 +140,11 @@ def test_auth_none_changes_nothing(models_file: Path, sink: ListSink, keys: Memo
 
 def test_jwt_mode(models_file: Path, sink: ListSink, keys: MemoryKeyStore) -> None:
     secret = "a-shared-secret-of-32-characters"
-    with gateway(models_file, sink, keys, auth_mode="jwt", jwt_secret=secret) as client:
-        token = jwt.encode(
-            {"sub": "bob", "exp": int(time.time()) + 60, "models": ["tiny"]}, secret, "HS256"
-        )
+    audience = {"jwt_audience": "inferstack", "jwt_issuer": "https://idp.example"}
+    with gateway(models_file, sink, keys, auth_mode="jwt", jwt_secret=secret, **audience) as client:
+        claims = {"sub": "bob", "exp": int(time.time()) + 60, "aud": "inferstack"}
+        claims["iss"] = "https://idp.example"
+        token = jwt.encode({**claims, "models": ["tiny"]}, secret, "HS256")
         headers = {"authorization": f"Bearer {token}"}
         assert client.post("/v1/chat/completions", json=CHAT, headers=headers).status_code == 200
         assert (
@@ -152,6 +154,8 @@ def test_jwt_mode(models_file: Path, sink: ListSink, keys: MemoryKeyStore) -> No
         other = {**CHAT, "model": "Llama-3.1-8B-Instruct"}
         assert client.post("/v1/chat/completions", json=other, headers=headers).status_code == 403
         assert client.post("/v1/chat/completions", json=CHAT).status_code == 401
+        modelless = {"authorization": f"Bearer {jwt.encode(claims, secret, 'HS256')}"}
+        assert client.post("/v1/chat/completions", json=CHAT, headers=modelless).status_code == 403
 
 
 def test_admin_endpoint_needs_the_admin_key(
@@ -163,3 +167,76 @@ def test_admin_endpoint_needs_the_admin_key(
         assert client.get("/v1/admin/keys", headers=wrong).status_code == 401
         _, user_key = keys.add("user")
         assert client.get("/v1/admin/keys", headers={"x-api-key": user_key}).status_code == 401
+
+
+ADMIN_HEADERS = {"authorization": f"Bearer {ADMIN}"}
+
+
+@pytest.fixture
+def admin(models_file: Path, sink: ListSink, keys: MemoryKeyStore) -> Iterator[TestClient]:
+    with gateway(models_file, sink, keys, database_url=DB, admin_key=ADMIN) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"authorization": "Bearer not-the-admin-key-at-all"}], ids=["none", "wrong"]
+)
+def test_admin_key_is_checked_before_the_body_is_read(
+    admin: TestClient, headers: dict[str, str]
+) -> None:
+    oversized_garbage = b"{" * (5 * 1024 * 1024)  # past every limit, and not JSON
+    response = admin.post("/v1/admin/keys", content=oversized_garbage, headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"]["type"] == "authentication_error"
+    metrics = admin.get("/metrics").text
+    assert 'inferstack_auth_failures_total{reason="admin_key"} 1.0' in metrics
+
+
+def test_admin_body_is_limited(admin: TestClient) -> None:
+    body = b'{"name": "' + b"x" * (64 * 1024) + b'"}'
+    response = admin.post("/v1/admin/keys", content=body, headers=ADMIN_HEADERS)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [(b"not json", "body"), (b'{"name": ""}', "name"), (b'{"name": "a", "rpm": 0}', "rpm")],
+    ids=["not-json", "empty-name", "zero-rpm"],
+)
+def test_bad_new_keys_are_400s_in_the_openai_envelope(
+    admin: TestClient, body: bytes, named: str
+) -> None:
+    response = admin.post("/v1/admin/keys", content=body, headers=ADMIN_HEADERS)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and named in error["message"]
+
+
+def test_admin_api_with_the_database_down_is_a_503(admin: TestClient) -> None:
+    response = admin.post("/v1/admin/keys", json={"name": "ci"}, headers=ADMIN_HEADERS)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "auth_unavailable"
+    assert admin.get("/v1/admin/keys", headers=ADMIN_HEADERS).status_code == 503
+
+
+def test_the_openapi_document_describes_the_new_key_body(admin: TestClient) -> None:
+    operation = admin.get("/openapi.json").json()["paths"]["/v1/admin/keys"]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["name"] and set(schema["properties"]) >= {"name", "models"}
+
+
+def test_refusals_are_audited_without_the_credential(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = "isk-" + "q" * 32
+    with caplog.at_level(logging.WARNING, logger="api_server.auth.audit"):
+        client.post("/v1/chat/completions", json=CHAT, headers={"x-api-key": key})
+        client.post("/v1/chat/completions", json=CHAT)
+    refusals = [r for r in caplog.records if r.name == "api_server.auth.audit"]
+    assert [r.fields["reason"] for r in refusals] == ["unknown_key", "missing"]  # type: ignore[attr-defined]
+    assert all("qqqq" not in r.getMessage() for r in refusals)
+    assert all(r.fields["client"] for r in refusals)  # type: ignore[attr-defined]
+    metrics = client.get("/metrics").text
+    assert 'inferstack_auth_failures_total{reason="unknown_key"} 1.0' in metrics
+    assert 'inferstack_auth_failures_total{reason="missing"} 1.0' in metrics

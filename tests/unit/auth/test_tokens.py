@@ -1,4 +1,5 @@
-"""JWT bearer tokens: HS256 with a shared secret, RS256 with a JWKS file."""
+"""JWT bearer tokens: HS256 with a shared secret, RS256 with a JWKS file; audience and
+issuer always checked unless opted out of; no `models` claim, no models (by default)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from api_server.config import Settings
 from api_server.errors import AuthenticationError
 
 SECRET = "a-shared-secret-of-32-characters"
+IDP = "https://idp.example"
+AUD_ISS = {"jwt_audience": "inferstack", "jwt_issuer": IDP}
 
 
 def claims(**extra: Any) -> dict[str, Any]:
-    return {"sub": "alice", "exp": int(time.time()) + 60, "aud": "inferstack", **extra}
+    return {"sub": "alice", "exp": int(time.time()) + 60, "aud": "inferstack", "iss": IDP, **extra}
 
 
 def hs256(**extra: Any) -> str:
@@ -28,7 +31,7 @@ def hs256(**extra: Any) -> str:
 
 @pytest.fixture
 def verifier() -> JwtVerifier:
-    return JwtVerifier(Settings(auth_mode="jwt", jwt_secret=SECRET, jwt_audience="inferstack"))
+    return JwtVerifier(Settings(auth_mode="jwt", jwt_secret=SECRET, **AUD_ISS))
 
 
 async def test_hs256_token_names_the_caller_and_its_models(verifier: JwtVerifier) -> None:
@@ -43,11 +46,23 @@ async def test_hs256_token_names_the_caller_and_its_models(verifier: JwtVerifier
     [
         hs256(exp=int(time.time()) - 10),
         hs256(aud="someone-else"),
+        hs256(iss="https://evil.example"),
+        jwt.encode({k: v for k, v in claims().items() if k != "aud"}, SECRET, algorithm="HS256"),
+        jwt.encode({k: v for k, v in claims().items() if k != "iss"}, SECRET, algorithm="HS256"),
         jwt.encode(claims(), "another-secret-of-32-characters!", algorithm="HS256"),
         jwt.encode({"sub": "alice", "aud": "inferstack"}, SECRET, algorithm="HS256"),  # no exp
         "isk-not-a-jwt",
     ],
-    ids=["expired", "wrong-audience", "wrong-secret", "no-exp", "garbage"],
+    ids=[
+        "expired",
+        "wrong-audience",
+        "wrong-issuer",
+        "no-audience",
+        "no-issuer",
+        "wrong-secret",
+        "no-exp",
+        "garbage",
+    ],
 )
 async def test_bad_tokens_are_refused(verifier: JwtVerifier, token: str) -> None:
     with pytest.raises(AuthenticationError):
@@ -60,9 +75,7 @@ async def test_rs256_with_a_jwks_file(tmp_path: Path) -> None:
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
-    verifier = JwtVerifier(
-        Settings(auth_mode="jwt", jwt_jwks_file=jwks, jwt_issuer="https://idp.example")
-    )
+    verifier = JwtVerifier(Settings(auth_mode="jwt", jwt_jwks_file=jwks, **AUD_ISS))
     good = jwt.encode(
         claims(iss="https://idp.example"), private, algorithm="RS256", headers={"kid": "k1"}
     )
@@ -75,7 +88,35 @@ async def test_rs256_with_a_jwks_file(tmp_path: Path) -> None:
         jwt.encode(
             claims(iss="https://idp.example"), private, algorithm="RS256", headers={"kid": "k9"}
         ),
+        jwt.encode(claims(), private, algorithm="RS256"),  # no kid
         hs256(iss="https://idp.example"),  # HS256 is not accepted where RS256 is configured
     ]:
         with pytest.raises(AuthenticationError):
             await verifier.verify(bad)
+
+
+async def test_a_token_without_models_may_use_none_by_default(verifier: JwtVerifier) -> None:
+    assert (await verifier.verify(hs256())).models == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("defaults", "expected"),
+    [(("tiny",), frozenset({"tiny"})), (("*",), None)],
+    ids=["listed", "every-model"],
+)
+async def test_jwt_default_models_decide_for_tokens_without_models(
+    defaults: tuple[str, ...], expected: frozenset[str] | None
+) -> None:
+    settings = Settings(auth_mode="jwt", jwt_secret=SECRET, jwt_default_models=defaults, **AUD_ISS)
+    verifier = JwtVerifier(settings)
+    assert (await verifier.verify(hs256())).models == expected
+    assert (await verifier.verify(hs256(models=["llama"]))).models == {"llama"}  # the claim wins
+
+
+async def test_opted_out_audience_and_issuer_are_not_checked() -> None:
+    settings = Settings(
+        auth_mode="jwt", jwt_secret=SECRET, jwt_verify_audience=False, jwt_verify_issuer=False
+    )
+    token = jwt.encode({"sub": "alice", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256")
+    assert (await JwtVerifier(settings).verify(token)).name == "alice"
+    assert (await JwtVerifier(settings).verify(hs256(aud="other", iss="other"))).name == "alice"

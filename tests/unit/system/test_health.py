@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from api_server.app import create_app
 from api_server.config import Settings
 from api_server.registry import ModelRegistry
+from tests.unit.auth.hung_services import HungPostgres
 
 
 def test_components_are_reported_with_status_and_latency(models_file: Path, tmp_path: Path) -> None:
@@ -43,3 +44,21 @@ def test_gateway_starts_with_every_backing_service_down(models_file: Path) -> No
     with TestClient(app) as client:
         chat = {"model": "tiny", "messages": [{"role": "user", "content": "hi"}]}
         assert client.post("/v1/chat/completions", json=chat).status_code == 200
+
+
+def test_a_hung_database_is_checked_once_per_cache_period(models_file: Path) -> None:
+    hung = HungPostgres("after_startup")
+    settings = Settings(
+        models_file=models_file,
+        database_url=hung.dsn,  # type: ignore[arg-type]
+        health_probe_timeout_s=0.3,
+        health_database_cache_s=3600,
+    )
+    app = create_app(settings, ModelRegistry.from_file(models_file))
+    try:
+        with TestClient(app) as client:
+            answers = [client.get(path).json() for path in ["/health/ready", "/health"] * 3]
+    finally:
+        hung.close()
+    assert all(answer["components"]["postgres"]["status"] == "down" for answer in answers)
+    assert hung.startups == 1  # six health answers, one database check
