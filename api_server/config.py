@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     # An OpenAI-compatible embedding server (compose's `embeddings` service) instead of the
     # in-process model; its model must give 384-dimensional vectors like all-MiniLM-L6-v2.
     embeddings_url: str | None = None
+    # Embedding requests waiting for or in the in-process model (the endpoint's and the
+    # semantic cache's together); past it 429 model_overloaded with Retry-After, as a model's
+    # max_concurrency: a queue would only hide the overload. Work a client left is dropped.
+    embeddings_max_pending: PositiveInt = 32
     database_url: SecretStr | None = None
     # The request-log writer (on when database_url is set): rows are committed every
     # batch_size rows or flush_interval_ms; past queue_size queued rows, or while PostgreSQL
