@@ -57,7 +57,9 @@ def prepare_relay_body(body: dict[str, Any], spec: ModelSpec, client_path: str) 
     requested = openai.max_completion_tokens or openai.max_tokens
     limits = checked_completion(spec, max_tokens=requested, n=openai.n, stop=openai.stop)
     if requested is None:
-        body[engine.max_tokens_field] = limits.max_tokens
+        # Legacy text completions know only max_tokens; chat may need max_completion_tokens.
+        chat = client_path == "/v1/chat/completions"
+        body[engine.max_tokens_field if chat else "max_tokens"] = limits.max_tokens
     if not openai.stream:
         return RelayPlan()
     options = body.get("stream_options")
