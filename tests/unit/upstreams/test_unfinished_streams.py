@@ -120,6 +120,12 @@ def _openai_error(text: str) -> dict[str, object]:
     return error
 
 
+def _anthropic_error(text: str) -> None:
+    last = text.strip().split("\n\n")[-1]
+    assert last.startswith("event: error\n")
+    assert "before finishing" in json.loads(last.split("data: ", 1)[1])["error"]["message"]
+
+
 def test_a_relayed_openai_stream_cut_short_ends_with_an_error(
     gateway: TestClient, sink: ListSink
 ) -> None:
@@ -137,9 +143,7 @@ def test_a_relayed_anthropic_stream_cut_short_ends_with_an_error_event(
     body = {"model": "claude-cut", "max_tokens": 10, "messages": HELLO, "stream": True}
     text = _streamed(gateway, "/v1/messages", body)
     assert text.startswith(ANTHROPIC_CUT.decode())
-    last = text.strip().split("\n\n")[-1]
-    assert last.startswith("event: error\n")
-    assert "before finishing" in json.loads(last.split("data: ", 1)[1])["error"]["message"]
+    _anthropic_error(text)
     _assert_logged_as_failed(sink)
 
 
@@ -159,7 +163,7 @@ def test_a_translated_anthropic_stream_cut_short_ends_with_an_error_event(
     body = {"model": "gpt-cut", "max_tokens": 10, "messages": HELLO, "stream": True}
     text = _streamed(gateway, "/v1/messages", body)
     assert "message_stop" not in text and '"end_turn"' not in text
-    assert text.strip().split("\n\n")[-1].startswith("event: error\n")
+    _anthropic_error(text)
     _assert_logged_as_failed(sink)
 
 
