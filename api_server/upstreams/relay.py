@@ -99,7 +99,12 @@ async def relay(
                             yield piece
                     if stripper is not None and (rest := stripper.flush()):
                         yield rest
-                    if streaming and response.status < 400 and not sniffer.ended:
+                    if streaming and response.status < 400 and sniffer.failed is not None:
+                        # The client has the upstream's error event: the log says failed.
+                        error = EngineResponseError(
+                            f"Upstream {replica.label} failed mid-stream: {sniffer.failed}"
+                        )
+                    elif streaming and response.status < 400 and not sniffer.ended:
                         error = EngineResponseError(
                             f"Upstream {replica.label} ended its stream before finishing"
                         )

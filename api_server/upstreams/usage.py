@@ -1,7 +1,7 @@
 """Token usage read off a relayed response, OpenAI's or Anthropic's, JSON or SSE, without
 holding the stream back: complete SSE lines that mention usage are parsed as they pass,
-and so are those that end a stream (a finish_reason, `[DONE]`, `message_stop`): a stream
-without one was cut off, not complete."""
+and so are those that end a stream (a finish_reason, `[DONE]`, `message_stop`; or an
+error event, which the client has then seen): a stream without one was cut off."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from api_server.chat.events import Usage
 
 _MAX_JSON_BYTES = 4 * 1024 * 1024  # a bigger non-streamed body is relayed, its usage unread
 # What an SSE data line must mention to be worth parsing.
-_MARKS = (b'"usage"', b'"finish_reason"', b"message_stop")
+_MARKS = (b'"usage"', b'"finish_reason"', b"message_stop", b'"error"')
 
 
 class UsageSniffer:
@@ -24,6 +24,7 @@ class UsageSniffer:
         self._completion = 0
         self._seen = False
         self.ended = False  # the stream said it was complete
+        self.failed: str | None = None  # the upstream's own mid-stream error, relayed as sent
 
     def feed(self, piece: bytes) -> None:
         if not self.streaming:
@@ -63,6 +64,11 @@ class UsageSniffer:
             self._take(payload)
 
     def _note_end(self, payload: dict[str, Any]) -> None:
+        error = payload.get("error")
+        if error is not None and self.failed is None:
+            # Anthropic's `error` event, or an OpenAI-style error object mid-stream.
+            message = error.get("message") if isinstance(error, dict) else None
+            self.failed = str(message or error)
         if payload.get("type") == "message_stop":
             self.ended = True  # Anthropic's last event
         choices = payload.get("choices")

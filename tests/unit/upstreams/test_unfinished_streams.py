@@ -54,8 +54,15 @@ async def openai_cut(request: Request) -> StreamingResponse:
     return _cut_stream(OPENAI_CUT)
 
 
+ANTHROPIC_ERROR = (
+    b"event: error\n"
+    b'data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
+)
+
+
 async def anthropic_cut(request: Request) -> StreamingResponse:
-    return _cut_stream(ANTHROPIC_CUT)
+    failing = (await request.json())["model"] == "fails"  # ends with its own error event
+    return _cut_stream(ANTHROPIC_CUT + (ANTHROPIC_ERROR if failing else b""))
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +84,10 @@ def sink() -> ListSink:
 
 @pytest.fixture
 def gateway(cutting_upstream: str, tmp_path: Path, sink: ListSink) -> Iterator[TestClient]:
-    def model(name: str, kind: str, url: str) -> str:
+    def model(name: str, kind: str, url: str, served: str = "m") -> str:
         return (
             f"  - name: {name}\n"
-            f"    engine: {{kind: {kind}, served_name: m, urls: ['{url}'],"
+            f"    engine: {{kind: {kind}, served_name: {served}, urls: ['{url}'],"
             " auth: {style: header}}\n"
             "    context_length: 1000\n"
             "    max_tokens: {default: 10, limit: 10}\n"
@@ -91,6 +98,7 @@ def gateway(cutting_upstream: str, tmp_path: Path, sink: ListSink) -> Iterator[T
         "models:\n"
         + model("gpt-cut", "openai", f"{cutting_upstream}/v1")
         + model("claude-cut", "anthropic", cutting_upstream)
+        + model("claude-fails", "anthropic", cutting_upstream, served="fails")
     )
     app = create_app(
         Settings(models_file=path, redis_url=None, database_url=None, cache_enabled=False),
@@ -144,6 +152,15 @@ def test_a_relayed_anthropic_stream_cut_short_ends_with_an_error_event(
     text = _streamed(gateway, "/v1/messages", body)
     assert text.startswith(ANTHROPIC_CUT.decode())
     _anthropic_error(text)
+    _assert_logged_as_failed(sink)
+
+
+def test_an_upstream_error_event_is_relayed_once_and_logged_as_failed(
+    gateway: TestClient, sink: ListSink
+) -> None:
+    body = {"model": "claude-fails", "max_tokens": 10, "messages": HELLO, "stream": True}
+    text = _streamed(gateway, "/v1/messages", body)
+    assert text == (ANTHROPIC_CUT + ANTHROPIC_ERROR).decode()  # no second error of ours
     _assert_logged_as_failed(sink)
 
 
