@@ -68,8 +68,8 @@ def create_app(
     app.include_router(anthropic_router, dependencies=authenticated)
     app.include_router(aisdk_router, dependencies=authenticated)
     app.include_router(dashboard_router, dependencies=authenticated)
-    if settings.logs_api_enabled:  # off unless asked for (404); any valid key may read
-        app.include_router(logs_router, dependencies=authenticated)
+    if settings.logs_api_enabled:  # off unless asked for (404); scoped by its own access
+        app.include_router(logs_router)  # rule: the admin key, a tenant's own rows, or 403
     if settings.admin_key is not None:
         app.include_router(admin_keys_router)  # guarded by admin_key, not by a client key
     install_error_handlers(app)

@@ -111,8 +111,11 @@ class Settings(BaseSettings):
     # it stores prompts and completions.
     archive_enabled: bool = False
     archive_queue_size: PositiveInt = 1000  # payloads waiting to be written; beyond, dropped
-    # /v1/logs and /v1/usage over the request logs (admin-only once auth exists).
+    # /v1/logs and /v1/usage over the request logs: the admin key reads every row, any
+    # other key or JWT subject only its own. With auth_mode none they answer 403 unless
+    # logs_api_allow_anonymous (then anyone who reaches the gateway reads every row).
     logs_api_enabled: bool = False
+    logs_api_allow_anonymous: bool = False
     # Watchers of every HTTP exchange, off the request path (api_server/interceptors):
     # printer (console), message_logger (rotated JSONL), event_recorder (for `replay`).
     interceptors: list[InterceptorSpec] = Field(default_factory=list)

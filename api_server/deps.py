@@ -76,6 +76,7 @@ def front_door(service: type[Service]) -> Callable[..., Awaitable[Service]]:
             client_headers=(
                 client_headers_for_upstream(headers) if state.registry.upstream_kinds else {}
             ),
+            client_request_id=request.scope["state"].get("client_request_id"),
         )
 
     return build

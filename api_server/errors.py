@@ -6,6 +6,7 @@ InferstackError                   500 server_error
 │   └── UnsupportedFeatureError   400 (e.g. n > 1, images for a text-only model)
 ├── AuthenticationError           401 code=invalid_api_key (missing, unknown, revoked, expired)
 ├── PermissionDeniedError         403 code=model_not_allowed (outside the key's allowlist)
+│   └── LogsAccessDeniedError     403 code=logs_access_denied (logs API with auth off)
 ├── ModelNotFoundError            404 code=model_not_found
 ├── LogNotFoundError              404 code=not_found (GET /v1/logs/{id})
 ├── KeyNotFoundError              404 code=not_found (DELETE /v1/admin/keys/{id})
@@ -72,6 +73,12 @@ class PermissionDeniedError(InferstackError):
     status_code = 403
     error_type = "permission_error"
     code = "model_not_allowed"
+
+
+class LogsAccessDeniedError(PermissionDeniedError):
+    """The logs API refuses an anonymous caller unless logs_api_allow_anonymous."""
+
+    code = "logs_access_denied"
 
 
 class AuthUnavailableError(InferstackError):

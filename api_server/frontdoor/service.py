@@ -44,9 +44,11 @@ class FrontDoorService:
         semantic_header: str | None = None,
         session_header: str | None = None,
         client_headers: dict[str, str] | None = None,
+        client_request_id: str | None = None,
     ) -> None:
         self.state = state
-        self.request_id = request_id
+        self.request_id = request_id  # ours, always
+        self.client_request_id = client_request_id  # the client's own, logged beside it
         self.client_addr = client_addr
         self.principal = principal
         # The request's Cache-Control (no-cache, no-store) and x-semantic-cache (on, off).
@@ -71,9 +73,10 @@ class FrontDoorService:
             endpoint=endpoint,
             api_flavour=self.api_flavour,
             client_addr=self.client_addr,
+            client_request_id=self.client_request_id,
         )
         session_id = session_id_for(self.session_header, body, self.principal.tenant)
-        tracker.identify(session_id, self.principal.key_id)
+        tracker.identify(session_id, self.principal.tenant, self.principal.key_id)
         tracker.capture_request(body)
         try:
             result = await handler(body, tracker)
