@@ -125,6 +125,7 @@ class FrontDoorService:
             tracker,
             cache_policy(chat.sampling, cache_requested, self.cache_control),
             paced=paced,
+            metric_name=self.state.registry.accounting_name(chat.model.spec),
             tenant=self._cache_tenant(chat.model),
             semantic=self.state.semantic_cache,
             semantic_policy=semantic_cache_policy(
