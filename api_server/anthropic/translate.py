@@ -30,7 +30,7 @@ from api_server.chat.conversation import (
     ToolChoice,
     ToolSpec,
 )
-from api_server.chat.sampling import SamplingParams
+from api_server.chat.sampling import SamplingParams, bounded_stops
 from api_server.errors import InvalidRequestError, UnsupportedFeatureError
 from api_server.registry import ModelSpec
 
@@ -196,5 +196,5 @@ def to_sampling(
         temperature=default_temperature if temperature is None else temperature,
         top_p=request.top_p,
         top_k=request.top_k,
-        stop=tuple(request.stop_sequences or ()),
+        stop=bounded_stops(request.stop_sequences or [], param="stop_sequences"),
     )

@@ -11,7 +11,7 @@ from api_server.chat.conversation import (
     ToolChoice,
     ToolSpec,
 )
-from api_server.chat.sampling import SamplingParams
+from api_server.chat.sampling import SamplingParams, bounded_stops
 from api_server.errors import InvalidRequestError, UnsupportedFeatureError
 from api_server.openai.protocol import (
     ChatCompletionRequest,
@@ -165,9 +165,7 @@ def to_sampling(
         requested = request.max_completion_tokens
     max_tokens = spec.completion_budget(requested)
     stop = request.stop
-    stops = (stop,) if isinstance(stop, str) else tuple(stop or ())
-    if len(stops) > 4:
-        raise InvalidRequestError("at most 4 stop sequences are allowed", param="stop")
+    stops = bounded_stops([stop] if isinstance(stop, str) else stop or [], param="stop")
     temperature = request.temperature
     return SamplingParams(
         max_tokens=max_tokens,

@@ -71,6 +71,18 @@ def test_n_other_than_one_is_400(client: TestClient) -> None:
     assert error["param"] == "n"
 
 
+@pytest.mark.parametrize(
+    ("stop", "param"),
+    [(["a", "b", "c", "d", "e"], "stop"), ("x" * 257, "stop[0]"), (["END", "x" * 257], "stop[1]")],
+)
+def test_stop_is_bounded_in_number_and_length(
+    client: TestClient, engine: ScriptedEngine, stop: str | list[str], param: str
+) -> None:
+    body = {"model": "tiny", "messages": HELLO, "stop": stop}
+    assert assert_envelope(client.post(CHAT, json=body), 400)["param"] == param
+    assert engine.requests == []
+
+
 def test_max_tokens_over_the_model_limit_is_400(client: TestClient) -> None:
     body = {"model": "tiny", "messages": HELLO, "max_tokens": 65}
     assert assert_envelope(client.post(CHAT, json=body), 400)["param"] == "max_tokens"
