@@ -3,7 +3,8 @@
 InferstackError                   500 server_error
 ├── InvalidRequestError           400 invalid_request_error
 │   ├── ContextLengthExceededError 400 code=context_length_exceeded
-│   └── UnsupportedFeatureError   400 (e.g. n > 1, images for a text-only model)
+│   ├── UnsupportedFeatureError   400 (e.g. n > 1, images for a text-only model)
+│   └── InvalidSchemaError        400 code=invalid_schema (a client's JSON schema refused)
 ├── AuthenticationError           401 code=invalid_api_key (missing, unknown, revoked, expired)
 ├── PermissionDeniedError         403 code=model_not_allowed (outside the key's allowlist)
 ├── ModelNotFoundError            404 code=model_not_found
@@ -60,6 +61,14 @@ class ContextLengthExceededError(InvalidRequestError):
 
 class UnsupportedFeatureError(InvalidRequestError):
     code = "unsupported_parameter"
+
+
+class InvalidSchemaError(InvalidRequestError):
+    """A JSON schema the client sent (a tool's parameters) is not a valid JSON Schema, or
+    is one the gateway will not run: a reference outside it, a pattern RE2 cannot compile,
+    past the size limits."""
+
+    code = "invalid_schema"
 
 
 class AuthenticationError(InferstackError):

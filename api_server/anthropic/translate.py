@@ -54,12 +54,13 @@ def to_conversation(
     for index, message in enumerate(request.messages):
         messages.extend(_to_messages(message, index, names, call_names, model, accepts_images))
     tools = tuple(
-        ToolSpec(
-            name=names.model_name(tool.name),
-            description=tool.description,
-            parameters=tool.input_schema,
+        ToolSpec.from_client(
+            names.model_name(tool.name),
+            tool.description,
+            tool.input_schema,
+            param=f"tools[{index}].input_schema",
         )
-        for tool in request.tools or ()
+        for index, tool in enumerate(request.tools or ())
     )
     choice = _to_tool_choice(request, names, tools)
     if isinstance(choice, NamedToolChoice):

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import orjson
 
@@ -29,6 +30,8 @@ from api_server.upstreams.relay import relay
 logger = logging.getLogger(__name__)
 
 FrontDoorResult = dict[str, Any] | JsonResult | StreamResult | RelayResult
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class FrontDoorService:
@@ -56,6 +59,13 @@ class FrontDoorService:
         self.limit_headers: dict[str, str] = {}  # x-ratelimit-*, once admitted
         # Credentials and protocol headers a hosted upstream may be sent (see upstreams).
         self.client_headers = client_headers or {}
+
+    @staticmethod
+    async def _translated(translate: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """A request's translation, off the event loop: it compiles the client's tool
+        schemas (bounded, yet tens of milliseconds for the largest), which must not stall
+        other requests."""
+        return await asyncio.to_thread(translate, *args, **kwargs)
 
     async def _tracked(
         self,

@@ -11,6 +11,8 @@ import httpx
 import openai
 import pytest
 
+from tests.recording_server import RecordingServer
+
 pytestmark = pytest.mark.integration
 
 WEATHER = [{"role": "user", "content": "Weather in Paris?"}]
@@ -182,6 +184,18 @@ def test_bad_input_gets_openai_envelope(http: httpx.Client, payload: bytes, stat
     )
     assert response.status_code == status
     assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+
+
+def test_a_tool_schema_with_a_remote_ref_is_refused_and_not_fetched(http: httpx.Client) -> None:
+    with RecordingServer() as server:
+        schema = {"type": "object", "properties": {"city": {"$ref": server.url}}}
+        tools = [{"type": "function", "function": {"name": "get_weather", "parameters": schema}}]
+        body = {"model": "fake-hermes", "messages": WEATHER, "tools": tools}
+        response = http.post("/v1/chat/completions", json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["param"]) == ("invalid_schema", "tools[0].function.parameters")
+    assert server.hits == []
 
 
 def test_oversized_body_is_413(http: httpx.Client) -> None:

@@ -35,6 +35,7 @@ FLOORS: tuple[frozenset[str], ...] = tuple(
         "registry",
         "prompts tools http interceptors middleware",
         "chat validation",
+        "client_schemas",  # a client's JSON schemas (tools, response_format), checked safely
         "errors sse log_format drop_report metrics api_server",
     )
 )
