@@ -37,7 +37,9 @@ class AISDKService(FrontDoorService):
         request = parse_body(ChatStreamRequest, body)
         log_unknown_fields(request.unknown_fields(), CHAT_ENDPOINT)
         runtime = await self._admitted_model(request.model, tracker, stream=True)
-        conversation = await self._translated(to_conversation, request, runtime.spec.accepts_images)
+        conversation = await self._translated(
+            bool(request.tools), to_conversation, request, runtime.spec.accepts_images
+        )
         chat = ChatRequest(
             model=runtime,
             conversation=conversation,

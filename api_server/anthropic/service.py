@@ -49,7 +49,12 @@ class AnthropicService(FrontDoorService):
         await self._admit(runtime, tracker, stream=request.stream, end_user=end_user)
         names = tool_names_for(request)
         conversation = await self._translated(
-            to_conversation, request, names, runtime.spec.name, runtime.spec.accepts_images
+            bool(request.tools),
+            to_conversation,
+            request,
+            names,
+            runtime.spec.name,
+            runtime.spec.accepts_images,
         )
         chat = ChatRequest(
             model=runtime,
@@ -93,7 +98,11 @@ class AnthropicService(FrontDoorService):
             )
         tracker.model_named(self.state.registry.accounting_name(runtime.spec), runtime.spec.name)
         conversation = await self._translated(
-            to_conversation, request, tool_names_for(request), runtime.spec.name
+            bool(request.tools),
+            to_conversation,
+            request,
+            tool_names_for(request),
+            runtime.spec.name,
         )
         prompt, _ = chat_prompt(runtime, conversation)
         with runtime.pool.lease(tracker) as lease:

@@ -61,10 +61,14 @@ class FrontDoorService:
         self.client_headers = client_headers or {}
 
     @staticmethod
-    async def _translated(translate: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        """A request's translation, off the event loop: it compiles the client's tool
-        schemas (bounded, yet tens of milliseconds for the largest), which must not stall
-        other requests."""
+    async def _translated(
+        has_tools: bool, translate: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        """A request's translation; off the event loop when the request defines tools, as
+        it then compiles their schemas (bounded, yet tens of milliseconds for the largest),
+        which must not stall other requests."""
+        if not has_tools:
+            return translate(*args, **kwargs)
         return await asyncio.to_thread(translate, *args, **kwargs)
 
     async def _tracked(

@@ -47,7 +47,9 @@ class OpenAIService(FrontDoorService):
         log_unknown_fields(request.unknown_fields(), "chat.completions")
         runtime = self.state.runtime_for(request.model)
         await self._admit(runtime, tracker, stream=request.stream, end_user=request.user)
-        conversation = await self._translated(to_conversation, request, runtime.spec.accepts_images)
+        conversation = await self._translated(
+            bool(request.tools), to_conversation, request, runtime.spec.accepts_images
+        )
         chat = ChatRequest(
             model=runtime,
             conversation=conversation,
