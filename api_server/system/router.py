@@ -15,13 +15,14 @@ from api_server.auth.authenticator import credential_from
 from api_server.deps import StateDep
 from api_server.errors import InferstackError
 from api_server.http import json_response
+from api_server.openapi_doc import openai_errors
 from api_server.registry import CATCH_ALL_MODEL
 from api_server.state import AppState
 from api_server.system.health import check_backing_services, check_engines
 from api_server.upstreams.credentials import client_headers_for_upstream
 from api_server.upstreams.models import upstream_model_list
 
-router = APIRouter()
+router = APIRouter(responses=openai_errors([401, 500]))
 
 
 @router.get("/")
@@ -75,7 +76,10 @@ async def live() -> Response:
     return json_response({"status": "alive"})
 
 
-@router.get("/health/ready")
+@router.get(
+    "/health/ready",
+    responses={503: {"description": "Not ready: the same report, some model has no engine up"}},
+)
 async def ready(state: StateDep, request: Request) -> Response:
     body = await readiness(state, details=await _shows_details(state, request))
     return json_response(body, status_code=503 if body["status"] == "not_ready" else 200)
