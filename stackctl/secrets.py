@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 
 def write_private(path: Path, text: str) -> None:
@@ -37,3 +38,13 @@ def redis_auth_conf(state_dir: Path, password: str) -> str:
     path = state_dir / "secrets" / "redis.conf"
     write_private(path, f"requirepass {password}\n")
     return str(path)
+
+
+def redacted(url: str) -> str:
+    """The URL with its password, if any, shown as ***: for messages to the terminal."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
