@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from typing import Any
 
@@ -105,9 +106,18 @@ _DETAILS_PATH = "/health?details"
 
 async def _shows_details(state: AppState, request: Request) -> bool:
     """Why a component is down (exception text, addresses) only for callers with valid
-    credentials; anyone reaching the open health paths sees status and latency, and the
-    details are in the gateway's log. With auth off nobody is authenticated."""
-    if state.auth.mode == "none" or credential_from(request.headers) is None:
+    credentials or the admin key; anyone reaching the open health paths sees status and
+    latency, and the details are in the gateway's debug log. With auth off and no admin key
+    nobody is told."""
+    credential = credential_from(request.headers)
+    if credential is None:
+        return False
+    admin_key = state.settings.admin_key
+    if admin_key is not None and hmac.compare_digest(
+        credential.encode(), admin_key.get_secret_value().encode()
+    ):
+        return True
+    if state.auth.mode == "none":
         return False
     try:
         await state.auth.authenticate(_DETAILS_PATH, request.headers)

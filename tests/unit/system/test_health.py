@@ -114,3 +114,20 @@ class _AnyNumber:
 
 
 ANY_NUMBER = _AnyNumber()
+
+
+def test_the_admin_key_gets_the_details_with_auth_off(models_file: Path) -> None:
+    admin_key = "an-admin-key-of-32-characters!!!"
+    settings = Settings(
+        models_file=models_file,
+        redis_url="redis://127.0.0.1:9/0",
+        admin_key=admin_key,  # type: ignore[arg-type]
+        database_url="postgresql://u:p@127.0.0.1:9/db",  # type: ignore[arg-type]
+    )
+    with TestClient(create_app(settings, ModelRegistry.from_file(models_file))) as client:
+        anonymous = client.get("/health/ready").json()
+        admin = client.get("/health/ready", headers={"x-api-key": admin_key}).json()
+        wrong = client.get("/health/ready", headers={"x-api-key": admin_key[:-1] + "?"}).json()
+    assert "detail" not in anonymous["components"]["redis"]
+    assert "detail" not in wrong["components"]["redis"]
+    assert admin["components"]["redis"]["detail"]
