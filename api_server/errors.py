@@ -11,6 +11,7 @@ InferstackError                   500 server_error
 ├── LogNotFoundError              404 code=not_found (GET /v1/logs/{id})
 ├── KeyNotFoundError              404 code=not_found (DELETE /v1/admin/keys/{id})
 ├── RequestTooLargeError          413
+├── UnsupportedMediaTypeError     415 (a JSON route's body sent as anything but JSON)
 ├── RateLimitExceededError        429 (the caller's rpm/tpm; carries x-ratelimit-* headers)
 │   └── ModelOverloadedError      429 (the model's max_concurrency in this gateway process)
 ├── ClientGoneError               499 (nginx's "client closed request"; sent to nobody)
@@ -125,6 +126,12 @@ class RequestTooLargeError(InferstackError):
     status_code = 413
     error_type = "invalid_request_error"
     code = "request_too_large"
+
+
+class UnsupportedMediaTypeError(InferstackError):
+    status_code = 415
+    error_type = "invalid_request_error"
+    code = "unsupported_media_type"
 
 
 class RateLimitExceededError(InferstackError):

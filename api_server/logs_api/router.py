@@ -9,8 +9,9 @@ from fastapi.responses import Response
 from api_server.deps import StateDep
 from api_server.http import json_response
 from api_server.logs_api.service import LogsQueryService
+from api_server.openapi_doc import openai_errors
 
-router = APIRouter()
+router = APIRouter(responses=openai_errors([400, 401, 403, 404, 500, 503]))
 
 
 @router.get("/v1/logs")

@@ -101,7 +101,8 @@ def test_engine_down_is_503(client: openai.OpenAI) -> None:
     with pytest.raises(openai.APIStatusError) as caught:
         client.chat.completions.create(model="engine-down", messages=WEATHER)
     assert caught.value.status_code == 503
-    assert "llamacpp@http://127.0.0.1:" in caught.value.message
+    assert "llamacpp#0" in caught.value.message  # the replica's label, not its address
+    assert "127.0.0.1" not in caught.value.message
 
 
 def test_engine_429_keeps_retry_after(client: openai.OpenAI) -> None:
