@@ -22,6 +22,7 @@ from api_server.logs.record import RequestLogSink
 from api_server.logs_api.router import router as logs_router
 from api_server.middleware.request_id import RequestIdMiddleware
 from api_server.openai.router import router as openai_router
+from api_server.openapi_doc import install_openapi
 from api_server.proxy_mode import upstream_registry
 from api_server.registry import ModelRegistry
 from api_server.system.router import router as system_router
@@ -73,6 +74,7 @@ def create_app(
     if settings.admin_key is not None:
         app.include_router(admin_keys_router)  # guarded by admin_key, not by a client key
     install_error_handlers(app)
+    install_openapi(app)
     return app
 
 

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import orjson
 
@@ -29,6 +30,8 @@ from api_server.upstreams.relay import relay
 logger = logging.getLogger(__name__)
 
 FrontDoorResult = dict[str, Any] | JsonResult | StreamResult | RelayResult
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class FrontDoorService:
@@ -58,6 +61,17 @@ class FrontDoorService:
         self.limit_headers: dict[str, str] = {}  # x-ratelimit-*, once admitted
         # Credentials and protocol headers a hosted upstream may be sent (see upstreams).
         self.client_headers = client_headers or {}
+
+    @staticmethod
+    async def _translated(
+        has_tools: bool, translate: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        """A request's translation; off the event loop when the request defines tools, as
+        it then compiles their schemas (bounded, yet tens of milliseconds for the largest),
+        which must not stall other requests."""
+        if not has_tools:
+            return translate(*args, **kwargs)
+        return await asyncio.to_thread(translate, *args, **kwargs)
 
     async def _tracked(
         self,
@@ -128,6 +142,7 @@ class FrontDoorService:
             tracker,
             cache_policy(chat.sampling, cache_requested, self.cache_control),
             paced=paced,
+            metric_name=self.state.registry.accounting_name(chat.model.spec),
             tenant=self._cache_tenant(chat.model),
             semantic=self.state.semantic_cache,
             semantic_policy=semantic_cache_policy(

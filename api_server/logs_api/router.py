@@ -13,10 +13,11 @@ from api_server.http import json_response
 from api_server.logs.query.protocol import LogScope
 from api_server.logs_api.access import log_scope
 from api_server.logs_api.service import LogsQueryService
+from api_server.openapi_doc import openai_errors
 
 ScopeDep = Annotated[LogScope, Depends(log_scope)]
 
-router = APIRouter()
+router = APIRouter(responses=openai_errors([400, 401, 403, 404, 500, 503]))
 
 
 @router.get("/v1/logs")

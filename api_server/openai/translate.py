@@ -11,7 +11,7 @@ from api_server.chat.conversation import (
     ToolChoice,
     ToolSpec,
 )
-from api_server.chat.sampling import SamplingParams
+from api_server.chat.sampling import SamplingParams, bounded_stops
 from api_server.errors import InvalidRequestError, UnsupportedFeatureError
 from api_server.openai.protocol import (
     ChatCompletionRequest,
@@ -32,12 +32,13 @@ def to_conversation(request: ChatCompletionRequest, accepts_images: bool = False
         for index, message in enumerate(request.messages)
     )
     tools = tuple(
-        ToolSpec(
-            name=tool.function.name,
-            description=tool.function.description,
-            parameters=tool.function.parameters or {"type": "object", "properties": {}},
+        ToolSpec.from_client(
+            tool.function.name,
+            tool.function.description,
+            tool.function.parameters or {"type": "object", "properties": {}},
+            param=f"tools[{index}].function.parameters",
         )
-        for tool in request.tools or ()
+        for index, tool in enumerate(request.tools or ())
     )
     choice = _to_tool_choice(request, tools)
     if isinstance(choice, NamedToolChoice):
@@ -165,9 +166,7 @@ def to_sampling(
         requested = request.max_completion_tokens
     max_tokens = spec.completion_budget(requested)
     stop = request.stop
-    stops = (stop,) if isinstance(stop, str) else tuple(stop or ())
-    if len(stops) > 4:
-        raise InvalidRequestError("at most 4 stop sequences are allowed", param="stop")
+    stops = bounded_stops([stop] if isinstance(stop, str) else stop or [], param="stop")
     temperature = request.temperature
     return SamplingParams(
         max_tokens=max_tokens,

@@ -208,15 +208,15 @@ def test_health_and_ready_report_engines(client: TestClient, engine: ScriptedEng
     # engine-down points at a closed port on purpose.
     assert ready.status_code == 503
     models = ready.json()["models"]
-    assert models["tiny-chatml"][f"llamacpp@{engine.url}"]["status"] == "up"
-    assert models["engine-down"]["llamacpp@http://127.0.0.1:9"]["status"] == "down"
+    assert models["tiny-chatml"]["llamacpp#0"]["status"] == "up"
+    assert models["engine-down"]["llamacpp#0"]["status"] == "down"
     assert ready.json()["components"] == {}  # no backing service configured here
 
 
 def test_loading_engine_is_not_ready(client: TestClient, engine: ScriptedEngine) -> None:
     engine.healthy = False  # llama.cpp answers 503 while it loads the model
     models = client.get("/health/ready").json()["models"]
-    assert models["tiny-chatml"][f"llamacpp@{engine.url}"]["status"] == "down"
+    assert models["tiny-chatml"]["llamacpp#0"]["status"] == "down"
 
 
 @pytest.mark.parametrize(("adds_bos", "sent_bos"), [(True, False), (False, True)])
@@ -313,6 +313,6 @@ def test_engine_gauges_are_exported(client: TestClient, engine: ScriptedEngine) 
     engine.queued = 2
     client.get("/health/ready")  # probes scrape each engine's queue
     text = client.get("/metrics").text
-    label = f'engine="llamacpp@{engine.url}",model="tiny-chatml"'
+    label = 'engine="llamacpp#0",model="tiny-chatml"'
     assert f"inferstack_engine_queue_depth{{{label}}} 2.0" in text
     assert f"inferstack_engine_requests_in_flight{{{label}}} 0.0" in text
