@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from api_server.errors import InvalidRequestError, UnsupportedFeatureError
+from api_server.chat.sampling import MAX_STOP_SEQUENCES, bounded_stops
+from api_server.errors import UnsupportedFeatureError
 from api_server.registry import ModelSpec
-
-MAX_STOP_SEQUENCES = 4  # OpenAI's limit: each one is checked against every generated token
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +32,6 @@ def checked_completion(
             f"n={n} is not supported: this gateway returns one choice per request", param="n"
         )
     stops = (stop,) if isinstance(stop, str) else tuple(stop or ())
-    if max_stops is not None and len(stops) > max_stops:
-        raise InvalidRequestError(f"at most {max_stops} stop sequences are allowed", param="stop")
+    if max_stops is not None:
+        stops = bounded_stops(stops, param="stop")
     return CompletionLimits(spec.completion_budget(max_tokens), stops)

@@ -33,12 +33,13 @@ def to_conversation(request: ChatCompletionRequest, accepts_images: bool = False
         for index, message in enumerate(request.messages)
     )
     tools = tuple(
-        ToolSpec(
-            name=tool.function.name,
-            description=tool.function.description,
-            parameters=tool.function.parameters or {"type": "object", "properties": {}},
+        ToolSpec.from_client(
+            tool.function.name,
+            tool.function.description,
+            tool.function.parameters or {"type": "object", "properties": {}},
+            param=f"tools[{index}].function.parameters",
         )
-        for tool in request.tools or ()
+        for index, tool in enumerate(request.tools or ())
     )
     choice = _to_tool_choice(request, tools)
     if isinstance(choice, NamedToolChoice):
