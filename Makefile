@@ -76,7 +76,7 @@ setup: ## first-time setup: .env, model, schema, then start (harmless to re-run)
 
 start: ## start the stack: compose when a Docker engine answers (ENGINE=cpu|vllm|max), else native
 	@if [ "$(MODE)" = compose ]; then \
-		test -f .env || { cp .env.example .env; echo "created .env from .env.example: change its passwords"; }; \
+		scripts/make_env.sh; \
 		$(COMPOSE) up -d --build --wait; \
 	else $(MAKE) --no-print-directory start-native; fi
 

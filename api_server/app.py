@@ -22,6 +22,7 @@ from api_server.logs.record import RequestLogSink
 from api_server.logs_api.router import router as logs_router
 from api_server.middleware.request_id import RequestIdMiddleware
 from api_server.openai.router import router as openai_router
+from api_server.openapi_doc import install_openapi
 from api_server.proxy_mode import upstream_registry
 from api_server.registry import ModelRegistry
 from api_server.system.router import router as system_router
@@ -68,11 +69,12 @@ def create_app(
     app.include_router(anthropic_router, dependencies=authenticated)
     app.include_router(aisdk_router, dependencies=authenticated)
     app.include_router(dashboard_router, dependencies=authenticated)
-    if settings.logs_api_enabled:  # off unless asked for (404); any valid key may read
-        app.include_router(logs_router, dependencies=authenticated)
+    if settings.logs_api_enabled:  # off unless asked for (404); scoped by its own access
+        app.include_router(logs_router)  # rule: the admin key, a tenant's own rows, or 403
     if settings.admin_key is not None:
         app.include_router(admin_keys_router)  # guarded by admin_key, not by a client key
     install_error_handlers(app)
+    install_openapi(app)
     return app
 
 

@@ -4,6 +4,7 @@ pass-through proxy for one hosted upstream), `inferstack replay` and `inferstack
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import sys
 from pathlib import Path
@@ -58,7 +59,7 @@ def _serve_settings(argv: list[str]) -> Settings:
         description="Serve the gateway. Settings come from INFERSTACK_* variables, .env and "
         "configs/gateway.yaml (or the file in INFERSTACK_CONFIG_FILE); these flags override them.",
     )
-    parser.add_argument("--host", help="address to listen on (default from settings: 0.0.0.0)")
+    parser.add_argument("--host", help="address to listen on (default from settings: 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default 8000)")
     parser.add_argument("--models-file", help="model registry YAML (default configs/models.yaml)")
     args = parser.parse_args(argv)
@@ -101,7 +102,11 @@ examples:
     parser.add_argument("--base-url", help="the upstream's base URL")
     parser.add_argument("--type", choices=["openai", "anthropic"], help="the upstream's API")
     parser.add_argument("--config", help="YAML file of settings and an `upstream:` block")
-    parser.add_argument("--host", help="address to listen on (default 0.0.0.0)")
+    parser.add_argument(
+        "--host",
+        help="address to listen on (default 127.0.0.1); with --auth env or both, another "
+        "address needs the gateway's own auth (INFERSTACK_AUTH_MODE)",
+    )
     parser.add_argument("--port", type=int, help="port to listen on (default 8000)")
     parser.add_argument(
         "--auth",
@@ -157,7 +162,34 @@ examples:
         parser.error(_validation_message(exc))
     if settings.upstream is None:
         parser.error("give --base-url and --type, or a --config file with an upstream: block")
+    if open_relay(settings):
+        parser.error(
+            f"--auth {settings.upstream.auth.style} on {settings.host} would let anyone who "
+            "reaches it spend our upstream key: listen on 127.0.0.1, or turn on the "
+            "gateway's auth (INFERSTACK_AUTH_MODE=api_key or jwt)"
+        )
     return settings
+
+
+def open_relay(settings: Settings) -> bool:
+    """A proxy that pays with our key (auth style env or both), open to other machines and
+    asking nobody for credentials."""
+    upstream = settings.upstream
+    return (
+        upstream is not None
+        and upstream.auth.style != "header"
+        and settings.auth_mode == "none"
+        and not is_loopback(settings.host)
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 def _config_file(parser: argparse.ArgumentParser, path: str | None) -> dict[str, Any]:

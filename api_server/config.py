@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -21,8 +22,16 @@ from pydantic_settings import (
 from api_server.interceptors.config import InterceptorSpec
 from api_server.proxy_mode import UpstreamSettings
 
+T = TypeVar("T", str, SecretStr)
 DEFAULT_CONFIG_FILE = "configs/gateway.yaml"
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "changethis", "secret", "password", "admin"}
+# .env.example's placeholders: change-me-postgres, change-me-minio, ...
+PLACEHOLDER_PREFIXES = ("change-me", "changeme")
+
+
+def is_placeholder(secret: str) -> bool:
+    lowered = secret.strip().lower()
+    return lowered in PLACEHOLDER_SECRETS or lowered.startswith(PLACEHOLDER_PREFIXES)
 
 
 class Settings(BaseSettings):
@@ -31,9 +40,13 @@ class Settings(BaseSettings):
         env_file=".env",
         extra="ignore",
         frozen=True,
+        # An empty variable is an unset one: compose passes `${INFERSTACK_ADMIN_KEY:-}` as "".
+        env_ignore_empty=True,
     )
 
-    host: str = "0.0.0.0"
+    # Loopback unless configured: with auth_mode none a gateway on every interface is open
+    # to the network. Compose sets 0.0.0.0 inside its container (see docker-compose.yaml).
+    host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     models_file: Path = Path("configs/models.yaml")
     max_body_bytes: PositiveInt = 4 * 1024 * 1024
@@ -86,6 +99,10 @@ class Settings(BaseSettings):
     # An OpenAI-compatible embedding server (compose's `embeddings` service) instead of the
     # in-process model; its model must give 384-dimensional vectors like all-MiniLM-L6-v2.
     embeddings_url: str | None = None
+    # Embedding requests waiting for or in the in-process model (the endpoint's and the
+    # semantic cache's together); past it 429 model_overloaded with Retry-After, as a model's
+    # max_concurrency: a queue would only hide the overload. Work a client left is dropped.
+    embeddings_max_pending: PositiveInt = 32
     database_url: SecretStr | None = None
     # The PostgreSQL pool: a server that accepts but never answers must not hold a caller
     # forever. connect: opening a connection; command: any one query (the logs API and the
@@ -106,6 +123,7 @@ class Settings(BaseSettings):
     request_log_retention_batch: PositiveInt = 5000
     request_log_shutdown_timeout_s: PositiveFloat = 10.0
     qdrant_url: str | None = None
+    qdrant_api_key: SecretStr | None = None  # Qdrant's service api_key (compose sets one)
     qdrant_path: Path | None = None
     object_store_path: Path | None = None
     # S3 (MinIO in compose, or any S3) for the payload archive; used instead of
@@ -119,8 +137,11 @@ class Settings(BaseSettings):
     # it stores prompts and completions.
     archive_enabled: bool = False
     archive_queue_size: PositiveInt = 1000  # payloads waiting to be written; beyond, dropped
-    # /v1/logs and /v1/usage over the request logs (admin-only once auth exists).
+    # /v1/logs and /v1/usage over the request logs: the admin key reads every row, any
+    # other key or JWT subject only its own. With auth_mode none they answer 403 unless
+    # logs_api_allow_anonymous (then anyone who reaches the gateway reads every row).
     logs_api_enabled: bool = False
+    logs_api_allow_anonymous: bool = False
     # Watchers of every HTTP exchange, off the request path (api_server/interceptors):
     # printer (console), message_logger (rotated JSONL), event_recorder (for `replay`).
     interceptors: list[InterceptorSpec] = Field(default_factory=list)
@@ -173,8 +194,22 @@ class Settings(BaseSettings):
     def _no_placeholder_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             secret = value.get_secret_value()
-            if secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < 16:
+            if is_placeholder(secret) or len(secret) < 16:
                 raise ValueError("set a real secret (16+ characters), not a placeholder")
+        return value
+
+    @field_validator("database_url", "redis_url", "s3_secret_key", "qdrant_api_key")
+    @classmethod
+    def _no_placeholder_password(cls, value: T | None) -> T | None:
+        """The stack's other secrets: a password left at .env.example's placeholder
+        (change-me-...) is refused at startup, not guessed later. No length rule: those
+        passwords are the services' own, set where the services are."""
+        if value is None:
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        password = urlsplit(text).password if "://" in text else text
+        if password is not None and is_placeholder(unquote(password)):
+            raise ValueError("a placeholder password (change-me-...): set a real one")
         return value
 
     @model_validator(mode="after")

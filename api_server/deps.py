@@ -11,7 +11,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 
 from api_server.auth.principal import Principal
-from api_server.errors import RequestTooLargeError
+from api_server.errors import RequestTooLargeError, UnsupportedMediaTypeError
 from api_server.frontdoor.service import FrontDoorService
 from api_server.http import client_addr
 from api_server.state import AppState
@@ -35,15 +35,19 @@ async def get_principal(request: Request) -> Principal:
 
 
 async def read_limited_body(request: Request) -> bytes:
-    """The request body, refused with 413 past the configured size."""
+    """The JSON request body, refused past the configured size."""
     return await read_body_up_to(request, (await get_state(request)).settings.max_body_bytes)
 
 
 async def read_body_up_to(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 past `limit` bytes (checked while reading, so a
-    chunked upload cannot fill memory)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    """The JSON request body: 415 unless its Content-Type is JSON, 413 past `limit` bytes
+    (checked while reading, so a chunked upload cannot fill memory)."""
+    if not is_json_media_type(request.headers.get("content-type")):
+        raise UnsupportedMediaTypeError(
+            "Send the request body as JSON, with `Content-Type: application/json`"
+        )
+    declared = declared_length(request.headers.get("content-length"))
+    if declared is not None and declared > limit:
         raise RequestTooLargeError(f"Request body of {declared} bytes exceeds {limit} bytes")
     received = bytearray()
     async for piece in request.stream():
@@ -51,6 +55,27 @@ async def read_body_up_to(request: Request, limit: int) -> bytes:
         if len(received) > limit:
             raise RequestTooLargeError(f"Request body exceeds {limit} bytes")
     return bytes(received)
+
+
+def is_json_media_type(content_type: str | None) -> bool:
+    """application/json (parameters such as charset allowed) or a +json type. Anything
+    else is refused, a missing type included: a browser page on another site can POST
+    text/plain, a form or a typeless blob without asking first (CORS "simple" requests),
+    but never JSON, so this keeps such cross-site requests out."""
+    if content_type is None:
+        return False
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def declared_length(value: str | None) -> int | None:
+    """Content-Length as a number if it is one: ASCII digits only (str.isdigit also takes
+    "²", which int() refuses); anything else is left to the streamed count."""
+    if value is None or not value.isascii() or not value.isdecimal():
+        return None
+    return int(value)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
@@ -81,6 +106,7 @@ def front_door(service: type[Service]) -> Callable[..., Awaitable[Service]]:
             client_headers=(
                 client_headers_for_upstream(headers) if state.registry.upstream_kinds else {}
             ),
+            client_request_id=request.scope["state"].get("client_request_id"),
         )
 
     return build

@@ -3,13 +3,16 @@
 InferstackError                   500 server_error
 ├── InvalidRequestError           400 invalid_request_error
 │   ├── ContextLengthExceededError 400 code=context_length_exceeded
-│   └── UnsupportedFeatureError   400 (e.g. n > 1, images for a text-only model)
+│   ├── UnsupportedFeatureError   400 (e.g. n > 1, images for a text-only model)
+│   └── InvalidSchemaError        400 code=invalid_schema (a client's JSON schema refused)
 ├── AuthenticationError           401 code=invalid_api_key (missing, unknown, revoked, expired)
 ├── PermissionDeniedError         403 code=model_not_allowed (outside the key's allowlist)
+│   └── LogsAccessDeniedError     403 code=logs_access_denied (logs API with auth off)
 ├── ModelNotFoundError            404 code=model_not_found
 ├── LogNotFoundError              404 code=not_found (GET /v1/logs/{id})
 ├── KeyNotFoundError              404 code=not_found (DELETE /v1/admin/keys/{id})
 ├── RequestTooLargeError          413
+├── UnsupportedMediaTypeError     415 (a JSON route's body sent as anything but JSON)
 ├── RateLimitExceededError        429 (the caller's rpm/tpm; carries x-ratelimit-* headers)
 │   └── ModelOverloadedError      429 (the model's max_concurrency in this gateway process)
 ├── ClientGoneError               499 (nginx's "client closed request"; sent to nobody)
@@ -62,6 +65,14 @@ class UnsupportedFeatureError(InvalidRequestError):
     code = "unsupported_parameter"
 
 
+class InvalidSchemaError(InvalidRequestError):
+    """A JSON schema the client sent (a tool's parameters) is not a valid JSON Schema, or
+    is one the gateway will not run: a reference outside it, a pattern RE2 cannot compile,
+    past the size limits."""
+
+    code = "invalid_schema"
+
+
 class AuthenticationError(InferstackError):
     status_code = 401
     error_type = "authentication_error"
@@ -78,6 +89,12 @@ class PermissionDeniedError(InferstackError):
     status_code = 403
     error_type = "permission_error"
     code = "model_not_allowed"
+
+
+class LogsAccessDeniedError(PermissionDeniedError):
+    """The logs API refuses an anonymous caller unless logs_api_allow_anonymous."""
+
+    code = "logs_access_denied"
 
 
 class AuthUnavailableError(InferstackError):
@@ -122,6 +139,12 @@ class RequestTooLargeError(InferstackError):
     status_code = 413
     error_type = "invalid_request_error"
     code = "request_too_large"
+
+
+class UnsupportedMediaTypeError(InferstackError):
+    status_code = 415
+    error_type = "invalid_request_error"
+    code = "unsupported_media_type"
 
 
 class RateLimitExceededError(InferstackError):

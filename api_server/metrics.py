@@ -132,7 +132,7 @@ class RequestLogMetrics:
         self.rows_dropped = Counter(
             "inferstack_request_log_rows_dropped",
             "Rows lost: spool_full, rejected (PostgreSQL refused the values), unreadable "
-            "(a torn or corrupt spool line)",
+            "(a torn or corrupt spool line), duplicate_id (an id already stored)",
             ["reason"],
             registry=r,
         )

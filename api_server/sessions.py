@@ -4,6 +4,10 @@ A client may name its session (`X-Session-ID`). Otherwise the id is a hash of wh
 turn of a chat resends unchanged: the model, Anthropic's top-level `system`, and the
 messages up to and including the first user message. Works for OpenAI chat, Anthropic
 messages and AI SDK UI messages alike.
+
+A session is one tenant's: rows carry the caller's tenant and the logs API reads a session
+only within the caller's rows, so naming another tenant's session id neither joins nor
+reveals it (and derived ids hash the tenant in).
 """
 
 from __future__ import annotations

@@ -139,7 +139,12 @@ def build_app_state(
             ),
             max_pending_stores=settings.cache_max_pending_stores,
         )
-    embedder = build_embedder(settings.embeddings_model, settings.embeddings_url, http)
+    embedder = build_embedder(
+        settings.embeddings_model,
+        settings.embeddings_url,
+        http,
+        max_pending=settings.embeddings_max_pending,
+    )
     semantic_cache = _semantic_cache(settings, services, metrics, embedder)
     rate_limiter = RateLimiter(
         SlidingWindow(services.ratelimit_redis) if services.ratelimit_redis is not None else None,

@@ -35,6 +35,7 @@ class RequestTracker:
         endpoint: str,
         api_flavour: str,
         client_addr: str | None = None,
+        client_request_id: str | None = None,
     ) -> None:
         self.metrics = metrics
         self.sink = sink
@@ -47,6 +48,7 @@ class RequestTracker:
             endpoint=endpoint,
             api_flavour=api_flavour,
             client_addr=client_addr,
+            client_request_id=client_request_id,
         )
         self._model = "unknown"
         self._finished = False
@@ -62,9 +64,13 @@ class RequestTracker:
         """The label metrics and the concurrency valve count the request under."""
         return self._model
 
-    def identify(self, session_id: str | None, api_key_id: str | None) -> None:
-        """Whose request it is: the conversation's session and the caller's key."""
+    def identify(
+        self, session_id: str | None, tenant: str | None, api_key_id: str | None = None
+    ) -> None:
+        """Whose request it is: the conversation's session, the caller's tenant (what the
+        logs API scopes rows by; JWT callers have no key) and key."""
         self.record.session_id = session_id
+        self.record.tenant = tenant
         self.record.api_key_id = api_key_id
 
     def model_named(

@@ -30,6 +30,14 @@ def parse_body(model: type[WireModel], body: bytes) -> WireModel:
         raise _invalid_request(exc) from None
 
 
+def parse_object(model: type[WireModel], data: object) -> WireModel:
+    """`parse_body` for a body already parsed as JSON (a relayed request's fields)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _invalid_request(exc) from None
+
+
 def _invalid_request(exc: ValidationError) -> InvalidRequestError:
     # The deepest problem is the telling one: for `str | list[block]`, "not a valid string"
     # is noise next to "unknown block type 'document'" one level down.

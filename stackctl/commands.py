@@ -12,6 +12,7 @@ from stackctl.health import Health, probe
 from stackctl.paths import STATE_DIR_ENV
 from stackctl.ports import describe_taken_port, port_in_use
 from stackctl.processes import OWNER_ENV, owned_processes, tail_lines, terminate, wait_gone
+from stackctl.secrets import redacted
 from stackctl.spec import ServiceSpec
 from stackctl.stack import Stack, port_env_name
 from stackctl.supervisor_rpc import FAILED_STATES
@@ -178,7 +179,8 @@ def _wait_healthy(stack: Stack, service: ServiceSpec) -> str | None:
         if health.ok:
             return None
         if time.monotonic() >= deadline:
-            return f"not healthy after {service.start_timeout_s:.0f}s ({url}: {health.detail})"
+            shown = redacted(url)
+            return f"not healthy after {service.start_timeout_s:.0f}s ({shown}: {health.detail})"
         time.sleep(0.25)
 
 

@@ -17,6 +17,7 @@ from stackctl.binaries import (
 )
 from stackctl.errors import StackError
 from stackctl.paths import REPO_ROOT, StatePaths, state_paths
+from stackctl.secrets import redis_auth_conf, stack_secret
 from stackctl.spec import ServiceSpec, StackSpec, load_stack
 from stackctl.supervisor_rpc import SupervisorClient
 from stackctl.supervisord_conf import Program, render_supervisord_conf
@@ -26,6 +27,20 @@ from stackctl.values import LazyValues, Resolver, expand, expand_all, service_va
 def port_env_name(service: str) -> str:
     """The environment variable that moves a service to another port."""
     return f"STACKCTL_{service}_PORT".upper().replace("-", "_")
+
+
+def host_env_name(service: str) -> str:
+    """The environment variable that makes a service listen on another address."""
+    return f"STACKCTL_{service}_HOST".upper().replace("-", "_")
+
+
+def _with_hosts(services: list[ServiceSpec], environ: Mapping[str, str]) -> list[ServiceSpec]:
+    return [
+        spec.model_copy(update={"host": environ[host_env_name(spec.name)]})
+        if environ.get(host_env_name(spec.name))
+        else spec
+        for spec in services
+    ]
 
 
 def _with_ports(
@@ -56,9 +71,10 @@ class Stack:
 
     `profiles` adds the optional services of those profiles (vLLM, MAX Serve); `only` runs
     a subset (with their dependencies); `port_overrides` (and env STACKCTL_<SERVICE>_PORT)
-    move services to other ports; `state_dir` (and env INFERSTACK_STATE_DIR) puts the
-    runtime data elsewhere. Two stacks with different state folders and ports run side by
-    side.
+    move services to other ports, env STACKCTL_<SERVICE>_HOST to another address (e.g.
+    STACKCTL_GATEWAY_HOST=0.0.0.0, with auth on); `state_dir` (and env
+    INFERSTACK_STATE_DIR) puts the runtime data elsewhere. Two stacks with different state
+    folders and ports run side by side.
     """
 
     def __init__(
@@ -82,7 +98,7 @@ class Stack:
         )
         self.profiles = tuple(profiles)
         self.active = frozenset(spec.chosen(profiles, named=only or ()))
-        every = _with_ports(spec.ordered(), environ, port_overrides or {})
+        every = _with_hosts(_with_ports(spec.ordered(), environ, port_overrides or {}), environ)
         self._all = {service.name: service for service in every}
         wanted = (
             {s.name for s in spec.with_dependencies(only, self.active)}
@@ -104,8 +120,15 @@ class Stack:
             or str(Path.home() / ".cache" / "inferstack"),
             "redis_server": functools.cache(redis_server_path),
             "postgres_bin": functools.cache(postgres_bin_dir),
+            "redis_password": functools.cache(self._redis_password),
+            "redis_conf": functools.cache(
+                lambda: redis_auth_conf(self.paths.state_dir, self._redis_password())
+            ),
         }
         self._values: dict[str, LazyValues] = {}
+
+    def _redis_password(self) -> str:
+        return stack_secret(self.paths.state_dir, "redis-password")
 
     @property
     def owner(self) -> str:

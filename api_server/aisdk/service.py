@@ -37,9 +37,12 @@ class AISDKService(FrontDoorService):
         request = parse_body(ChatStreamRequest, body)
         log_unknown_fields(request.unknown_fields(), CHAT_ENDPOINT)
         runtime = await self._admitted_model(request.model, tracker, stream=True)
+        conversation = await self._translated(
+            bool(request.tools), to_conversation, request, runtime.spec.accepts_images
+        )
         chat = ChatRequest(
             model=runtime,
-            conversation=to_conversation(request, runtime.spec.accepts_images),
+            conversation=conversation,
             sampling=to_sampling(request, runtime.spec, self._default_temperature(runtime)),
             request_id=self.request_id,
             client_headers=self.client_headers,

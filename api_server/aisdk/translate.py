@@ -26,12 +26,13 @@ def to_conversation(request: ChatStreamRequest, accepts_images: bool = False) ->
     for index, message in enumerate(request.messages):
         messages.extend(to_messages(message, index, accepts_images))
     tools = tuple(
-        ToolSpec(
-            name=tool.function.name,
-            description=tool.function.description,
-            parameters=tool.function.parameters or {},
+        ToolSpec.from_client(
+            tool.function.name,
+            tool.function.description,
+            tool.function.parameters or {},
+            param=f"tools[{index}].function.parameters",
         )
-        for tool in request.tools or ()
+        for index, tool in enumerate(request.tools or ())
     )
     return Conversation(messages=tuple(messages), tools=tools)
 

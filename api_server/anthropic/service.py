@@ -48,11 +48,17 @@ class AnthropicService(FrontDoorService):
         end_user = request.metadata.user_id if request.metadata else None
         await self._admit(runtime, tracker, stream=request.stream, end_user=end_user)
         names = tool_names_for(request)
+        conversation = await self._translated(
+            bool(request.tools),
+            to_conversation,
+            request,
+            names,
+            runtime.spec.name,
+            runtime.spec.accepts_images,
+        )
         chat = ChatRequest(
             model=runtime,
-            conversation=to_conversation(
-                request, names, runtime.spec.name, runtime.spec.accepts_images
-            ),
+            conversation=conversation,
             sampling=to_sampling(request, runtime.spec, self._default_temperature(runtime)),
             request_id=self.request_id,
             client_headers=self.client_headers,
@@ -91,7 +97,13 @@ class AnthropicService(FrontDoorService):
                 param="model",
             )
         tracker.model_named(self.state.registry.accounting_name(runtime.spec), runtime.spec.name)
-        conversation = to_conversation(request, tool_names_for(request), runtime.spec.name)
+        conversation = await self._translated(
+            bool(request.tools),
+            to_conversation,
+            request,
+            tool_names_for(request),
+            runtime.spec.name,
+        )
         prompt, _ = chat_prompt(runtime, conversation)
         with runtime.pool.lease(tracker) as lease:
             try:

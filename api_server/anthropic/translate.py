@@ -30,7 +30,7 @@ from api_server.chat.conversation import (
     ToolChoice,
     ToolSpec,
 )
-from api_server.chat.sampling import SamplingParams
+from api_server.chat.sampling import SamplingParams, bounded_stops
 from api_server.errors import InvalidRequestError, UnsupportedFeatureError
 from api_server.registry import ModelSpec
 
@@ -54,12 +54,13 @@ def to_conversation(
     for index, message in enumerate(request.messages):
         messages.extend(_to_messages(message, index, names, call_names, model, accepts_images))
     tools = tuple(
-        ToolSpec(
-            name=names.model_name(tool.name),
-            description=tool.description,
-            parameters=tool.input_schema,
+        ToolSpec.from_client(
+            names.model_name(tool.name),
+            tool.description,
+            tool.input_schema,
+            param=f"tools[{index}].input_schema",
         )
-        for tool in request.tools or ()
+        for index, tool in enumerate(request.tools or ())
     )
     choice = _to_tool_choice(request, names, tools)
     if isinstance(choice, NamedToolChoice):
@@ -196,5 +197,5 @@ def to_sampling(
         temperature=default_temperature if temperature is None else temperature,
         top_p=request.top_p,
         top_k=request.top_k,
-        stop=tuple(request.stop_sequences or ()),
+        stop=bounded_stops(request.stop_sequences or [], param="stop_sequences"),
     )

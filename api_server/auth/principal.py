@@ -38,9 +38,13 @@ class Principal:
 
     def may_use(self, spec: ModelSpec) -> bool:
         """Allowlists name models as clients do: by name or alias, in any letter case."""
+        return self.may_use_named(spec.name, *spec.aliases)
+
+    def may_use_named(self, *names: str) -> bool:
+        """`may_use` for a model outside the registry (the embedding model), by its names."""
         if self.models is None:
             return True
-        return any(name.casefold() in self.models for name in (spec.name, *spec.aliases))
+        return any(name.casefold() in self.models for name in names)
 
 
 ANONYMOUS = Principal(name="anonymous")

@@ -60,6 +60,7 @@ async def cached_events(
     policy: CachePolicy,
     *,
     paced: bool,
+    metric_name: str,
     tenant: str | None = None,
     semantic: SemanticCache | None = None,
     semantic_policy: CachePolicy = BYPASS,
@@ -68,7 +69,8 @@ async def cached_events(
     (the exact cache first, then the semantic one when its policy allows), else the cached
     answer replayed, with the original's timing when `paced` (streams). A miss the policies
     let store is recorded and stored once it finished successfully. Front doors share this,
-    streaming or not."""
+    streaming or not. `metric_name` labels the cache's metrics: the registry's bounded
+    accounting name, never the client's (a proxy takes any model name)."""
     spec = chat.model.spec
     store = cache or semantic
     ttl_s = (
@@ -81,7 +83,7 @@ async def cached_events(
         probe = SemanticProbe(query) if query is not None else None
     if store is None or not ttl_s or not (exact_on or probe):
         if store is not None:
-            store.metrics.requests.labels(spec.name, "bypass").inc()
+            store.metrics.requests.labels(metric_name, "bypass").inc()
         return CachedGeneration(events, "bypass")
     key = exact_cache_key(spec.name, chat.conversation, chat.sampling, tenant)
     recorded = await cache.get(key) if cache is not None and exact_on and policy.lookup else None
@@ -94,14 +96,14 @@ async def cached_events(
         )
     if recorded is not None:
         await events.aclose()  # never started: the engine was not asked
-        store.metrics.requests.labels(spec.name, outcome).inc()
+        store.metrics.requests.labels(metric_name, outcome).inc()
         finished = recorded[-1][1]
         usage = finished.usage if isinstance(finished, Finished) else None
         replayed = replay(recorded, replay_max_ms if paced else None)
         return CachedGeneration(replayed, outcome, usage)
     looked_up = (exact_on and policy.lookup) or (probe is not None and semantic_policy.lookup)
     outcome = "miss" if looked_up else "bypass"
-    store.metrics.requests.labels(spec.name, outcome).inc()
+    store.metrics.requests.labels(metric_name, outcome).inc()
     stores: list[Callable[[list[TimedEvent]], None]] = []
     if cache is not None and exact_on and policy.store:
         stores.append(partial(cache.store_later, key, ttl_s=ttl_s))

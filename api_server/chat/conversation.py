@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from api_server.client_schemas import ClientSchema, compile_client_schema
+
 Role = Literal["system", "user", "assistant", "tool"]
 
 
@@ -48,11 +50,22 @@ class ChatMessage:
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
-    """A function the model may call; `parameters` is its JSON schema."""
+    """A function the model may call; `parameters` is its JSON schema, and `schema` that
+    schema compiled (None when it has none to check calls against: `{}`)."""
 
     name: str
     description: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
+    schema: ClientSchema | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_client(
+        cls, name: str, description: str | None, parameters: dict[str, Any], *, param: str
+    ) -> ToolSpec:
+        """A tool as a client defined it: its schema refused at once (InvalidSchemaError,
+        400, naming `param`) when the gateway will not check calls against it."""
+        schema = compile_client_schema(parameters, param=param) if parameters else None
+        return cls(name, description, parameters, schema)
 
 
 @dataclass(frozen=True, slots=True)

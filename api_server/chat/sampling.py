@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from api_server.errors import InvalidRequestError
+
+# Every front door's bound on stop strings (OpenAI's own count): each one is searched for,
+# and text that could start one held back, on every piece of text the engine streams.
+MAX_STOP_SEQUENCES = 4
+MAX_STOP_CHARS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,3 +23,20 @@ class SamplingParams:
     seed: int | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
+
+
+def bounded_stops(stops: Sequence[str], *, param: str) -> tuple[str, ...]:
+    """`stops` as given, or a 400 naming `param` when there are too many or one is too long."""
+    if len(stops) > MAX_STOP_SEQUENCES:
+        raise InvalidRequestError(
+            f"at most {MAX_STOP_SEQUENCES} stop sequences are allowed, got {len(stops)}",
+            param=param,
+        )
+    for index, stop in enumerate(stops):
+        if len(stop) > MAX_STOP_CHARS:
+            raise InvalidRequestError(
+                f"stop sequence {index} is {len(stop)} characters long; "
+                f"at most {MAX_STOP_CHARS} are allowed",
+                param=f"{param}[{index}]",
+            )
+    return tuple(stops)

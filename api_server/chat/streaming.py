@@ -9,8 +9,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from api_server.chat.events import ChatEvent
-from api_server.errors import InferstackError
+from api_server.chat.events import ChatEvent, Finished
+from api_server.errors import EngineResponseError, InferstackError
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +67,14 @@ async def start_stream(
         error: BaseException | None = None
         try:
             yield opening + render(first)
+            last = first
             async for event in events:
+                last = event
                 yield render(event)
+            if not isinstance(last, Finished):
+                # Every path raises for an answer cut off; this is the net under them all:
+                # an unfinished stream is never shown (nor logged) as a complete one.
+                raise EngineResponseError("The answer ended before it finished")
         except InferstackError as exc:
             error = exc
             logger.warning(

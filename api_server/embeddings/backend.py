@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from api_server.errors import EmbeddingsUnavailableError
+from api_server.errors import EmbeddingsUnavailableError, ModelOverloadedError
 
 logger = logging.getLogger(__name__)
 
@@ -48,20 +48,36 @@ class Embedder(Protocol):
 class LocalEmbedder:
     """A sentence-transformers model run in its own small thread pool: encoding is CPU-bound
     (~50 ms a sentence here) and must never run on the event loop. Loaded on first use, or
-    by `load()` at startup."""
+    by `load()` at startup.
+
+    At most `max_pending` calls wait or run at once; one more is refused (429) rather than
+    queued behind work that could take minutes. A call cancelled while it waits (its client
+    left) leaves the queue: the pool never encodes for nobody."""
 
     dimensions = 384
 
-    def __init__(self, model_name: str, *, threads: int = 1) -> None:
+    def __init__(self, model_name: str, *, threads: int = 1, max_pending: int = 32) -> None:
         self.model_name = model_name
+        self.max_pending = max_pending
+        self.pending = 0  # calls waiting or running; read and written on the event loop only
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="embed")
         self._lock = threading.Lock()
         self._model: Any = None
         self._warming: Future[EmbeddingBatch] | None = None
 
     async def embed(self, texts: Sequence[str]) -> EmbeddingBatch:
+        if self.pending >= self.max_pending:
+            raise ModelOverloadedError(
+                f"The embedding model {self.model_name!r} has {self.pending} requests waiting",
+                retry_after_s=1,
+            )
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._encode, list(texts))
+        self.pending += 1
+        try:
+            # Cancelling this await cancels the pool's future too: a queued call is dropped.
+            return await loop.run_in_executor(self._executor, self._encode, list(texts))
+        finally:
+            self.pending -= 1
 
     async def load(self) -> None:
         loop = asyncio.get_running_loop()
@@ -116,15 +132,18 @@ def _load_sentence_transformer(model_name: str) -> Any:
     return SentenceTransformer(str(bundle.get_model_path()), device="cpu")
 
 
-def build_embedder(model_name: str | None, server_url: str | None, http: Any) -> Embedder | None:
-    """The remote server when `embeddings_url` is set (compose), else the in-process model."""
+def build_embedder(
+    model_name: str | None, server_url: str | None, http: Any, *, max_pending: int = 32
+) -> Embedder | None:
+    """The remote server when `embeddings_url` is set (compose), else the in-process model
+    (`max_pending`: see `LocalEmbedder`)."""
     if not model_name:
         return None
     if server_url:
         from api_server.embeddings.remote import RemoteEmbedder
 
         return RemoteEmbedder(http, server_url, model_name)
-    return LocalEmbedder(model_name)
+    return LocalEmbedder(model_name, max_pending=max_pending)
 
 
 async def preload_embedder(embedder: Embedder) -> None:

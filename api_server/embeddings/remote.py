@@ -13,6 +13,8 @@ from api_server.errors import EmbeddingsUnavailableError
 
 
 class RemoteEmbedder:
+    """Its errors name no URL: they reach clients, and the address is internal."""
+
     def __init__(
         self,
         http: aiohttp.ClientSession,
@@ -40,11 +42,11 @@ class RemoteEmbedder:
                 payload = orjson.loads(await response.read())
                 if response.status != 200:
                     raise EmbeddingsUnavailableError(
-                        f"Embedding server {self.url} answered {response.status}"
+                        f"The embedding server answered {response.status}"
                     )
         except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError) as exc:
             raise EmbeddingsUnavailableError(
-                f"Embedding server {self.url} is not reachable ({type(exc).__name__})"
+                f"The embedding server is not reachable ({type(exc).__name__})"
             ) from exc
         rows = sorted(payload["data"], key=lambda row: row["index"])
         usage = payload.get("usage") or {}

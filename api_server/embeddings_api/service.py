@@ -1,32 +1,87 @@
-"""Embeddings: validate, embed off the event loop, render OpenAI's response."""
+"""Embeddings as a tracked front-door request: the caller's model allowlist and rate limits,
+a request-log row with the tokens (charged to its tpm), then the vectors in OpenAI's shape,
+embedded off the event loop."""
 
 from __future__ import annotations
 
 import base64
 import struct
+from dataclasses import dataclass
 from typing import Any
 
+from api_server.chat.events import Usage
 from api_server.embeddings.backend import Embedder
 from api_server.embeddings_api.protocol import EmbeddingRequestIn
-from api_server.errors import EmbeddingsUnavailableError, InvalidRequestError
+from api_server.errors import (
+    EmbeddingsUnavailableError,
+    InvalidRequestError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+)
+from api_server.frontdoor.service import FrontDoorResult, FrontDoorService, log_unknown_fields
+from api_server.ratelimit import admit_request
+from api_server.tracking import RequestTracker
 from api_server.validation import parse_body
 
+ENDPOINT = "/v1/embeddings"
 MAX_INPUTS = 2048  # OpenAI's limit per request
 
 
-async def create_embeddings(embedder: Embedder | None, body: bytes) -> dict[str, Any]:
-    request = parse_body(EmbeddingRequestIn, body)
-    if embedder is None:
-        raise EmbeddingsUnavailableError("No embedding model is configured (embeddings_model)")
-    texts = _texts(request)
-    if request.dimensions is not None and request.dimensions != embedder.dimensions:
-        raise InvalidRequestError(
-            f"{embedder.model_name} makes {embedder.dimensions}-dimensional embeddings",
-            param="dimensions",
+@dataclass(frozen=True, slots=True)
+class EmbeddingModel:
+    """The embedding model as the rate limiter sees it: it has no registry entry, and its
+    queue is bounded by the embedder itself (`embeddings_max_pending`)."""
+
+    name: str
+    max_concurrency: int | None = None
+
+
+class EmbeddingsService(FrontDoorService):
+    async def create(self, body: bytes) -> FrontDoorResult:
+        return await self._tracked(ENDPOINT, self._create, body)
+
+    async def _create(self, body: bytes, tracker: RequestTracker) -> dict[str, Any]:
+        request = parse_body(EmbeddingRequestIn, body)
+        log_unknown_fields(request.unknown_fields(), ENDPOINT)
+        embedder = self.state.embedder
+        if embedder is None:
+            raise EmbeddingsUnavailableError("No embedding model is configured (embeddings_model)")
+        name = embedder.model_name
+        if not names_model(request.model, name):
+            raise ModelNotFoundError(
+                f"The model {request.model!r} does not exist; embeddings are made by {name!r}"
+            )
+        if not self.principal.may_use_named(name):
+            raise PermissionDeniedError(f"This key may not use the model {name!r}")
+        texts = _texts(request)
+        if request.dimensions is not None and request.dimensions != embedder.dimensions:
+            raise InvalidRequestError(
+                f"{name} makes {embedder.dimensions}-dimensional embeddings", param="dimensions"
+            )
+        self.limit_headers = await admit_request(
+            self.state.rate_limiter, self.principal, EmbeddingModel(name), tracker, name
         )
+        tracker.model_named(name, name, end_user=request.user)
+        return await _embedded(embedder, texts, request.encoding_format, tracker)
+
+
+def names_model(requested: str, model_name: str) -> bool:
+    """Whether a request's `model` is the embedding model: in any letter case, with or
+    without the `sentence-transformers/` organisation."""
+
+    def bare(name: str) -> str:
+        return name.casefold().removeprefix("sentence-transformers/")
+
+    return bare(requested) == bare(model_name)
+
+
+async def _embedded(
+    embedder: Embedder, texts: list[str], encoding_format: str, tracker: RequestTracker
+) -> dict[str, Any]:
     batch = await embedder.embed(texts)
+    tracker.completed(Usage(prompt_tokens=batch.prompt_tokens, completion_tokens=0))
     data = [
-        {"object": "embedding", "index": i, "embedding": _encoded(vector, request.encoding_format)}
+        {"object": "embedding", "index": i, "embedding": _encoded(vector, encoding_format)}
         for i, vector in enumerate(batch.vectors)
     ]
     return {

@@ -62,13 +62,17 @@ class EngineReplica:
         served_name: str,
         url: str,
         metrics_url: str | None = None,
+        index: int = 0,
     ) -> None:
         self.http = http
         self.kind = kind
         self.served_name = served_name
         self.url = url.rstrip("/")
         self.metrics_url = metrics_url or f"{self.url}/metrics"
-        self.label = f"{kind}@{self.url}"
+        # What clients, /metrics and /health/ready see: the kind and the replica's place in
+        # the registry's list, never its URL (an internal address is nobody's business
+        # outside; the log line at startup pairs labels and URLs for operators).
+        self.label = f"{kind}#{index}"
         self.in_flight = 0  # requests holding a lease on it (`EnginePool.lease`)
         # Whether the engine adds BOS to a text prompt itself (llama.cpp, MAX: when the model
         # asks for it); learnt before the first prompt that starts with BOS, None until then.

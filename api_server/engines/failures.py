@@ -3,6 +3,7 @@ status and body), or a failure of the connection itself (before or during the an
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import aiohttp
@@ -24,7 +25,7 @@ _CONTEXT_ERROR_HINTS = ("context", "too long", "exceed")
 def transport_error(
     exc: aiohttp.ClientError | TimeoutError, who: str, timeout_s: float, *, answering: bool
 ) -> EngineError:
-    """A network failure talking to `who` ("Engine llamacpp@..."): before its answer began
+    """A network failure talking to `who` ("Engine llamacpp#0"): before its answer began
     the request may go elsewhere (unavailable, 503) or took too long (504); once it was
     answering, the answer is broken (502)."""
     if isinstance(exc, TimeoutError):
@@ -32,8 +33,12 @@ def transport_error(
     if answering:
         return EngineResponseError(f"{who} dropped the stream ({type(exc).__name__})")
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return EngineUnavailableError(f"{who} is not reachable ({exc.os_error.strerror or exc})")
-    return EngineUnavailableError(f"{who} failed before answering ({type(exc).__name__}: {exc})")
+        # The errno's text ("Connection refused"), not the error's own: asyncio's names the
+        # engine's address ("Connect call failed ('10.0.0.5', 8000)").
+        number = exc.os_error.errno
+        reason = os.strerror(number) if number else type(exc.os_error).__name__
+        return EngineUnavailableError(f"{who} is not reachable ({reason})")
+    return EngineUnavailableError(f"{who} failed before answering ({type(exc).__name__})")
 
 
 def error_for_status(

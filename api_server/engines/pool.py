@@ -3,6 +3,7 @@ lease every request path holds on the replica it was given."""
 
 from __future__ import annotations
 
+import logging
 import time
 from types import TracebackType
 from typing import Protocol
@@ -12,6 +13,8 @@ import aiohttp
 from api_server.engines.client import EngineReplica
 from api_server.errors import EngineError, EngineUnavailableError
 from api_server.registry import ModelSpec
+
+logger = logging.getLogger(__name__)
 
 
 class ReplicaObserver(Protocol):
@@ -29,9 +32,11 @@ class EnginePool:
     def __init__(self, spec: ModelSpec, http: aiohttp.ClientSession) -> None:
         self.model = spec.name
         self.replicas = tuple(
-            EngineReplica(http, spec.engine.kind, spec.engine.served_name, url, metrics_url)
-            for url, metrics_url in spec.engine.replica_urls()
+            EngineReplica(http, spec.engine.kind, spec.engine.served_name, url, metrics_url, index)
+            for index, (url, metrics_url) in enumerate(spec.engine.replica_urls())
         )
+        for replica in self.replicas:
+            logger.info("model %s: replica %s is %s", self.model, replica.label, replica.url)
         self._down_until: dict[str, float] = {}
 
     def lease(self, observer: ReplicaObserver) -> ReplicaLease:

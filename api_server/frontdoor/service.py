@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import orjson
 
@@ -29,6 +30,8 @@ from api_server.upstreams.relay import relay
 logger = logging.getLogger(__name__)
 
 FrontDoorResult = dict[str, Any] | JsonResult | StreamResult | RelayResult
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class FrontDoorService:
@@ -44,9 +47,11 @@ class FrontDoorService:
         semantic_header: str | None = None,
         session_header: str | None = None,
         client_headers: dict[str, str] | None = None,
+        client_request_id: str | None = None,
     ) -> None:
         self.state = state
-        self.request_id = request_id
+        self.request_id = request_id  # ours, always
+        self.client_request_id = client_request_id  # the client's own, logged beside it
         self.client_addr = client_addr
         self.principal = principal
         # The request's Cache-Control (no-cache, no-store) and x-semantic-cache (on, off).
@@ -56,6 +61,17 @@ class FrontDoorService:
         self.limit_headers: dict[str, str] = {}  # x-ratelimit-*, once admitted
         # Credentials and protocol headers a hosted upstream may be sent (see upstreams).
         self.client_headers = client_headers or {}
+
+    @staticmethod
+    async def _translated(
+        has_tools: bool, translate: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        """A request's translation; off the event loop when the request defines tools, as
+        it then compiles their schemas (bounded, yet tens of milliseconds for the largest),
+        which must not stall other requests."""
+        if not has_tools:
+            return translate(*args, **kwargs)
+        return await asyncio.to_thread(translate, *args, **kwargs)
 
     async def _tracked(
         self,
@@ -71,9 +87,10 @@ class FrontDoorService:
             endpoint=endpoint,
             api_flavour=self.api_flavour,
             client_addr=self.client_addr,
+            client_request_id=self.client_request_id,
         )
         session_id = session_id_for(self.session_header, body, self.principal.tenant)
-        tracker.identify(session_id, self.principal.key_id)
+        tracker.identify(session_id, self.principal.tenant, self.principal.key_id)
         tracker.capture_request(body)
         try:
             result = await handler(body, tracker)
@@ -125,6 +142,7 @@ class FrontDoorService:
             tracker,
             cache_policy(chat.sampling, cache_requested, self.cache_control),
             paced=paced,
+            metric_name=self.state.registry.accounting_name(chat.model.spec),
             tenant=self._cache_tenant(chat.model),
             semantic=self.state.semantic_cache,
             semantic_policy=semantic_cache_policy(

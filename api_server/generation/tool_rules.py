@@ -4,7 +4,9 @@
   the calls beyond are dropped (`on_extra_calls: truncate`) or fail the response (`error`).
 - `strict_arguments`: a call's argument fragments are held back until the call is complete,
   checked against the tool's JSON schema, and sent on as one fragment; a call that is not
-  JSON, breaks the schema, or names a tool that was not offered fails the response.
+  JSON, breaks the schema, or names a tool that was not offered fails the response. The
+  schema was compiled when the request was read (`api_server.client_schemas`: no `$ref`
+  fetched, RE2 patterns) and is checked off the event loop within a time budget.
 
 Every front door, streaming or not, reads the same transformed events, so what a client is
 told about calls (their number, their `index` from 0 without gaps) is the same everywhere.
@@ -13,25 +15,21 @@ told about calls (their number, their `index` from 0 without gaps) is the same e
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, best_match
-from jsonschema.protocols import Validator
-from jsonschema.validators import validator_for
-from referencing.exceptions import Unresolvable
+from typing import TYPE_CHECKING
 
 from api_server.chat.events import ChatEvent, Finished, ToolCallArgumentsDelta, ToolCallStart
 from api_server.errors import ToolArgumentsError, ToolCallLimitError
 
 if TYPE_CHECKING:
     from api_server.chat.conversation import Conversation
+    from api_server.client_schemas import ClientSchema
     from api_server.registry import ToolCallSettings
 
-logger = logging.getLogger(__name__)
+# A call's arguments past this many characters are not parsed: more than any model's
+# max_tokens can emit, so only a broken stream gets here.
+MAX_ARGUMENT_CHARS = 1 << 20
 
 
 def call_limit(conversation: Conversation, settings: ToolCallSettings) -> int:
@@ -57,7 +55,7 @@ async def enforce_tool_rules(
     (502) when the model broke a rule that cannot be mended by dropping calls."""
     rules = _Rules(conversation, settings, model_name)
     async for event in events:
-        for out in rules.apply(event):
+        for out in await rules.apply(event):
             yield out
 
 
@@ -67,7 +65,7 @@ class _PendingCall:
 
     index: int  # as the client sees it
     name: str
-    validator: Validator
+    schema: ClientSchema
     fragments: list[str] = field(default_factory=list)
 
 
@@ -81,15 +79,15 @@ class _Rules:
         self._on_extra = settings.on_extra_calls
         self._strict = settings.strict_arguments
         self._model = model_name
-        self._schemas = {tool.name: tool.parameters for tool in conversation.tools}
+        self._schemas = {tool.name: tool.schema for tool in conversation.tools}
         self._kept: dict[int, int] = {}  # the parser's index -> the client's
         self._pending: _PendingCall | None = None
 
-    def apply(self, event: ChatEvent) -> list[ChatEvent]:
+    async def apply(self, event: ChatEvent) -> list[ChatEvent]:
         if isinstance(event, ToolCallArgumentsDelta):
             return self._arguments(event)
         # Anything else after a call's arguments means the call is complete.
-        out = self._flush(cut_off=isinstance(event, Finished) and event.reason == "length")
+        out = await self._flush(cut_off=isinstance(event, Finished) and event.reason == "length")
         if isinstance(event, ToolCallStart):
             out.extend(self._start(event))
         else:
@@ -113,9 +111,9 @@ class _Rules:
                     f"{self._model} called tool '{event.name}', which was not offered "
                     f"(offered: {offered})"
                 )
-            validator = self._validator(event.name)
-            if validator is not None:
-                self._pending = _PendingCall(index, event.name, validator)
+            schema = self._schemas[event.name]
+            if schema is not None:
+                self._pending = _PendingCall(index, event.name, schema)
         return [ToolCallStart(index, event.name, event.model_id)]
 
     def _arguments(self, event: ToolCallArgumentsDelta) -> list[ChatEvent]:
@@ -128,7 +126,7 @@ class _Rules:
             return []
         return [ToolCallArgumentsDelta(index, event.fragment)]
 
-    def _flush(self, *, cut_off: bool) -> list[ChatEvent]:
+    async def _flush(self, *, cut_off: bool) -> list[ChatEvent]:
         """The pending call is complete: checked, and its arguments sent as one fragment.
         A call cut off by max_tokens is sent unchecked: the finish reason ("length") tells
         the client, and it is not the model's fault that its arguments do not parse."""
@@ -137,40 +135,23 @@ class _Rules:
             return []
         text = "".join(pending.fragments)
         if not cut_off:
-            self._check(pending, text)
+            await self._check(pending, text)
         return [ToolCallArgumentsDelta(pending.index, text)] if text else []
 
-    def _check(self, call: _PendingCall, text: str) -> None:
+    async def _check(self, call: _PendingCall, text: str) -> None:
         where = f"{self._model}'s tool call {call.index} to '{call.name}'"
+        if len(text) > MAX_ARGUMENT_CHARS:
+            raise ToolArgumentsError(
+                f"{where}: arguments are longer than {MAX_ARGUMENT_CHARS} characters"
+            )
         try:
             # No arguments at all is how parsers render a call of a tool without parameters.
             arguments = json.loads(text or "{}")
         except (json.JSONDecodeError, RecursionError) as exc:
             raise ToolArgumentsError(f"{where}: arguments are not valid JSON ({exc})") from None
-        try:
-            error = best_match(call.validator.iter_errors(arguments))
-        except Unresolvable as exc:
-            # A $ref the schema cannot resolve (a remote one, say) leaves it uncheckable.
-            logger.warning("%s: schema not checkable: %s", where, exc)
-            return
+        error = await call.schema.check(arguments)
         if error is not None:
-            raise ToolArgumentsError(
-                f"{where}: arguments break the tool's schema at {error.json_path}: {error.message}"
-            )
-
-    def _validator(self, name: str) -> Validator | None:
-        """A validator for the tool's schema (its own `$schema` draft, else 2020-12); None
-        when it has none to check against, or one that is not a valid schema."""
-        schema: dict[str, Any] = self._schemas[name]
-        if not schema:
-            return None
-        cls = validator_for(schema, default=Draft202012Validator)
-        try:
-            cls.check_schema(schema)
-        except SchemaError as exc:
-            logger.warning("%s: tool '%s' has an invalid schema: %s", self._model, name, exc)
-            return None
-        return cls(schema)
+            raise ToolArgumentsError(f"{where}: arguments break the tool's schema {error}")
 
 
 __all__ = ["call_limit", "enforce_tool_rules", "tool_rules_apply"]

@@ -63,7 +63,8 @@ async def open_backing_services(settings: Settings, stack: AsyncExitStack) -> Ba
         # of startup that a gateway without a semantic cache should not pay.
         from qdrant_client import AsyncQdrantClient
     if settings.qdrant_url:
-        qdrant = AsyncQdrantClient(url=settings.qdrant_url, timeout=3)
+        api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        qdrant = AsyncQdrantClient(url=settings.qdrant_url, api_key=api_key, timeout=3)
     elif settings.qdrant_path:
         settings.qdrant_path.mkdir(parents=True, exist_ok=True)
         qdrant = AsyncQdrantClient(path=str(settings.qdrant_path))

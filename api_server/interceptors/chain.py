@@ -159,5 +159,5 @@ def build_interceptor(spec: InterceptorSpec) -> Interceptor:
     if isinstance(spec, MessageLoggerSpec):
         return MessageLogger(spec.path, spec.max_bytes, spec.backup_count)
     if isinstance(spec, EventRecorderSpec):
-        return EventRecorder(spec.path)
+        return EventRecorder(spec.path, spec.max_body_bytes, spec.max_bytes)
     raise TypeError(f"unknown interceptor spec {spec!r}")

@@ -33,10 +33,14 @@ class MessageLoggerSpec(_Spec):
 
 
 class EventRecorderSpec(_Spec):
-    """Each exchange with its timing, enough to re-send it (`inferstack replay`)."""
+    """Each exchange with its timing, enough to re-send it (`inferstack replay`).
+    Bounded: each body (request, response) is cut to `max_body_bytes` and marked truncated;
+    once the file holds `max_bytes`, further exchanges are not recorded (counted, logged)."""
 
     type: Literal["event_recorder"] = "event_recorder"
     path: Path = Path(".state/recordings/recording.jsonl")
+    max_body_bytes: PositiveInt = 1024 * 1024
+    max_bytes: PositiveInt = 256 * 1024 * 1024
 
 
 InterceptorSpec = Annotated[

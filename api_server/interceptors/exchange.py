@@ -10,6 +10,24 @@ from dataclasses import dataclass
 
 Headers = tuple[tuple[str, str], ...]
 
+# Credentials (API keys, JWTs, an admin key, cookies): dropped by the middleware as it
+# captures an exchange, so no interceptor ever holds one.
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "cookie",
+        "set-cookie",
+    }
+)
+
+
+def without_secret_headers(headers: Headers) -> Headers:
+    return tuple((name, value) for name, value in headers if name.lower() not in SECRET_HEADERS)
+
 
 @dataclass(frozen=True)
 class BodyChunk:

@@ -1,6 +1,7 @@
 """The recording format shared by the event recorder (writes) and `inferstack replay`
 (reads): one `RecordedExchange` per JSONL line. Bodies are text when they are UTF-8, else
-base64. Credentials never enter a recording: SECRET_HEADERS are dropped on the way in."""
+base64. Credentials never enter a recording: `exchange.SECRET_HEADERS` are dropped on the way in.
+A body cut to the recorder's cap is marked `request_truncated` / `response_truncated`."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
-from api_server.interceptors.exchange import BodyChunk, Exchange, Headers
+from api_server.interceptors.exchange import (
+    BodyChunk,
+    Exchange,
+    Headers,
+    without_secret_headers,
+)
 
 FORMAT_VERSION = 1
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "x-api-key", "cookie", "set-cookie"}
-)
 
 Encoding = Literal["text", "base64"]
 
@@ -100,7 +103,8 @@ def read_recording(path: Path) -> Iterator[RecordedExchange]:
 
 
 def without_secrets(headers: Headers) -> list[tuple[str, str]]:
-    return [(name, value) for name, value in headers if name.lower() not in SECRET_HEADERS]
+    """Again here: a recording is written from exchanges built elsewhere too (tests, tools)."""
+    return list(without_secret_headers(headers))
 
 
 def encode_body(body: bytes) -> tuple[str, Encoding]:

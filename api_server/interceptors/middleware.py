@@ -3,9 +3,10 @@
 A pure ASGI middleware that keeps copies of what passes through `receive` and `send` and
 forwards every message at once: a stream reaches the client exactly as without it. What it
 keeps is capped per exchange (beyond, the exchange is marked truncated), so one huge stream
-cannot fill memory. The chain gets a `start` event once the request body is in and an `end`
-event however the exchange ends: a client that goes away is recorded as 499, an app error as
-500 (and re-raised).
+cannot fill memory. Admin routes are never shown to the chain (a key is minted there, its
+plaintext in the response), nor are credential headers on any route. The chain gets a
+`start` event once the request body is in and an `end` event however the exchange ends: a
+client that goes away is recorded as 499, an app error as 500 (and re-raised).
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api_server.interceptors.chain import InterceptorChain
-from api_server.interceptors.exchange import BodyChunk, Exchange
+from api_server.interceptors.exchange import BodyChunk, Exchange, without_secret_headers
 
 # A trailing "*" matches a prefix; anything else the exact path.
 DEFAULT_SKIP_PATHS = ("/health*", "/metrics", "/dashboard*")
+# Skipped whatever skip_paths says: API keys are created, listed and revoked here.
+ALWAYS_SKIPPED_PREFIXES = ("/v1/admin",)
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that left before the response
 
@@ -40,7 +43,10 @@ class InterceptorMiddleware:
         self.app = app
         self.chain = chain
         self._exact = frozenset(p for p in skip_paths if not p.endswith("*"))
-        self._prefixes = tuple(p[:-1] for p in skip_paths if p.endswith("*"))
+        self._prefixes = (
+            *ALWAYS_SKIPPED_PREFIXES,
+            *(p[:-1] for p in skip_paths if p.endswith("*")),
+        )
         self.max_request_bytes = max_request_bytes
         self.max_response_bytes = max_response_bytes
 
@@ -119,7 +125,7 @@ class _Capture:
 
     def start_response(self, message: Message) -> None:
         self.status = message["status"]
-        self.response_headers = _decode(message.get("headers", ()))
+        self.response_headers = without_secret_headers(_decode(message.get("headers", ())))
 
     def add_response_body(self, message: Message) -> None:
         body: bytes = message.get("body", b"")
@@ -144,7 +150,7 @@ class _Capture:
             method=self.scope.get("method", "GET"),
             path=self.scope["path"],
             query=bytes(self.scope.get("query_string", b"")).decode("latin-1"),
-            request_headers=_decode(self.scope.get("headers", ())),
+            request_headers=without_secret_headers(_decode(self.scope.get("headers", ()))),
             request_body=bytes(self.request_body),
             request_truncated=self.request_truncated,
             started_at=self.started_at,

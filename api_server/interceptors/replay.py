@@ -120,6 +120,9 @@ async def _resend(
     api_key: str | None,
     compare: Compare,
 ) -> ReplayResult:
+    if exchange.request_truncated:
+        # Its body was cut to the recorder's cap: re-sent, it would only be a broken request.
+        return ReplayResult(exchange, error="request body truncated in the recording: not sent")
     headers = [(k, v) for k, v in exchange.request_headers if k.lower() not in _NOT_RESENT]
     if api_key is not None:  # recordings never hold credentials
         headers += [("authorization", f"Bearer {api_key}"), ("x-api-key", api_key)]

@@ -57,7 +57,9 @@ async def admin_repository(request: Request, state: StateDep) -> ApiKeyRepositor
 
 RepositoryDep = Annotated[ApiKeyRepository, Depends(admin_repository)]
 
-router = APIRouter(prefix="/v1/admin/keys")
+# Out of the public /openapi.json and /docs: the admin key's business, documented in the
+# README (Identity).
+router = APIRouter(prefix="/v1/admin/keys", include_in_schema=False)
 
 # The body is read by hand (after the admin key is checked); the document still shows it.
 _NEW_KEY_BODY = {

@@ -17,6 +17,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from api_server.logs.record import RequestLogRecord
+from api_server.logs.schema import migrate_request_logs
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +66,15 @@ class PostgresLogStore:
     def __init__(self, pool: asyncpg.Pool, acquire_timeout_s: float = 3.0) -> None:
         self.pool = pool
         self.acquire_timeout_s = acquire_timeout_s
+        self._schema_checked = False  # the table has every column we write (schema.py)
 
     async def insert(self, records: list[RequestLogRecord]) -> tuple[int, int]:
         rows = [as_row(record) for record in records]
         async with self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
+            if not self._schema_checked:
+                if await migrate_request_logs(conn):
+                    logger.info("request logs: request_logs migrated to the current schema")
+                self._schema_checked = True
             try:
                 async with conn.transaction():
                     await conn.execute(_CREATE_STAGING)

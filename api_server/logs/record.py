@@ -27,6 +27,10 @@ class RequestLogRecord:
     stream: bool = False
     cache_outcome: str | None = None
     api_key_id: str | None = None
+    # Whose row it is (Principal.tenant: `key:<id>`, `jwt:<hash>`; None for anonymous): the
+    # logs API shows a caller only its own.
+    tenant: str | None = None
+    client_request_id: str | None = None  # the client's own id; `id` is always ours
     end_user: str | None = None
     session_id: str | None = None
     client_addr: str | None = None

@@ -168,7 +168,7 @@ class RequestLogSpool:
 
 def _seq_of(path: Path) -> int:
     digits = path.name[len(SEGMENT_PREFIX) : -len(SEGMENT_SUFFIX)]
-    return int(digits) if digits.isdigit() else -1
+    return int(digits) if digits.isascii() and digits.isdigit() else -1
 
 
 def _size_of(path: Path) -> int:

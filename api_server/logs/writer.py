@@ -11,7 +11,8 @@ go to the disk spool (spool.py) and PostgreSQL is retried with backoff; until th
 cycle spills the queue to disk, so memory stays bounded and rows are durable. When a commit
 succeeds again the spool is replayed, oldest segment first, before the queue, and a segment
 is deleted only once all its rows are committed. A full queue spills straight to the spool;
-a full spool drops rows, counted by reason and logged loudly (at most every 10 s).
+a full spool drops rows, counted by reason and logged loudly (at most every 10 s), as are
+fresh rows whose id is already stored (ids are minted by the gateway, so this means a bug).
 Everything is counted in `inferstack_request_log_*` metrics.
 
 `close()` flushes what is left to PostgreSQL, or to the spool when it is down, within its
@@ -206,7 +207,10 @@ class RequestLogWriter:
             self._down_since = None
         self._backoff_s = min(_BACKOFF_START_S, self.backoff_max_s)
 
-    async def _commit(self, records: list[RequestLogRecord]) -> None:
+    async def _commit(self, records: list[RequestLogRecord], *, replay: bool = False) -> None:
+        """`replay`: rows from the spool, some of which may be stored already (a commit whose
+        answer was lost); skipping those loses nothing. Fresh rows skipped as duplicates
+        are lost rows (an id already stored), counted as such."""
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.flush_timeout_s):
@@ -218,6 +222,9 @@ class RequestLogWriter:
         self.metrics.rows_written.inc(inserted)
         if rejected:
             self._count_dropped(rejected, "rejected")
+        duplicates = len(records) - inserted - rejected
+        if duplicates and not replay:
+            self._count_dropped(duplicates, "duplicate_id")
 
     async def _replay_spool(self) -> None:
         if not self._spool_pending:
@@ -233,7 +240,7 @@ class RequestLogWriter:
     async def _replay_segment(self, path: Path) -> None:
         records, unreadable = await asyncio.to_thread(self.spool.read, path)
         for start in range(0, len(records), self.batch_size):
-            await self._commit(records[start : start + self.batch_size])
+            await self._commit(records[start : start + self.batch_size], replay=True)
         # Only now: a failure above leaves the segment to be replayed whole, and rows
         # already committed are skipped by the insert.
         await asyncio.to_thread(self.spool.remove, path)

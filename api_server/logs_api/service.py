@@ -14,6 +14,7 @@ import orjson
 from api_server.errors import LogNotFoundError, LogsUnavailableError
 from api_server.logs.query.protocol import (
     Cursor,
+    LogScope,
     UsageQuery,
     encode_cursor,
     parse_logs_query,
@@ -28,15 +29,18 @@ _PERCENTILES = ("p50", "p95", "p99")
 
 
 class LogsQueryService:
-    def __init__(self, state: AppState) -> None:
+    """Every query over `scope`'s rows only (see logs_api.access)."""
+
+    def __init__(self, state: AppState, scope: LogScope) -> None:
         self.state = state
+        self.scope = scope
         pool = state.services.postgres
         self.repository = RequestLogRepository(pool) if pool is not None else None
 
     async def list_logs(self, params: Mapping[str, str]) -> dict[str, Any]:
         query = parse_logs_query(params)
         async with self._database() as repository:
-            rows = await repository.page(query)
+            rows = await repository.page(query, self.scope)
         page = [log_row(row) for row in rows[: query.limit]]
         has_more = len(rows) > query.limit
         next_cursor = None
@@ -47,7 +51,7 @@ class LogsQueryService:
 
     async def get_log(self, request_id: str) -> dict[str, Any]:
         async with self._database() as repository:
-            row = await repository.get(request_id)
+            row = await repository.get(request_id, self.scope)
         if row is None:
             raise LogNotFoundError(f"No request log with id {request_id!r}", param="id")
         log = log_row(row)
@@ -57,7 +61,7 @@ class LogsQueryService:
     async def usage(self, params: Mapping[str, str]) -> dict[str, Any]:
         query = parse_usage_query(params)
         async with self._database() as repository:
-            rows = await repository.usage(query)
+            rows = await repository.usage(query, self.scope)
         return usage_body(query, rows)
 
     @asynccontextmanager

@@ -47,9 +47,12 @@ class OpenAIService(FrontDoorService):
         log_unknown_fields(request.unknown_fields(), "chat.completions")
         runtime = self.state.runtime_for(request.model)
         await self._admit(runtime, tracker, stream=request.stream, end_user=request.user)
+        conversation = await self._translated(
+            bool(request.tools), to_conversation, request, runtime.spec.accepts_images
+        )
         chat = ChatRequest(
             model=runtime,
-            conversation=to_conversation(request, runtime.spec.accepts_images),
+            conversation=conversation,
             sampling=to_sampling(request, runtime.spec, self._default_temperature(runtime)),
             request_id=self.request_id,
             client_headers=self.client_headers,

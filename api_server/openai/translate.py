@@ -13,6 +13,7 @@ from api_server.chat.conversation import (
 )
 from api_server.chat.sampling import SamplingParams
 from api_server.errors import InvalidRequestError, UnsupportedFeatureError
+from api_server.generation.limits import checked_completion
 from api_server.openai.protocol import (
     ChatCompletionRequest,
     ChatMessageIn,
@@ -32,12 +33,13 @@ def to_conversation(request: ChatCompletionRequest, accepts_images: bool = False
         for index, message in enumerate(request.messages)
     )
     tools = tuple(
-        ToolSpec(
-            name=tool.function.name,
-            description=tool.function.description,
-            parameters=tool.function.parameters or {"type": "object", "properties": {}},
+        ToolSpec.from_client(
+            tool.function.name,
+            tool.function.description,
+            tool.function.parameters or {"type": "object", "properties": {}},
+            param=f"tools[{index}].function.parameters",
         )
-        for tool in request.tools or ()
+        for index, tool in enumerate(request.tools or ())
     )
     choice = _to_tool_choice(request, tools)
     if isinstance(choice, NamedToolChoice):
@@ -155,25 +157,16 @@ def to_sampling(
     spec: ModelSpec,
     default_temperature: float | None,
 ) -> SamplingParams:
-    if request.n not in (None, 1):
-        raise UnsupportedFeatureError(
-            f"n={request.n} is not supported: this gateway returns one choice per request",
-            param="n",
-        )
     requested = request.max_tokens
     if isinstance(request, ChatCompletionRequest) and request.max_completion_tokens:
         requested = request.max_completion_tokens
-    max_tokens = spec.completion_budget(requested)
-    stop = request.stop
-    stops = (stop,) if isinstance(stop, str) else tuple(stop or ())
-    if len(stops) > 4:
-        raise InvalidRequestError("at most 4 stop sequences are allowed", param="stop")
+    limits = checked_completion(spec, max_tokens=requested, n=request.n, stop=request.stop)
     temperature = request.temperature
     return SamplingParams(
-        max_tokens=max_tokens,
+        max_tokens=limits.max_tokens,
         temperature=default_temperature if temperature is None else temperature,
         top_p=request.top_p,
-        stop=stops,
+        stop=limits.stops,
         seed=request.seed,
         presence_penalty=request.presence_penalty,
         frequency_penalty=request.frequency_penalty,

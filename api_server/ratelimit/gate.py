@@ -9,8 +9,7 @@ from typing import Any, Protocol
 from api_server.auth.principal import Principal
 from api_server.chat.streaming import JsonResult, RelayResult, StreamResult
 from api_server.logs.record import RequestLogRecord
-from api_server.ratelimit.limiter import RateLimiter
-from api_server.registry import ModelSpec
+from api_server.ratelimit.limiter import LimitedModel, RateLimiter
 
 
 class FinishHooks(Protocol):
@@ -23,7 +22,7 @@ class FinishHooks(Protocol):
 async def admit_request(
     limiter: RateLimiter | None,
     principal: Principal,
-    spec: ModelSpec,
+    spec: LimitedModel,
     tracker: FinishHooks,
     model_key: str | None = None,
 ) -> dict[str, str]:

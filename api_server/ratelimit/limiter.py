@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry, Counter
 from redis.exceptions import RedisError
@@ -21,11 +21,20 @@ from api_server.ratelimit.window import Decision, SlidingWindow
 if TYPE_CHECKING:
     from api_server.auth.principal import Principal
     from api_server.logs.record import RequestLogRecord
-    from api_server.registry import ModelSpec
 
 logger = logging.getLogger(__name__)
 
 _FAILURES = (RedisError, OSError, TimeoutError)
+
+
+class LimitedModel(Protocol):
+    """What the gate needs of a model: a registry entry (`ModelSpec`), or the embedding
+    model, which has no registry entry."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def max_concurrency(self) -> int | None: ...
 
 
 class RateLimitMetrics:
@@ -86,7 +95,7 @@ class RateLimiter:
         self._pending: set[asyncio.Task[None]] = set()
 
     async def admit(
-        self, principal: Principal, spec: ModelSpec, model_key: str | None = None
+        self, principal: Principal, spec: LimitedModel, model_key: str | None = None
     ) -> Admission:
         """Raise 429 or let the request in; the caller must `finish` the admission.
         `model_key`: the name the model's concurrency is counted under (spec.name)."""

@@ -2,12 +2,14 @@
 
 Only engines decide readiness: the gateway keeps serving without Redis (no cache), without
 PostgreSQL (request logs spool to disk) and without Qdrant (no semantic cache), so those
-make it "degraded", not unready.
+make it "degraded", not unready. A failure's detail (exception text, which may name an
+internal address) is logged, and shown only to authenticated callers (`details`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 import uuid
@@ -19,6 +21,8 @@ import asyncpg
 
 from api_server.state import AppState
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class ComponentHealth:
@@ -26,39 +30,48 @@ class ComponentHealth:
     latency_ms: float
     detail: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, details: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
             "status": "up" if self.ok else "down",
             "latency_ms": round(self.latency_ms, 2),
         }
-        if self.detail:
+        if details and self.detail:
             body["detail"] = self.detail
         return body
 
 
-async def _timed(check: Callable[[], Awaitable[object]], timeout_s: float) -> ComponentHealth:
+async def _timed(
+    name: str, check: Callable[[], Awaitable[object]], timeout_s: float
+) -> ComponentHealth:
     started = time.perf_counter()
     try:
         async with asyncio.timeout(timeout_s):
             await check()
     except Exception as exc:  # any failure of a dependency is a "down", never a 500
         detail = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+        # Debug: the engines are probed every health_interval_s, a down one would flood.
+        logger.debug("health check of %s failed: %s", name, detail)
         return ComponentHealth(False, (time.perf_counter() - started) * 1000, detail[:200])
     return ComponentHealth(True, (time.perf_counter() - started) * 1000)
 
 
-async def check_engines(state: AppState) -> dict[str, dict[str, dict[str, Any]]]:
+async def check_engines(
+    state: AppState, *, details: bool = False
+) -> dict[str, dict[str, dict[str, Any]]]:
     timeout = state.settings.health_probe_timeout_s
     report: dict[str, dict[str, dict[str, Any]]] = {}
 
     async def probe_model(name: str) -> None:
         replicas = state.runtimes[name].pool.replicas
         results = await asyncio.gather(
-            *(_timed(_raising(r.probe, timeout), timeout) for r in replicas)
+            *(
+                _timed(f"{name} {r.label} ({r.url})", _raising(r.probe, timeout), timeout)
+                for r in replicas
+            )
         )
         report[name] = {}
         for replica, result in zip(replicas, results, strict=True):
-            report[name][replica.label] = result.as_dict()
+            report[name][replica.label] = result.as_dict(details=details)
             state.metrics.engine_up.labels(name, replica.label).set(1 if result.ok else 0)
             if not result.ok:
                 state.runtimes[name].pool.mark_down(replica)
@@ -77,27 +90,33 @@ def _raising(
     return check
 
 
-async def check_backing_services(state: AppState) -> dict[str, dict[str, Any]]:
+async def check_backing_services(
+    state: AppState, *, details: bool = False
+) -> dict[str, dict[str, Any]]:
     services = state.services
     timeout = state.settings.health_probe_timeout_s
     probes: dict[str, Awaitable[ComponentHealth]] = {}
     if services.redis is not None:
-        probes["redis"] = _timed(services.redis.ping, timeout)
+        probes["redis"] = _timed("redis", services.redis.ping, timeout)
     if (pool := services.postgres) is not None:
 
         def probe_postgres() -> Awaitable[ComponentHealth]:
-            return _timed(lambda: _ping_postgres(pool), timeout)
+            return _timed("postgres", lambda: _ping_postgres(pool), timeout)
 
         # Shared for a short time by every health request: a burst costs PostgreSQL one query.
         cache = services.postgres_health
         probes["postgres"] = _as_health(cache.get(probe_postgres)) if cache else probe_postgres()
     if services.qdrant is not None:
-        probes["qdrant"] = _timed(services.qdrant.get_collections, timeout)
+        probes["qdrant"] = _timed("qdrant", services.qdrant.get_collections, timeout)
     if services.object_store_path is not None:
         path = services.object_store_path
-        probes["object_store"] = _timed(lambda: asyncio.to_thread(_probe_folder, path), timeout)
+        probes["object_store"] = _timed(
+            "object_store", lambda: asyncio.to_thread(_probe_folder, path), timeout
+        )
     results = await asyncio.gather(*probes.values())
-    return {name: result.as_dict() for name, result in zip(probes, results, strict=True)}
+    return {
+        name: result.as_dict(details=details) for name, result in zip(probes, results, strict=True)
+    }
 
 
 async def _ping_postgres(pool: asyncpg.Pool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from typing import Any
 
@@ -11,15 +12,18 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from api_server import __version__
+from api_server.auth.authenticator import credential_from
 from api_server.deps import StateDep
+from api_server.errors import InferstackError
 from api_server.http import json_response
+from api_server.openapi_doc import openai_errors
 from api_server.registry import CATCH_ALL_MODEL
 from api_server.state import AppState
 from api_server.system.health import check_backing_services, check_engines
 from api_server.upstreams.credentials import client_headers_for_upstream
 from api_server.upstreams.models import upstream_model_list
 
-router = APIRouter()
+router = APIRouter(responses=openai_errors([401, 500]))
 
 
 @router.get("/")
@@ -73,15 +77,18 @@ async def live() -> Response:
     return json_response({"status": "alive"})
 
 
-@router.get("/health/ready")
-async def ready(state: StateDep) -> Response:
-    body = await readiness(state)
+@router.get(
+    "/health/ready",
+    responses={503: {"description": "Not ready: the same report, some model has no engine up"}},
+)
+async def ready(state: StateDep, request: Request) -> Response:
+    body = await readiness(state, details=await _shows_details(state, request))
     return json_response(body, status_code=503 if body["status"] == "not_ready" else 200)
 
 
 @router.get("/health")
-async def health(state: StateDep) -> Response:
-    body = await readiness(state)
+async def health(state: StateDep, request: Request) -> Response:
+    body = await readiness(state, details=await _shows_details(state, request))
     body["version"] = __version__
     body["uptime_s"] = round(time.time() - state.started_at, 1)
     return json_response(body)
@@ -92,8 +99,37 @@ async def metrics(state: StateDep) -> Response:
     return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
-async def readiness(state: AppState) -> dict[str, Any]:
-    engines, services = await asyncio.gather(check_engines(state), check_backing_services(state))
+# Not an open path, whatever auth_open_paths says (it has a query string): asking the
+# authenticator about it checks the caller's credentials.
+_DETAILS_PATH = "/health?details"
+
+
+async def _shows_details(state: AppState, request: Request) -> bool:
+    """Why a component is down (exception text, addresses) only for callers with valid
+    credentials or the admin key; anyone reaching the open health paths sees status and
+    latency, and the details are in the gateway's debug log. With auth off and no admin key
+    nobody is told."""
+    credential = credential_from(request.headers)
+    if credential is None:
+        return False
+    admin_key = state.settings.admin_key
+    if admin_key is not None and hmac.compare_digest(
+        credential.encode(), admin_key.get_secret_value().encode()
+    ):
+        return True
+    if state.auth.mode == "none":
+        return False
+    try:
+        await state.auth.authenticate(_DETAILS_PATH, request.headers)
+    except InferstackError:
+        return False
+    return True
+
+
+async def readiness(state: AppState, *, details: bool = False) -> dict[str, Any]:
+    engines, services = await asyncio.gather(
+        check_engines(state, details=details), check_backing_services(state, details=details)
+    )
     every_model_served = all(
         any(replica["status"] == "up" for replica in replicas.values())
         for replicas in engines.values()

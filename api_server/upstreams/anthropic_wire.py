@@ -150,6 +150,7 @@ class AnthropicEventReader:
         self._output_tokens = 0
         self._stop_reason: str | None = None
         self._stop_sequence: str | None = None
+        self.ended = False  # message_stop came: the stream was complete, not cut off
 
     def feed(self, event_type: str | None, payload: dict[str, Any]) -> list[ChatEvent]:
         kind = payload.get("type", event_type)
@@ -164,6 +165,8 @@ class AnthropicEventReader:
             self._stop_reason = delta.get("stop_reason") or self._stop_reason
             self._stop_sequence = delta.get("stop_sequence") or self._stop_sequence
             self._count(payload.get("usage"))
+        elif kind == "message_stop":
+            self.ended = True
         elif kind == "error":
             raise _stream_error(payload.get("error", {}))
         return []

@@ -64,6 +64,11 @@ async def generate_upstream_chat(
             except (TimeoutError, aiohttp.ClientError) as exc:
                 who = f"Upstream {replica.label}"
                 raise transport_error(exc, who, spec.timeout_s, answering=True) from exc
+            if not reader.ended:
+                # A clean end without a finish is a cut-off answer, not a complete "stop".
+                raise EngineResponseError(
+                    f"Upstream {replica.label} ended its stream before finishing"
+                )
     except EngineError as exc:
         lease.failed(exc)
         raise

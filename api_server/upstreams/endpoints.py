@@ -19,6 +19,11 @@ class UpstreamReader(Protocol):
     def feed(self, event_type: str | None, payload: dict[str, Any]) -> list[ChatEvent]: ...
     def finished(self) -> Finished: ...
 
+    @property
+    def ended(self) -> bool:
+        """The stream said it was complete (a finish reason, message_stop)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class UpstreamDialect:

@@ -141,6 +141,11 @@ class OpenAIChunkReader:
             events.append(ToolCallArgumentsDelta(self._calls[upstream_index], arguments))
         return events
 
+    @property
+    def ended(self) -> bool:
+        """The stream gave its finish_reason: it was complete, not cut off."""
+        return self._finish is not None
+
     def finished(self) -> Finished:
         reason = _FINISH_REASONS.get(self._finish or "", "stop")
         if reason == "stop" and self._calls:

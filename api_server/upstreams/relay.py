@@ -1,6 +1,8 @@
 """Byte-for-byte pass-through for a client speaking its upstream's own protocol: the body
-goes up with only `model` rewritten, and the answer (status, JSON or event stream, error
-bodies included) comes back as it arrives. Usage and timings are read off the way."""
+goes up with only `model` rewritten (and the registry's limits checked and filled in: see
+`relay_body`), and the answer (status, JSON or event stream, error bodies included) comes
+back as it arrives. Usage and timings are read off the way; a stream that ends without
+saying it finished is a failure, told to the client in its own error event."""
 
 from __future__ import annotations
 
@@ -20,8 +22,10 @@ from api_server.errors import (
 from api_server.generation.request import GenerationObserver, ModelRuntime
 from api_server.upstreams.credentials import upstream_headers
 from api_server.upstreams.endpoints import upstream_url
+from api_server.upstreams.relay_body import prepare_relay_body
 from api_server.upstreams.transport import open_upstream
 from api_server.upstreams.usage import UsageSniffer
+from api_server.upstreams.usage_strip import StreamUsageStripper
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ async def relay(
     drops halfway (an SSE stream ends with an error event; a JSON body cut short aborts the
     connection, so the client sees an incomplete response, never a short "complete" one)."""
     spec = runtime.spec
-    body["model"] = spec.engine.served_name
+    plan = prepare_relay_body(body, spec, client_path)
     lease = runtime.pool.lease(tracker)
     replica = lease.replica
     headers = upstream_headers(spec.engine, client_headers, runtime.upstream_key)
@@ -78,6 +82,7 @@ async def relay(
 
     async def chunks() -> AsyncIterator[bytes]:
         sniffer = UsageSniffer(streaming)
+        stripper = StreamUsageStripper() if streaming and plan.strip_stream_usage else None
         error: BaseException | None = None
         first = True
         try:
@@ -88,7 +93,24 @@ async def relay(
                             first = False
                             tracker.first_token()
                         sniffer.feed(piece)
-                        yield piece
+                        if stripper is not None:
+                            piece = stripper.feed(piece)
+                        if piece:
+                            yield piece
+                    if stripper is not None and (rest := stripper.flush()):
+                        yield rest
+                    if streaming and response.status < 400 and sniffer.failed is not None:
+                        # The client has the upstream's error event: the log says failed.
+                        error = EngineResponseError(
+                            f"Upstream {replica.label} failed mid-stream: {sniffer.failed}"
+                        )
+                    elif streaming and response.status < 400 and not sniffer.ended:
+                        error = EngineResponseError(
+                            f"Upstream {replica.label} ended its stream before finishing"
+                        )
+                        logger.warning("relay %s: %s", tracker.request_id, error.message)
+                        lease.failed(error)
+                        yield render_error(error)
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     error = EngineResponseError(
                         f"Upstream {replica.label} dropped the response ({type(exc).__name__})"

@@ -1,5 +1,7 @@
 """Token usage read off a relayed response, OpenAI's or Anthropic's, JSON or SSE, without
-holding the stream back: complete SSE lines that mention usage are parsed as they pass."""
+holding the stream back: complete SSE lines that mention usage are parsed as they pass,
+and so are those that end a stream (a finish_reason, `[DONE]`, `message_stop`; or an
+error event, which the client has then seen): a stream without one was cut off."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import orjson
 from api_server.chat.events import Usage
 
 _MAX_JSON_BYTES = 4 * 1024 * 1024  # a bigger non-streamed body is relayed, its usage unread
+# What an SSE data line must mention to be worth parsing.
+_MARKS = (b'"usage"', b'"finish_reason"', b"message_stop", b'"error"')
 
 
 class UsageSniffer:
@@ -19,6 +23,8 @@ class UsageSniffer:
         self._prompt = 0
         self._completion = 0
         self._seen = False
+        self.ended = False  # the stream said it was complete
+        self.failed: str | None = None  # the upstream's own mid-stream error, relayed as sent
 
     def feed(self, piece: bytes) -> None:
         if not self.streaming:
@@ -31,8 +37,7 @@ class UsageSniffer:
         *lines, rest = bytes(self._pending).split(b"\n")
         self._pending = bytearray(rest)
         for line in lines:
-            if line.startswith(b"data:") and b'"usage"' in line:
-                self._read(line[5:])
+            self._line(line)
 
     def usage(self) -> Usage | None:
         if not self.streaming and self._pending:
@@ -40,13 +45,37 @@ class UsageSniffer:
             self._pending.clear()
         return Usage(self._prompt, self._completion) if self._seen else None
 
+    def _line(self, line: bytes) -> None:
+        if not line.startswith(b"data:"):
+            return
+        data = line[5:].strip()
+        if data == b"[DONE]":
+            self.ended = True
+        elif any(mark in data for mark in _MARKS):
+            self._read(data)
+
     def _read(self, data: bytes) -> None:
         try:
             payload = orjson.loads(data)
         except orjson.JSONDecodeError:
             return
         if isinstance(payload, dict):
+            self._note_end(payload)
             self._take(payload)
+
+    def _note_end(self, payload: dict[str, Any]) -> None:
+        error = payload.get("error")
+        if error is not None and self.failed is None:
+            # Anthropic's `error` event, or an OpenAI-style error object mid-stream.
+            message = error.get("message") if isinstance(error, dict) else None
+            self.failed = str(message or error)
+        if payload.get("type") == "message_stop":
+            self.ended = True  # Anthropic's last event
+        choices = payload.get("choices")
+        if isinstance(choices, list) and any(
+            isinstance(choice, dict) and choice.get("finish_reason") for choice in choices
+        ):
+            self.ended = True  # OpenAI's last content chunk ([DONE] follows)
 
     def _take(self, payload: dict[str, Any]) -> None:
         message = payload.get("message")

@@ -1,4 +1,4 @@
--- inferstack schema, version 1.
+-- inferstack schema, version 2.
 --
 -- Applied inside the `inferstack` database by its owner: by the postgres image at its first
 -- start in compose (docker-entrypoint-initdb.d), and by stackctl after every native start.
@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
 -- Deliberately free of CHECK constraints and foreign keys: a row the writer cannot insert
 -- would be a lost row. Times are the gateway's; durations are milliseconds.
 CREATE TABLE IF NOT EXISTS request_logs (
-    id                text PRIMARY KEY,       -- the request id (X-Request-ID)
+    id                text PRIMARY KEY,       -- the gateway's request id (X-Request-ID)
     received_at       timestamptz NOT NULL,
     first_token_at    timestamptz,
     finished_at       timestamptz,
@@ -48,6 +48,8 @@ CREATE TABLE IF NOT EXISTS request_logs (
     stream            boolean NOT NULL DEFAULT false,
     cache_outcome     text,                   -- miss | exact | semantic
     api_key_id        uuid,                   -- api_keys.id; never the key
+    tenant            text,                   -- key:<id> | jwt:<hash>; NULL: anonymous
+    client_request_id text,                   -- the client's own id (X-Client-Request-Id)
     end_user          text,                   -- the request's `user` field
     session_id        text,
     client_addr       text,                   -- text, not inet: any peer string must insert
@@ -72,5 +74,17 @@ CREATE INDEX IF NOT EXISTS request_logs_session_received_at_idx
     ON request_logs (session_id, received_at) WHERE session_id IS NOT NULL;
 
 INSERT INTO schema_migrations (version) VALUES (1) ON CONFLICT (version) DO NOTHING;
+
+-- Version 2: whose row it is, and the client's own request id apart from ours (the id
+-- used to be the client's X-Request-ID). A database of version 1 gains the columns here.
+ALTER TABLE request_logs ADD COLUMN IF NOT EXISTS tenant text;
+ALTER TABLE request_logs ADD COLUMN IF NOT EXISTS client_request_id text;
+-- The logs API filters every query on the caller's tenant.
+CREATE INDEX IF NOT EXISTS request_logs_tenant_received_at_idx
+    ON request_logs (tenant, received_at, id);
+-- /v1/logs?client_request_id=: a client finds its request by its own id.
+CREATE INDEX IF NOT EXISTS request_logs_client_request_id_idx
+    ON request_logs (client_request_id) WHERE client_request_id IS NOT NULL;
+INSERT INTO schema_migrations (version) VALUES (2) ON CONFLICT (version) DO NOTHING;
 
 COMMIT;

@@ -112,8 +112,10 @@ def native_stack(
     environ = {
         **os.environ,
         "INFERSTACK_MODELS_FILE": str(models_file),
-        # tests/integration/test_logs_api.py reads logs and archived payloads back.
+        # tests/integration/test_logs_api.py reads logs and archived payloads back; the
+        # session stack runs with auth off, so anonymous reading is opted in.
         "INFERSTACK_LOGS_API_ENABLED": "true",
+        "INFERSTACK_LOGS_API_ALLOW_ANONYMOUS": "true",
         "INFERSTACK_ARCHIVE_ENABLED": "true",
     }
     with NativeStack(

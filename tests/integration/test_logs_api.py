@@ -23,10 +23,11 @@ ECHO_REQUESTS, ECHO_STREAMS = 4, 2
 @dataclass(frozen=True)
 class Sent:
     params: dict[str, str]  # since/until around exactly these requests
-    bodies: dict[str, dict[str, Any]]  # request id -> request body
+    bodies: dict[str, dict[str, Any]]  # request id (the gateway's) -> request body
     responses: dict[str, dict[str, Any]]  # request id -> non-streamed response
     streams: list[str]
     failed: str
+    client_ids: dict[str, str]  # request id -> the id the client sent
 
 
 def _logs(http: httpx.Client, path: str, params: dict[str, str]) -> dict[str, Any]:
@@ -45,24 +46,33 @@ def sent(gateway_url: str) -> Iterator[Sent]:
         bodies: dict[str, dict[str, Any]] = {}
         responses: dict[str, dict[str, Any]] = {}
         streams: list[str] = []
+        client_ids: dict[str, str] = {}
         for n in range(ECHO_REQUESTS + ECHO_STREAMS):
-            request_id = f"{tag}-{n}"
+            client_id = f"{tag}-{n}"
             stream = n >= ECHO_REQUESTS
             body: dict[str, Any] = {"model": "fake-echo", "messages": HELLO, "user": tag}
             if stream:
                 body |= {"stream": True, "stream_options": {"include_usage": True}}
-                streams.append(request_id)
-            reply = http.post(
-                "/v1/chat/completions", json=body, headers={"X-Request-ID": request_id}
-            )
+            # Both headers a client's own id may come in (OpenAI's, and the generic one).
+            header = "X-Client-Request-Id" if n % 2 else "X-Request-ID"
+            reply = http.post("/v1/chat/completions", json=body, headers={header: client_id})
             assert reply.status_code == 200
-            if not stream:
+            assert reply.headers["x-client-request-id"] == client_id
+            request_id = reply.headers["x-request-id"]
+            assert request_id != client_id  # the gateway's own, always
+            client_ids[request_id] = client_id
+            if stream:
+                streams.append(request_id)
+            else:
                 responses[request_id] = reply.json()
             bodies[request_id] = body
-        failed = f"{tag}-failed"
         body = {"model": "fake-500", "messages": HELLO, "user": tag}
-        reply = http.post("/v1/chat/completions", json=body, headers={"X-Request-ID": failed})
+        reply = http.post(
+            "/v1/chat/completions", json=body, headers={"X-Request-ID": f"{tag}-failed"}
+        )
         assert reply.status_code == 502
+        failed = reply.headers["x-request-id"]
+        client_ids[failed] = f"{tag}-failed"
         bodies[failed] = body
         until = datetime.now(UTC) + timedelta(milliseconds=1)
         params = {"since": since.isoformat(), "until": until.isoformat()}
@@ -70,7 +80,7 @@ def sent(gateway_url: str) -> Iterator[Sent]:
         while len(_logs(http, "/v1/logs", params)["data"]) < len(bodies):
             assert time.monotonic() < deadline, "the request-log rows never appeared"
             time.sleep(0.2)
-        yield Sent(params, bodies, responses, streams, failed)
+        yield Sent(params, bodies, responses, streams, failed, client_ids)
 
 
 @pytest.fixture
@@ -92,6 +102,37 @@ def test_listing_is_newest_first_with_every_column(http: httpx.Client, sent: Sen
     assert row["prompt_tokens"] > 0 and row["completion_tokens"] > 0
     assert 0 <= row["ttft_ms"] <= row["latency_ms"]
     assert row["archive_key"] == f"{row['received_at'][:10].replace('-', '/')}/{row['id']}.json"
+    assert row["client_request_id"] == sent.client_ids[row["id"]]
+    assert row["tenant"] is None and row["api_key_id"] is None  # auth is off here
+
+
+def test_a_client_finds_its_request_by_its_own_id(http: httpx.Client, sent: Sent) -> None:
+    request_id, client_id = next(iter(sent.client_ids.items()))
+    rows = _logs(http, "/v1/logs", {"client_request_id": client_id})["data"]
+    assert [(row["id"], row["client_request_id"]) for row in rows] == [(request_id, client_id)]
+
+
+def test_a_reused_client_id_leaves_a_row_and_an_archive_per_request(http: httpx.Client) -> None:
+    """The client's id was the primary key and the archive object name: a reused one
+    dropped the later rows silently and overwrote the first one's payload."""
+    client_id = f"reused-{uuid.uuid4().hex[:12]}"
+    ids: list[str] = []
+    for word in ("first", "second"):
+        body = {"model": "fake-echo", "messages": [{"role": "user", "content": word}]}
+        reply = http.post("/v1/chat/completions", json=body, headers={"X-Request-ID": client_id})
+        assert reply.status_code == 200
+        ids.append(reply.headers["x-request-id"])
+    assert len(set(ids)) == 2
+    deadline = time.monotonic() + 20
+    while len(rows := _logs(http, "/v1/logs", {"client_request_id": client_id})["data"]) < 2:
+        assert time.monotonic() < deadline, f"rows of {client_id}: {rows}"
+        time.sleep(0.2)
+    assert {row["id"] for row in rows} == set(ids)
+    prompts = [
+        _logs(http, f"/v1/logs/{request_id}", {})["payload"]["request"]["messages"][0]["content"]
+        for request_id in ids
+    ]
+    assert prompts == ["first", "second"]
 
 
 @pytest.mark.parametrize(
@@ -182,7 +223,7 @@ def test_usage_by_day_and_key(http: httpx.Client, sent: Sent) -> None:
     assert sum(day["requests"] for day in days) == len(sent.bodies)
     assert {day["day"] for day in days} <= {sent.params["since"][:10], sent.params["until"][:10]}
     keys = _logs(http, "/v1/usage", sent.params | {"group_by": "key"})["data"]
-    assert [(k["key"], k["requests"]) for k in keys] == [(None, len(sent.bodies))]  # no auth yet
+    assert [(k["key"], k["requests"]) for k in keys] == [(None, len(sent.bodies))]  # auth off
 
 
 def test_bad_parameters_are_400_naming_the_parameter(http: httpx.Client) -> None:

@@ -144,7 +144,7 @@ def test_a_full_max_queue_is_429_with_retry_after(
         assert response.headers["retry-after"] == "1", "MAX's own Retry-After"
         error = response.json()["error"]
         assert (error["type"], error["code"]) == ("rate_limit_error", "engine_overloaded"), error
-        assert "max@" in error["message"], error
+        assert "max#0" in error["message"], error
 
 
 async def _ask_while_max_is_full(

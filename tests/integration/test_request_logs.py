@@ -1,9 +1,11 @@
 """Request logs on the real PostgreSQL of the native stack: one row per request with what
-happened, and none lost or duplicated when PostgreSQL stops in the middle of a run."""
+happened, and none lost or duplicated when PostgreSQL stops in the middle of a run. Rows are
+found by the id each request was sent with (`client_request_id`): the row's id is ours."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from typing import Any
@@ -96,8 +98,12 @@ async def test_each_request_leaves_one_row_with_its_tokens_status_and_timings(
             extra_headers={"X-Request-ID": f"{user}-error"},
         )
 
-    rows = {row["id"]: row for row in await wait_for_rows(native_stack, user, 7, timeout_s=15)}
+    found = await wait_for_rows(native_stack, user, 7, timeout_s=15)
+    # Keyed by the id each request was sent with: the row's own id is the gateway's.
+    rows = {row["client_request_id"]: row for row in found}
     assert set(rows) == {*expected, f"{user}-error"}
+    assert len({row["id"] for row in found}) == 7
+    assert all(re.fullmatch(r"[0-9a-f]{32}", row["id"]) for row in found)
     for request_id, want in expected.items():
         row = rows[request_id]
         assert row["status_code"] == 200
@@ -138,9 +144,10 @@ async def test_stopping_postgres_mid_run_loses_and_duplicates_nothing(
         nonlocal done
         for request_id in ids[worker::in_flight]:
             response = await session.post(
-                "/v1/chat/completions", json=body, headers={"X-Request-ID": request_id}
+                "/v1/chat/completions", json=body, headers={"X-Client-Request-Id": request_id}
             )
             assert response.status_code == 200, response.text
+            assert response.headers["x-client-request-id"] == request_id
             done += 1
 
     async def outage() -> None:
@@ -160,7 +167,8 @@ async def test_stopping_postgres_mid_run_loses_and_duplicates_nothing(
 
     rows = await wait_for_rows(native_stack, user, total, timeout_s=60)
     assert len(rows) == total
-    assert sorted(row["id"] for row in rows) == sorted(ids)
+    assert sorted(row["client_request_id"] for row in rows) == sorted(ids)
+    assert len({row["id"] for row in rows}) == total
     assert all(row["status_code"] == 200 for row in rows)
     assert metric(http, "inferstack_request_log_rows_spooled_total") > spooled_before
     assert metric(http, "inferstack_request_log_rows_dropped_total") == 0

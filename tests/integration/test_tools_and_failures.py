@@ -11,6 +11,8 @@ import httpx
 import openai
 import pytest
 
+from tests.recording_server import RecordingServer
+
 pytestmark = pytest.mark.integration
 
 WEATHER = [{"role": "user", "content": "Weather in Paris?"}]
@@ -99,7 +101,8 @@ def test_engine_down_is_503(client: openai.OpenAI) -> None:
     with pytest.raises(openai.APIStatusError) as caught:
         client.chat.completions.create(model="engine-down", messages=WEATHER)
     assert caught.value.status_code == 503
-    assert "llamacpp@http://127.0.0.1:" in caught.value.message
+    assert "llamacpp#0" in caught.value.message  # the replica's label, not its address
+    assert "127.0.0.1" not in caught.value.message
 
 
 def test_engine_429_keeps_retry_after(client: openai.OpenAI) -> None:
@@ -182,6 +185,18 @@ def test_bad_input_gets_openai_envelope(http: httpx.Client, payload: bytes, stat
     )
     assert response.status_code == status
     assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+
+
+def test_a_tool_schema_with_a_remote_ref_is_refused_and_not_fetched(http: httpx.Client) -> None:
+    with RecordingServer() as server:
+        schema = {"type": "object", "properties": {"city": {"$ref": server.url}}}
+        tools = [{"type": "function", "function": {"name": "get_weather", "parameters": schema}}]
+        body = {"model": "fake-hermes", "messages": WEATHER, "tools": tools}
+        response = http.post("/v1/chat/completions", json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["param"]) == ("invalid_schema", "tools[0].function.parameters")
+    assert server.hits == []
 
 
 def test_oversized_body_is_413(http: httpx.Client) -> None:

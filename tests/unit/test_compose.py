@@ -29,7 +29,13 @@ MAX_SERVE_CONFIG = ROOT / "configs" / "max-serve-config.yaml"
 PROFILES = ["cpu", "vllm", "max"]
 ENGINES = {"llamacpp": "cpu", "vllm": "vllm", "max": "max"}
 GPU_ENGINES = ["vllm", "max"]
-SECRETS = ["POSTGRES_PASSWORD", "MINIO_ROOT_PASSWORD", "GRAFANA_ADMIN_PASSWORD"]
+SECRETS = [
+    "POSTGRES_PASSWORD",
+    "MINIO_ROOT_PASSWORD",
+    "GRAFANA_ADMIN_PASSWORD",
+    "REDIS_PASSWORD",
+    "QDRANT_API_KEY",
+]
 # Read by compose itself rather than interpolated into the file.
 COMPOSE_OWN_VARS = {"COMPOSE_PROFILES", "COMPOSE_PROJECT_NAME"}
 MOVING_TAGS = {"latest", "nightly", "main", "master", "stable", "edge", "dev"}
@@ -320,6 +326,126 @@ def test_dockerfile_runs_as_non_root_with_a_healthcheck() -> None:
     assert users and users[-1].split(":")[0] not in {"root", "0"}
     assert re.search(r"^HEALTHCHECK\b.*/health/live", text, flags=re.MULTILINE | re.DOTALL)
     assert re.search(r"^EXPOSE 8000\b", text, flags=re.MULTILINE)
+
+
+# --- the request-log spool: a volume the gateway's user can write ------------------------
+
+
+def _dockerfile_user() -> str:
+    users = re.findall(r"^USER\s+(\S+)", DOCKERFILE.read_text(), flags=re.MULTILINE)
+    return users[-1].split(":")[0]
+
+
+def test_the_spool_folder_is_on_a_volume_owned_by_the_gateway_user(
+    compose: dict[str, Any], services: dict[str, Any]
+) -> None:
+    """Zero-loss logging: rows wait in the spool while PostgreSQL is down, so the folder
+    must be writable by the container's user (not under the root-owned /app) and outlive
+    the container (a named volume; a fresh one copies the image folder's owner)."""
+    gateway = services["gateway"]
+    spool = gateway["environment"]["INFERSTACK_REQUEST_LOG_SPOOL_DIR"]
+    assert spool.startswith("/")
+    mounts = {str(v).split(":")[1]: str(v).split(":")[0] for v in gateway["volumes"]}
+    assert spool in mounts, f"{spool} is on no volume"
+    assert mounts[spool] in compose["volumes"], "the spool needs a named volume"
+    uid = _dockerfile_user()
+    text = DOCKERFILE.read_text()
+    made = re.search(rf"install -d -o {uid} -g \d+ -m 0?7[0-7]{{2}} (?P<dirs>[^\n]*)", text)
+    assert made, "the Dockerfile does not create the spool folder owned by the gateway user"
+    assert spool in made["dirs"].split()
+
+
+# --- exposure and authentication ----------------------------------------------------------
+
+
+def _published(service: dict[str, Any]) -> list[str]:
+    return [str(port) for port in service.get("ports", [])]
+
+
+def test_every_port_is_published_on_loopback_by_default(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        for port in _published(service):
+            first = re.match(r"(\$\{[^}]*\}|[^:]+):", port)
+            assert first and port.count(":") >= 2 + first[1].count(":"), f"{name}: {port}"
+            address = first[1]
+            default = re.fullmatch(r"\$\{\w+:-(?P<default>[^}]*)\}", address)
+            assert address == "127.0.0.1" or (default and default["default"] == "127.0.0.1"), (
+                f"{name}: {port} is published on every interface"
+            )
+    assert _published(services["gateway"]) == [
+        "${GATEWAY_BIND:-127.0.0.1}:${GATEWAY_PORT:-8000}:8000"
+    ]
+
+
+AUTH_SETTINGS = [
+    "INFERSTACK_AUTH_MODE",
+    "INFERSTACK_ADMIN_KEY",
+    "INFERSTACK_JWT_SECRET",
+    "INFERSTACK_JWT_JWKS_URL",
+    "INFERSTACK_JWT_AUDIENCE",
+    "INFERSTACK_JWT_ISSUER",
+]
+
+
+def test_the_gateway_gets_its_auth_settings_from_env(services: dict[str, Any]) -> None:
+    environment = services["gateway"]["environment"]
+    documented = _env_example_vars()
+    for name in AUTH_SETTINGS:
+        assert name in environment, f"{name} does not reach the gateway"
+        assert re.fullmatch(rf"\$\{{{name}:-[^}}]*\}}", str(environment[name])), environment[name]
+        assert name in documented
+
+
+def test_redis_and_qdrant_require_the_passwords_the_gateway_is_given(
+    services: dict[str, Any],
+) -> None:
+    redis = services["redis"]
+    assert "--requirepass" in " ".join(_command(redis))
+    assert redis["environment"]["REDISCLI_AUTH"].startswith("${REDIS_PASSWORD:?")
+    assert services["qdrant"]["environment"]["QDRANT__SERVICE__API_KEY"].startswith(
+        "${QDRANT_API_KEY:?"
+    )
+    gateway = services["gateway"]["environment"]
+    assert gateway["INFERSTACK_REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?")
+    assert gateway["INFERSTACK_QDRANT_API_KEY"].startswith("${QDRANT_API_KEY:?")
+
+
+def test_env_example_secrets_are_placeholders_the_gateway_refuses() -> None:
+    from api_server.config import is_placeholder
+
+    documented = _env_example_vars()
+    for name in [*SECRETS, "INFERSTACK_ADMIN_KEY"]:
+        assert is_placeholder(documented[name]), f"{name}: not a change-me-... placeholder"
+
+
+def test_make_env_generates_every_secret_once(tmp_path: Path) -> None:
+    target = tmp_path / ".env"
+    script = ROOT / "scripts" / "make_env.sh"
+    subprocess.run([script, str(target), str(ENV_EXAMPLE)], check=True, capture_output=True)
+    assert target.stat().st_mode & 0o777 == 0o600
+    made = dict(
+        line.split("=", 1)
+        for line in target.read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    template = _env_example_vars()
+    assert set(made) == set(template)
+    secrets = [made[name] for name in [*SECRETS, "INFERSTACK_ADMIN_KEY"]]
+    assert all(re.fullmatch(r"[0-9a-f]{48}", value) for value in secrets), secrets
+    assert len(set(secrets)) == len(secrets)
+    assert "change-me" not in target.read_text().replace("change-me-...", "")
+    unchanged = {k: v for k, v in template.items() if not v.startswith("change-me")}
+    assert {k: made[k] for k in unchanged} == unchanged
+    before = target.read_text()
+    subprocess.run([script, str(target), str(ENV_EXAMPLE)], check=True, capture_output=True)
+    assert target.read_text() == before  # an existing .env is never rewritten
+
+
+def test_make_start_creates_env_with_generated_secrets() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert "scripts/make_env.sh" in makefile
+    assert "cp .env.example .env" not in makefile
+    assert "cp .env.example .env" not in (ROOT / "init.sh").read_text()
 
 
 # --- monitoring -------------------------------------------------------------------------------

@@ -37,3 +37,44 @@ def test_bad_values_fail_fast(monkeypatch: pytest.MonkeyPatch, key: str, value: 
     monkeypatch.setenv(f"INFERSTACK_{key.upper()}", value)
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_the_gateway_listens_on_loopback_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INFERSTACK_CONFIG_FILE", "configs/gateway.yaml")
+    monkeypatch.delenv("INFERSTACK_HOST", raising=False)
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])  # the shipped gateway.yaml
+    assert Settings(_env_file=None).host == "127.0.0.1"  # type: ignore[call-arg]
+    monkeypatch.setenv("INFERSTACK_CONFIG_FILE", str(tmp_path / "none.yaml"))
+    assert Settings(_env_file=None).host == "127.0.0.1"  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("database_url", "postgresql://inferstack:change-me-postgres@postgres:5432/inferstack"),
+        ("database_url", "postgresql://u:CHANGEME@db/x"),
+        ("redis_url", "redis://:change-me-redis@redis:6379/0"),
+        ("redis_url", "redis://:password@redis:6379/0"),
+        ("s3_secret_key", "change-me-minio"),
+        ("admin_key", "change-me-admin-key-0123456789"),
+    ],
+)
+def test_placeholder_passwords_are_refused_at_start(key: str, value: str) -> None:
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings(**{key: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("database_url", "postgresql://inferstack:Xk2-9fQe_real@postgres:5432/inferstack"),
+        ("database_url", "postgresql://u@db/x"),  # no password (peer or trust auth)
+        ("redis_url", "redis://redis:6379/0"),
+        ("redis_url", "redis://:s%40cret@redis:6379/0"),
+        ("s3_secret_key", "9f8e7d6c5b4a"),
+    ],
+)
+def test_real_passwords_are_taken(key: str, value: str) -> None:
+    Settings(**{key: value})  # type: ignore[arg-type]

@@ -33,8 +33,9 @@ FLOORS: tuple[frozenset[str], ...] = tuple(
         "engines auth logs embeddings sessions",
         "config proxy_mode",
         "registry",
-        "prompts tools http interceptors middleware",
+        "prompts tools http interceptors middleware openapi_doc",
         "chat validation",
+        "client_schemas",  # a client's JSON schemas (tools, response_format), checked safely
         "errors sse log_format drop_report metrics api_server",
     )
 )

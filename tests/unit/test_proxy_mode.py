@@ -162,7 +162,7 @@ def test_flags_alone(clean_env: Path) -> None:
     assert settings.upstream == UpstreamSettings.model_validate(
         {"base_url": "http://127.0.0.1:9200/v1", "type": "openai"}
     )
-    assert (settings.host, settings.port, settings.interceptors) == ("0.0.0.0", 8000, [])
+    assert (settings.host, settings.port, settings.interceptors) == ("127.0.0.1", 8000, [])
     assert settings.upstream.auth.style == "header"  # the client's own key by default
     assert os.environ["INFERSTACK_CONFIG_FILE"] == os.devnull  # no configs/gateway.yaml
 
@@ -233,7 +233,7 @@ def test_a_flag_overrides_only_its_own_field_of_the_files_upstream(
     [
         ([], 9100, "127.0.0.1"),
         (["--port", "9300"], 9300, "127.0.0.1"),
-        (["--host", "0.0.0.0", "--port", "1"], 1, "0.0.0.0"),
+        (["--host", "::1", "--port", "1"], 1, "::1"),
     ],
 )
 def test_flags_beat_the_file_for_gateway_settings(
@@ -266,6 +266,42 @@ def test_a_missing_or_broken_config_file_is_a_usage_error(
             )
         assert exited.value.code == 2
         assert path in capsys.readouterr().err
+
+
+OUR_KEY = ["--base-url", "https://api.openai.com/v1", "--type", "openai", "--api-key-env", "K"]
+
+
+@pytest.mark.parametrize("style", ["env", "both"])
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.0.2", "gateway.example"])
+def test_a_relay_spending_our_key_on_the_network_needs_gateway_auth(
+    clean_env: Path, capsys: pytest.CaptureFixture[str], style: str, host: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        _run_settings([*OUR_KEY, "--auth", style, "--host", host])
+    assert exited.value.code == 2
+    assert "spend our upstream key" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("host", [None, "127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_a_relay_spending_our_key_may_listen_on_loopback(clean_env: Path, host: str | None) -> None:
+    settings = _run_settings([*OUR_KEY, "--auth", "env", *(["--host", host] if host else [])])
+    assert settings.host == (host or "127.0.0.1")
+
+
+def test_a_relay_spending_our_key_on_the_network_with_gateway_auth_is_allowed(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INFERSTACK_AUTH_MODE", "jwt")
+    monkeypatch.setenv("INFERSTACK_JWT_SECRET", "a-real-secret-of-32-characters!!")
+    monkeypatch.setenv("INFERSTACK_JWT_AUDIENCE", "inferstack")
+    monkeypatch.setenv("INFERSTACK_JWT_ISSUER", "https://idp.example")
+    settings = _run_settings([*OUR_KEY, "--auth", "env", "--host", "0.0.0.0"])
+    assert (settings.host, settings.auth_mode) == ("0.0.0.0", "jwt")
+
+
+def test_a_relay_of_the_clients_own_keys_may_listen_anywhere(clean_env: Path) -> None:
+    settings = _run_settings([*OUR_KEY, "--auth", "header", "--host", "0.0.0.0"])
+    assert settings.host == "0.0.0.0"
 
 
 def test_the_proxy_takes_large_bodies_unless_told_otherwise(clean_env: Path) -> None:

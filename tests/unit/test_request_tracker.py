@@ -28,14 +28,19 @@ def test_the_row_is_filled_by_named_methods_and_written_once() -> None:
         metrics, sink, None, request_id="r1", endpoint="/v1/chat/completions", api_flavour="openai"
     )
     assert _in_flight(metrics, "unknown") == 1
-    tracker.identify("session-1", "key-1")
+    tracker.identify("session-1", "key:key-1", "key-1")
     tracker.model_named("*", "some/model", stream=True, end_user="u")
     assert (_in_flight(metrics, "unknown"), _in_flight(metrics, "*")) == (0, 1)
     tracker.completed(Usage(prompt_tokens=5, completion_tokens=7))
     tracker.finish(EngineOverloadedError("busy"))
     tracker.finish(None)  # the stream's generator and its caller may both end it
     (row,) = sink.records
-    assert (row.id, row.session_id, row.api_key_id) == ("r1", "session-1", "key-1")
+    assert (row.id, row.session_id, row.tenant, row.api_key_id) == (
+        "r1",
+        "session-1",
+        "key:key-1",
+        "key-1",
+    )
     assert (row.model, row.stream, row.end_user) == ("some/model", True, "u")
     assert (row.prompt_tokens, row.completion_tokens) == (5, 7)
     assert (row.status_code, row.error_type) == (429, "rate_limit_error")

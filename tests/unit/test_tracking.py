@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 
@@ -41,9 +43,12 @@ def test_success_is_logged_with_tokens_and_timings(
     logged: TestClient, sink: RecordingSink, engine: ScriptedEngine
 ) -> None:
     body = {"model": "tiny", "messages": HELLO, "user": "alice"}
-    logged.post("/v1/chat/completions", json=body, headers={"X-Request-ID": "req-1"})
+    response = logged.post("/v1/chat/completions", json=body, headers={"X-Request-ID": "req-1"})
     [record] = sink.records
-    assert record.id == "req-1"
+    # The row's id is the gateway's, the one the response names; the client's is its own.
+    assert record.id == response.headers["x-request-id"] != "req-1"
+    assert record.client_request_id == "req-1"
+    assert record.tenant is None  # auth off: anonymous
     assert (record.endpoint, record.api_flavour, record.model) == (
         "/v1/chat/completions",
         "openai",
@@ -77,3 +82,37 @@ def test_streams_and_failures_are_logged_once(
     assert sink.records[1].error_type == "engine_error"
     assert sink.records[3].endpoint == "/v1/completions"
     assert len({r.id for r in sink.records}) == 4
+
+
+def test_a_reused_client_id_still_leaves_one_row_per_request(
+    logged: TestClient, sink: RecordingSink
+) -> None:
+    body = {"model": "tiny", "messages": HELLO}
+    for header in ("X-Request-ID", "X-Client-Request-Id", "X-Request-ID"):
+        response = logged.post("/v1/chat/completions", json=body, headers={header: "same"})
+        assert response.headers["x-client-request-id"] == "same"
+    ids = [record.id for record in sink.records]
+    assert len(set(ids)) == 3
+    assert [record.client_request_id for record in sink.records] == ["same"] * 3
+
+
+def test_each_caller_is_its_own_tenant_in_the_row(models_file: Path, sink: RecordingSink) -> None:
+    """JWT callers have no key: before the tenant column their rows could not be told
+    apart (api_key_id NULL for all). Two subjects of one issuer, and one subject of two
+    issuers, are three tenants."""
+    secret = "a-shared-secret-of-32-characters"
+    settings = Settings(models_file=models_file, auth_mode="jwt", jwt_secret=secret)
+    app = create_app(settings, ModelRegistry.from_file(models_file), sink)
+    callers = [("https://idp-a", "alice"), ("https://idp-a", "bob"), ("https://idp-b", "alice")]
+    body = {"model": "tiny", "messages": HELLO}
+    with TestClient(app) as client:
+        for issuer, subject in callers:
+            claims = {"iss": issuer, "sub": subject, "exp": int(time.time()) + 60}
+            token = jwt.encode(claims, secret, "HS256")
+            headers = {"authorization": f"Bearer {token}", "X-Session-ID": "shared"}
+            assert client.post("/v1/chat/completions", json=body, headers=headers).is_success
+    tenants = [record.tenant for record in sink.records]
+    assert len(set(tenants)) == 3 and all(t is not None and t.startswith("jwt:") for t in tenants)
+    assert {record.api_key_id for record in sink.records} == {None}
+    # One session id, three tenants: the logs API reads a session within one tenant's rows.
+    assert {record.session_id for record in sink.records} == {"shared"}

@@ -24,10 +24,13 @@ SMALLINT_MAX = 32767  # status_code is a smallint
 GroupBy = Literal["model", "key", "day"]
 GROUP_BYS: tuple[GroupBy, ...] = get_args(GroupBy)
 
-_STATUS_CLASS = re.compile(r"^([1-5])xx$")
-_EPOCH = re.compile(r"^\d+(\.\d+)?$")
+# ASCII digits only, matched whole: `str.isdigit` and `\d` take "²" and other Unicode
+# digits (which int() refuses), and `$` lets a trailing newline by.
+_DECIMAL = re.compile(r"[0-9]{1,9}")
+_STATUS_CLASS = re.compile(r"([1-5])xx")
+_EPOCH = re.compile(r"[0-9]+(\.[0-9]+)?")
 # `+01:00` arrives as ` 01:00` when a client leaves the `+` unencoded in the query string.
-_UNENCODED_OFFSET = re.compile(r" (\d\d:?\d\d)$")
+_UNENCODED_OFFSET = re.compile(r" ([0-9][0-9]:?[0-9][0-9])\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +42,28 @@ class Cursor:
 
 
 @dataclass(frozen=True, slots=True)
+class LogScope:
+    """Whose rows a reader may see: every row (`everything`), else only `tenant`'s. Made by
+    the logs API from who calls; a scope that names no tenant and not everything sees
+    nothing."""
+
+    tenant: str | None = None
+    everything: bool = False
+
+    @classmethod
+    def all_rows(cls) -> LogScope:
+        return cls(everything=True)
+
+    @classmethod
+    def of_tenant(cls, tenant: str) -> LogScope:
+        return cls(tenant=tenant)
+
+
+@dataclass(frozen=True, slots=True)
 class LogsQuery:
     model: str | None = None
     session_id: str | None = None
+    client_request_id: str | None = None
     status_min: int | None = None  # both set or both None
     status_max: int | None = None
     since: datetime | None = None  # inclusive
@@ -65,6 +87,7 @@ def parse_logs_query(params: Mapping[str, str]) -> LogsQuery:
     return LogsQuery(
         model=params.get("model") or None,
         session_id=params.get("session_id") or None,
+        client_request_id=params.get("client_request_id") or None,
         status_min=status_min,
         status_max=status_max,
         since=since,
@@ -88,7 +111,7 @@ def parse_usage_query(params: Mapping[str, str]) -> UsageQuery:
 def parse_limit(value: str | None) -> int:
     if value is None or value == "":
         return DEFAULT_LIMIT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    if not _DECIMAL.fullmatch(value) or not 1 <= int(value) <= MAX_LIMIT:
         raise InvalidRequestError(
             f"limit must be an integer from 1 to {MAX_LIMIT}, not {value!r}", param="limit"
         )
@@ -99,10 +122,10 @@ def parse_status(value: str) -> tuple[int, int]:
     """`404` (that code), `4xx` (a class) or `error` (every status >= 400)."""
     if value == "error":
         return 400, SMALLINT_MAX
-    if match := _STATUS_CLASS.match(value):
+    if match := _STATUS_CLASS.fullmatch(value):
         low = int(match.group(1)) * 100
         return low, low + 99
-    if value.isdigit() and 100 <= int(value) <= 599:
+    if _DECIMAL.fullmatch(value) and 100 <= int(value) <= 599:
         return int(value), int(value)
     raise InvalidRequestError(
         f"status must be an HTTP status (404), a class (4xx) or 'error', not {value!r}",
@@ -113,7 +136,7 @@ def parse_status(value: str) -> tuple[int, int]:
 def parse_time(value: str, param: str) -> datetime:
     """ISO 8601 (a date, or a date and time; no offset means UTC) or Unix seconds."""
     try:
-        if _EPOCH.match(value):
+        if _EPOCH.fullmatch(value):
             return datetime.fromtimestamp(float(value), UTC)
         parsed = datetime.fromisoformat(_UNENCODED_OFFSET.sub(r"+\1", value))
     except (ValueError, OverflowError, OSError):

@@ -119,6 +119,24 @@ def test_http_errors_use_anthropics_envelope(
     assert says in message
 
 
+@pytest.mark.parametrize(
+    ("stops", "says"),
+    [
+        (["a", "b", "c", "d", "e"], "at most 4 stop sequences"),
+        (["END", "x" * 257], "stop sequence 1 is 257 characters long"),
+    ],
+)
+def test_stop_sequences_are_bounded_like_openais_stop(
+    client: TestClient, engine: ScriptedEngine, stops: list[str], says: str
+) -> None:
+    body = {"model": "tiny", "max_tokens": 8, "messages": HELLO, "stop_sequences": stops}
+    response = client.post(MESSAGES, json=body)
+    assert says in assert_envelope(response, 400, "invalid_request_error")
+    assert engine.requests == []
+    at_the_bound = {**body, "stop_sequences": ["a", "b", "c", "x" * 256]}
+    assert client.post(MESSAGES, json=at_the_bound).status_code == 200
+
+
 def test_malformed_json_and_oversized_bodies(client: TestClient) -> None:
     response = client.post(MESSAGES, content=b"{nope", headers={"content-type": "application/json"})
     assert "JSON" in assert_envelope(response, 400, "invalid_request_error")

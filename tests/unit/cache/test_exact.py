@@ -90,7 +90,13 @@ async def serve(
     cache: ExactCache, engine: Engine, policy: CachePolicy = BOTH, **kwargs: Any
 ) -> tuple[list[ChatEvent], str]:
     generation = await cached_events(
-        cache, kwargs.pop("chat", chat_request()), engine.generate(), policy, paced=False, **kwargs
+        cache,
+        kwargs.pop("chat", chat_request()),
+        engine.generate(),
+        policy,
+        paced=False,
+        metric_name="tiny-chatml",
+        **kwargs,
     )
     events = [event async for event in generation.events]
     await cache.drain()
@@ -104,7 +110,9 @@ async def test_a_repeat_is_replayed_without_the_engine() -> None:
     assert await serve(cache, engine) == (ANSWER, "MISS")
     (key,) = redis.data
     assert redis.ttls[key] == 3600
-    generation = await cached_events(cache, chat_request(), engine.generate(), BOTH, paced=False)
+    generation = await cached_events(
+        cache, chat_request(), engine.generate(), BOTH, paced=False, metric_name="tiny-chatml"
+    )
     assert generation.outcome == "hit_exact"
     assert generation.usage == Usage(7, 3)
     assert generation.log_outcome == "exact"
@@ -142,7 +150,7 @@ async def test_failed_or_cut_generations_are_not_stored() -> None:
     with pytest.raises(RuntimeError):
         await serve(cache, Engine(ANSWER, fail_after=2))
     generation = await cached_events(
-        cache, chat_request(), Engine(ANSWER).generate(), BOTH, paced=False
+        cache, chat_request(), Engine(ANSWER).generate(), BOTH, paced=False, metric_name="m"
     )
     events = generation.events
     assert await anext(events) == ANSWER[0]
@@ -187,6 +195,8 @@ async def test_stores_beyond_the_pending_cap_are_dropped() -> None:
 
 async def test_without_a_cache_everything_bypasses() -> None:
     engine = Engine(ANSWER)
-    generation = await cached_events(None, chat_request(), engine.generate(), BOTH, paced=True)
+    generation = await cached_events(
+        None, chat_request(), engine.generate(), BOTH, paced=True, metric_name="tiny-chatml"
+    )
     assert generation.headers == {"x-cache": "BYPASS"}
     assert [event async for event in generation.events] == ANSWER

@@ -100,8 +100,8 @@ async def serve(cache: SemanticCache, chat: Any, tenant: str | None = None) -> t
     """x-cache (with -semantic on a semantic hit) and how often the engine was asked."""
     engine = Engine(ANSWER)
     generation = await cached_events(
-        None, chat, engine.generate(), BYPASS, paced=False, tenant=tenant,
-        semantic=cache, semantic_policy=BOTH,
+        None, chat, engine.generate(), BYPASS, paced=False, metric_name="tiny-chatml",
+        tenant=tenant, semantic=cache, semantic_policy=BOTH,
     )  # fmt: skip
     events = [event async for event in generation.events]
     assert events == ANSWER

@@ -5,19 +5,30 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
+from api_server import registry as registry_module
+from api_server.app import create_app
 from api_server.cache import ExactCache
+from api_server.config import Settings
+from api_server.registry import CATCH_ALL_MODEL, ModelRegistry
 from tests.unit.cache.fakes import DictRedis
 from tests.unit.scripted_engine import ScriptedEngine
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 
 
-@pytest.fixture
+@pytest.fixture(name="cached_client")
+def cached_client_fixture(client: TestClient) -> TestClient:
+    return cached_client(client)
+
+
 def cached_client(client: TestClient) -> TestClient:
+    """`client` with an exact cache over a dict-backed Redis."""
     state = client.app.state.inferstack  # type: ignore[attr-defined]
     cache = ExactCache(
         DictRedis(), state.metrics.cache, timeout_s=0.05, default_ttl_s=60, replay_max_ms=None
@@ -118,3 +129,31 @@ def test_ai_sdk_chat_streams_share_the_cache(
     assert (first_cache, second_cache) == ("MISS", "HIT")
     assert "".join(second) == "".join(first) == "The capital of France is Paris."
     assert len(engine.requests) == 1
+
+
+def test_client_chosen_model_names_do_not_grow_the_cache_metrics(
+    tmp_path: Path, engine: ScriptedEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A catch-all entry takes any name the client sends; past its cap (3 here, 256 in
+    # production) they are all accounted under "*", in the cache's metrics as elsewhere.
+    monkeypatch.setattr(registry_module, "_MAX_CAUGHT_NAMES", 3)
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        "models:\n"
+        "  - name: '*'\n"
+        "    prompt_family: chatml\n"
+        f"    engine: {{kind: llamacpp, served_name: x, urls: ['{engine.url}']}}\n"
+        "    context_length: 2048\n"
+        "    max_tokens: {default: 16, limit: 64}\n"
+    )
+    settings = Settings(models_file=path, max_body_bytes=64 * 1024)
+    with TestClient(create_app(settings, ModelRegistry.from_file(path))) as client:
+        cached = cached_client(client)
+        names = [f"client-model-{i}" for i in range(12)]
+        for name in names:
+            body = {"model": name, "messages": QUESTION, "temperature": 0}
+            assert cached.post("/v1/chat/completions", json=body).status_code == 200
+        families = text_string_to_metric_families(cached.get("/metrics").text)
+        (requests,) = (f for f in families if f.name == "inferstack_cache_requests")
+    labelled = {sample.labels["model"] for sample in requests.samples}
+    assert labelled == {*names[:3], CATCH_ALL_MODEL}

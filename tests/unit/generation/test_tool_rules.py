@@ -19,20 +19,26 @@ from api_server.chat.events import (
     ToolCallStart,
     Usage,
 )
-from api_server.errors import ToolArgumentsError, ToolCallLimitError
+from api_server.errors import InvalidSchemaError, ToolArgumentsError, ToolCallLimitError
 from api_server.generation.tool_rules import enforce_tool_rules, tool_rules_apply
 from api_server.registry import ToolCallSettings
 from tests.unit.tools.helpers import run_parser
 
-WEATHER = ToolSpec(
+
+def tool(name: str, parameters: dict[str, Any]) -> ToolSpec:
+    """As a front door makes it: the schema compiled."""
+    return ToolSpec.from_client(name, None, parameters, param="tools[0].function.parameters")
+
+
+WEATHER = tool(
     "get_weather",
-    parameters={
+    {
         "type": "object",
         "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
         "required": ["city"],
     },
 )
-TIME = ToolSpec("get_time", parameters={"type": "object", "properties": {"tz": {"type": "string"}}})
+TIME = tool("get_time", {"type": "object", "properties": {"tz": {"type": "string"}}})
 UNTYPED = ToolSpec("ping")  # no schema: nothing to check its arguments against
 HELLO = (ChatMessage(role="user", content="hi"),)
 
@@ -284,9 +290,9 @@ async def test_strict_sends_a_call_cut_off_by_max_tokens_unchecked() -> None:
 async def test_strict_follows_the_draft_the_schema_names() -> None:
     # Draft 4's boolean exclusiveMaximum: 5 is out of range there (2020-12 would reject the
     # schema itself).
-    draft4 = ToolSpec(
+    draft4 = tool(
         "count",
-        parameters={
+        {
             "$schema": "http://json-schema.org/draft-04/schema#",
             "type": "object",
             "properties": {"n": {"type": "number", "maximum": 5, "exclusiveMaximum": True}},
@@ -305,10 +311,21 @@ async def test_strict_streams_arguments_of_a_tool_without_a_schema() -> None:
     assert await enforce(events, conv, ToolCallSettings(strict_arguments=True)) == events
 
 
-async def test_strict_leaves_a_tool_with_an_invalid_schema_unchecked() -> None:
-    broken = ToolSpec("broken", parameters={"type": "object", "properties": {"x": {"type": 7}}})
-    events = call("broken", '{"x": ', "1}")
-    out = await enforce(
-        events, conversation(tools=(broken,)), ToolCallSettings(strict_arguments=True)
+def test_a_tool_with_an_invalid_schema_is_refused_when_the_request_is_read() -> None:
+    # Before, such a schema was logged and the calls went unchecked: it is the client's
+    # mistake, and a 400 tells the client.
+    with pytest.raises(InvalidSchemaError, match=r"tools\[0\]\.function\.parameters") as info:
+        tool("broken", {"type": "object", "properties": {"x": {"type": 7}}})
+    assert (info.value.status_code, info.value.param) == (400, "tools[0].function.parameters")
+
+
+async def test_strict_checks_patterns_with_re2() -> None:
+    # `^(a+)+$` backtracks in Python's `re` for hours on 50 characters; RE2 is linear.
+    evil = tool(
+        "evil",
+        {"type": "object", "properties": {"s": {"type": "string", "pattern": "^(a+)+$"}}},
     )
-    assert seen(out).arguments(0) == {"x": 1}
+    events = call("evil", json.dumps({"s": "a" * 50 + "!"}))
+    settings = ToolCallSettings(strict_arguments=True)
+    with pytest.raises(ToolArgumentsError, match=r"at \$\.s: .* does not match"):
+        await enforce(events, conversation(tools=(evil,)), settings)

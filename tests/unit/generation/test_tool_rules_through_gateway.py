@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from api_server.app import create_app
 from api_server.config import Settings
 from api_server.registry import ModelRegistry
+from tests.recording_server import RecordingServer
 from tests.unit.scripted_engine import ScriptedEngine
 
 CHAT = "/v1/chat/completions"
@@ -188,16 +189,99 @@ def test_anthropic_schema_violation(client: TestClient, engine: ScriptedEngine) 
     assert last["type"] == "error" and "$.city" in last["error"]["message"]
 
 
-def test_aisdk_stream_carries_one_call(client: TestClient, engine: ScriptedEngine) -> None:
-    engine.texts = TWO_CALLS
-    body = {
+def aisdk_body(tools: Any) -> dict[str, Any]:
+    return {
         "model": "strict-tiny",
         "messages": [{"id": "m1", "role": "user", "parts": [{"type": "text", "text": "?"}]}],
-        "tools": OPENAI_TOOLS,
+        "tools": tools,
     }
-    response = client.post("/api/chat", json=body)
+
+
+def test_aisdk_stream_carries_one_call(client: TestClient, engine: ScriptedEngine) -> None:
+    engine.texts = TWO_CALLS
+    response = client.post("/api/chat", json=aisdk_body(OPENAI_TOOLS))
     assert response.status_code == 200, response.text
     frames = [f.removeprefix("data: ") for f in response.text.split("\n\n") if f]
     parts = [json.loads(frame) for frame in frames if frame != "[DONE]"]
     available = [p for p in parts if p["type"] == "tool-input-available"]
     assert [(p["toolName"], p["input"]) for p in available] == [("get_weather", {"city": "Paris"})]
+
+
+@pytest.fixture
+def server() -> Iterator[RecordingServer]:
+    with RecordingServer() as running:
+        yield running
+
+
+def remote_ref_schema(url: str) -> Any:
+    return {"type": "object", "properties": {"city": {"$ref": url}}}
+
+
+@pytest.mark.parametrize("model", ["strict-tiny", "lenient-tiny"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_openai_refuses_a_remote_ref_before_the_engine(
+    client: TestClient, engine: ScriptedEngine, server: RecordingServer, model: str, stream: bool
+) -> None:
+    # Every model refuses it, strict or not: a schema the gateway will not check is the
+    # client's error, whoever reads it next.
+    tools = [
+        OPENAI_TOOLS[0],
+        {
+            "type": "function",
+            "function": {"name": "f", "parameters": remote_ref_schema(server.url)},
+        },
+    ]
+    body = {"model": model, "messages": ASK, "tools": tools, "stream": stream}
+    response = client.post(CHAT, json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["type"], error["code"]) == ("invalid_request_error", "invalid_schema")
+    assert error["param"] == "tools[1].function.parameters"
+    assert server.url in error["message"]
+    assert (engine.requests, server.hits) == ([], [])
+
+
+def test_anthropic_refuses_a_bad_pattern_in_its_envelope(
+    client: TestClient, engine: ScriptedEngine
+) -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string", "pattern": "(?!x)"}}}
+    body = {
+        "model": "strict-tiny",
+        "max_tokens": 16,
+        "messages": ASK,
+        "tools": [{"name": "get_weather", "input_schema": schema}],
+    }
+    response = client.post(MESSAGES, json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["type"] == "error"
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert "tools[0].input_schema" in error["message"] and "(?!x)" in error["message"]
+    assert engine.requests == []
+
+
+def test_aisdk_refuses_an_invalid_schema(client: TestClient, engine: ScriptedEngine) -> None:
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": 7}}}]
+    response = client.post("/api/chat", json=aisdk_body(tools))
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["param"]) == ("invalid_schema", "tools[0].function.parameters")
+    assert "not a valid JSON Schema" in error["message"]
+    assert engine.requests == []
+
+
+def test_a_backtracking_pattern_is_checked_in_linear_time(
+    client: TestClient, engine: ScriptedEngine
+) -> None:
+    # With Python's `re` this call's check would take hours: the test would hang.
+    schema = {"type": "object", "properties": {"city": {"type": "string", "pattern": "^(a+)+$"}}}
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": schema}}]
+    evil = "a" * 50 + "!"
+    engine.texts = [
+        "<tool_call>\n",
+        json.dumps({"name": "get_weather", "arguments": {"city": evil}}),
+        "\n</tool_call>",
+    ]
+    response = client.post(CHAT, json={"model": "strict-tiny", "messages": ASK, "tools": tools})
+    assert response.status_code == 502, response.text
+    assert "does not match '^(a+)+$'" in response.json()["error"]["message"]

@@ -117,3 +117,22 @@ def test_an_unreadable_recording_exits_2(
     assert main([str(bad), "--target", "http://x"]) == 2
     assert "bad.jsonl:1" in capsys.readouterr().err
     assert main([str(tmp_path / "missing.jsonl"), "--target", "http://x"]) == 2
+
+
+def test_a_request_cut_to_the_recorders_cap_is_not_resent(
+    tmp_path: Path, target: str, answers: Answers, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "recording.jsonl"
+
+    async def record() -> None:
+        chain = InterceptorChain([EventRecorder(path, max_body_bytes=20)])
+        chain.start()
+        transport = httpx.ASGITransport(InterceptorMiddleware(tiny_app(), chain))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            await client.post("/v1/chat/completions", json=CHAT)
+        await asyncio.to_thread(chain.close, 5)
+
+    asyncio.run(record())
+    assert main([str(path), "--target", target]) == 1
+    assert answers.headers == []  # never reached the target
+    assert "request body truncated" in capsys.readouterr().out

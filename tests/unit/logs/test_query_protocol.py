@@ -35,6 +35,7 @@ def test_every_logs_parameter() -> None:
         {
             "model": "SmolLM2-135M-Instruct",
             "session_id": "s-0123",
+            "client_request_id": "mine-1",
             "status": "5xx",
             "since": "2025-01-01",
             "until": "2025-01-03T00:00:00Z",
@@ -46,6 +47,7 @@ def test_every_logs_parameter() -> None:
     assert query == LogsQuery(
         model="SmolLM2-135M-Instruct",
         session_id="s-0123",
+        client_request_id="mine-1",
         status_min=500,
         status_max=599,
         since=datetime(2025, 1, 1, tzinfo=UTC),
@@ -92,6 +94,13 @@ def test_times_keep_their_offset() -> None:
         ({"limit": "501"}, "limit"),
         ({"limit": "-1"}, "limit"),
         ({"limit": "ten"}, "limit"),
+        ({"limit": "²"}, "limit"),  # isdigit() is true, int() refuses it: was a 500
+        ({"limit": "\u0665"}, "limit"),  # an Arabic-Indic 5: not ours to accept
+        ({"limit": "5\n"}, "limit"),
+        ({"limit": "9" * 400}, "limit"),  # no huge int() parse
+        ({"status": "²⁰⁰"}, "status"),
+        ({"status": "4xx\n"}, "status"),
+        ({"since": "²"}, "since"),
         ({"status": "2xxx"}, "status"),
         ({"status": "600"}, "status"),
         ({"status": "ok"}, "status"),

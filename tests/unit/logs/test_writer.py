@@ -160,6 +160,21 @@ async def test_a_commit_whose_answer_is_lost_is_replayed_without_duplicates(
     await wait_for(lambda: writer.spool.segments() == [])
     assert len(store.rows) == 50
     assert sample(writer, "rows_written_total") == 0  # the replay inserted nothing new
+    assert sample(writer, "rows_dropped_total", reason="duplicate_id") == 0  # not lost
+
+
+async def test_a_fresh_row_whose_id_is_stored_already_is_counted_as_dropped(
+    store: FakeStore, make_writer: MakeWriter
+) -> None:
+    writer = make_writer()
+    writer.enqueue(record(1))
+    await writer.wait_idle(timeout_s=5)
+    writer.enqueue(record(1))  # the same id again: the insert skips it
+    writer.enqueue(record(2))
+    await writer.wait_idle(timeout_s=5)
+    assert sorted(store.rows) == [record(1).id, record(2).id]
+    assert sample(writer, "rows_written_total") == 2
+    assert sample(writer, "rows_dropped_total", reason="duplicate_id") == 1
 
 
 async def test_a_full_queue_spills_straight_to_the_spool(

@@ -36,6 +36,6 @@ def test_rows_survive_an_unreachable_database_in_the_spool(
     (segment,) = spool.segments()
     records, unreadable = spool.read(segment)
     assert unreadable == 0
-    assert [(r.id, r.status_code, r.end_user, r.model) for r in records] == [
-        ("r-1", 200, "someone", "tiny-chatml")
+    assert [(r.id, r.client_request_id, r.status_code, r.end_user, r.model) for r in records] == [
+        (response.headers["x-request-id"], "r-1", 200, "someone", "tiny-chatml")
     ]

@@ -7,8 +7,8 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from api_server.logs.query.protocol import UsageQuery
-from api_server.logs.query.repository import LIST_LOGS, USAGE
+from api_server.logs.query.protocol import GROUP_BYS, LogScope, UsageQuery
+from api_server.logs.query.repository import GET_LOG, LIST_LOGS, USAGE, _scope_args
 from api_server.logs_api.service import log_row, usage_body
 
 
@@ -59,10 +59,35 @@ def test_usage_groups() -> None:
     }
 
 
+def _parameters(sql: str) -> set[int]:
+    return {int(n) for n in re.findall(r"\$(\d+)", sql)}
+
+
 def test_statements_are_static_and_parameterized() -> None:
     # Filters are NULL-able parameters; nothing a client sends is spliced into SQL.
-    assert set(re.findall(r"\$(\d+)", LIST_LOGS)) == {str(n) for n in range(1, 10)}
-    assert "ORDER BY received_at DESC, id DESC" in LIST_LOGS
-    assert set(USAGE) == {"model", "key", "day"}
-    for sql in USAGE.values():
-        assert "percentile_cont" in sql and "{" not in sql
+    assert _parameters(LIST_LOGS[False]) == set(range(1, 11))
+    assert _parameters(LIST_LOGS[True]) == set(range(1, 12))
+    assert "ORDER BY received_at DESC, id DESC" in LIST_LOGS[True]
+    assert set(USAGE) == {(group, scoped) for group in GROUP_BYS for scoped in (False, True)}
+    for sql in [*USAGE.values(), *LIST_LOGS.values(), *GET_LOG.values()]:
+        assert "{" not in sql
+    assert all("percentile_cont" in sql for sql in USAGE.values())
+
+
+def test_a_scoped_statement_filters_on_the_tenant_and_only_the_admin_form_does_not() -> None:
+    # The tenant is a fixed clause of the scoped form, not a NULL-able filter: no parameter
+    # value can turn a tenant's query into one over every row.
+    for scoped, unscoped in [
+        (LIST_LOGS[True], LIST_LOGS[False]),
+        (GET_LOG[True], GET_LOG[False]),
+        *[(USAGE[group, True], USAGE[group, False]) for group in GROUP_BYS],
+    ]:
+        assert re.search(r"AND tenant = \$\d+\s", scoped + " ")
+        assert "tenant =" not in unscoped
+        assert max(_parameters(scoped)) == max(_parameters(unscoped), default=0) + 1
+
+
+def test_scope_arguments() -> None:
+    assert _scope_args(LogScope.all_rows()) == (False, ())
+    assert _scope_args(LogScope.of_tenant("key:1")) == (True, ("key:1",))
+    assert _scope_args(LogScope()) == (True, (None,))  # tenant = NULL: no row at all

@@ -53,7 +53,9 @@ def test_wrong_types_are_400_naming_the_field(
 
 def test_body_must_be_an_object(client: TestClient) -> None:
     assert_envelope(client.post(CHAT, json=[1, 2]), 400)
-    assert_envelope(client.post(CHAT, content=b""), 400)
+    assert_envelope(
+        client.post(CHAT, content=b"", headers={"content-type": "application/json"}), 400
+    )
 
 
 def test_unknown_model_is_404_listing_models(client: TestClient) -> None:
@@ -69,6 +71,18 @@ def test_n_other_than_one_is_400(client: TestClient) -> None:
         client.post(CHAT, json={"model": "tiny", "messages": HELLO, "n": 2}), 400
     )
     assert error["param"] == "n"
+
+
+@pytest.mark.parametrize(
+    ("stop", "param"),
+    [(["a", "b", "c", "d", "e"], "stop"), ("x" * 257, "stop[0]"), (["END", "x" * 257], "stop[1]")],
+)
+def test_stop_is_bounded_in_number_and_length(
+    client: TestClient, engine: ScriptedEngine, stop: str | list[str], param: str
+) -> None:
+    body = {"model": "tiny", "messages": HELLO, "stop": stop}
+    assert assert_envelope(client.post(CHAT, json=body), 400)["param"] == param
+    assert engine.requests == []
 
 
 def test_max_tokens_over_the_model_limit_is_400(client: TestClient) -> None:
@@ -112,7 +126,8 @@ def test_engine_down_is_503_naming_the_engine(client: TestClient) -> None:
     for stream in (False, True):
         body = {"model": "engine-down", "messages": HELLO, "stream": stream}
         error = assert_envelope(client.post(CHAT, json=body), 503, "engine_unavailable")
-        assert "127.0.0.1:9" in error["message"]
+        assert "llamacpp#0" in error["message"]  # the replica's label, not its address
+        assert "127.0.0.1" not in error["message"]
 
 
 def test_engine_timeout_is_504(client: TestClient, engine: ScriptedEngine) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from api_server.app import create_app
 from api_server.config import Settings
 from api_server.registry import ModelRegistry
+from tests.unit.embeddings.fakes import GatedModel, local_embedder
 from tests.unit.scripted_engine import ScriptedEngine
 
 HELLO = [{"role": "user", "content": "hello"}]
@@ -106,3 +108,23 @@ def test_the_concurrency_valve_answers_429_with_retry_after_1(rpm_client: TestCl
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "1"
     assert json.loads(refused.text)["error"]["code"] == "model_overloaded"
+
+
+def test_embeddings_count_against_the_callers_limits(tpm_client: TestClient) -> None:
+    """rpm and tpm like chat: an embedding's prompt tokens are charged once it is answered."""
+    state = tpm_client.app.state.inferstack  # type: ignore[attr-defined]
+    embedder = local_embedder(GatedModel())
+    tpm_client.app.state.inferstack = dataclasses.replace(state, embedder=embedder)  # type: ignore[attr-defined]
+    text = " ".join(["word"] * 10)  # ten tokens to the fake model
+    remaining = []
+    for _ in range(2):
+        response = tpm_client.post(
+            "/v1/embeddings", json={"model": "all-MiniLM-L6-v2", "input": text}
+        )
+        assert response.status_code == 200, response.text
+        remaining.append(response.headers["x-ratelimit-remaining-tokens"])
+        tpm_client.portal.call(state.rate_limiter.drain)
+    assert remaining == ["15", "5"]
+    refused = tpm_client.post("/v1/embeddings", json={"model": "all-MiniLM-L6-v2", "input": "x"})
+    assert refused.status_code == 429
+    assert refused.json()["error"]["type"] == "rate_limit_error"

