@@ -102,6 +102,9 @@ def jwt_gateway(
         INFERSTACK_AUTH_MODE="jwt",
         INFERSTACK_JWT_SECRET=JWT_SECRET,
         INFERSTACK_JWT_AUDIENCE=AUDIENCE,
+        # Tokens of two issuers, one of the cases: the issuer is part of the tenant.
+        INFERSTACK_JWT_VERIFY_ISSUER="false",
+        INFERSTACK_JWT_DEFAULT_MODELS='["*"]',
     )
     with own_gateway(env, folder / "gateway.log") as url:
         yield url
