@@ -5,6 +5,7 @@ traffic in between; a closed port gives the unreachable message."""
 from __future__ import annotations
 
 import io
+import re
 import socket
 import subprocess
 import sys
@@ -60,7 +61,9 @@ def test_once_frame_shows_live_traffic_and_engine_health(
     echo = cells(frame, "fake-echo")  # model row: name, req/s, errors, P50...
     assert float(echo[1]) > 0, frame
     assert echo[2:4] == ["0.0", "%"], frame
-    engine_rows = [line.split() for line in frame.splitlines() if "@http" in line]
+    engine_rows = [
+        line.split() for line in frame.splitlines() if re.search(r"\s[a-z]+#\d+\s", line)
+    ]
     health = {(row[0], row[2]) for row in engine_rows}
     assert ("fake-echo", "up") in health, frame
     assert ("engine-down", "down") in health, frame

@@ -357,7 +357,7 @@ def test_a_killed_engine_is_503_naming_it_then_serves_again(
     with pytest.raises(openai.APIStatusError) as caught:
         sdk.chat.completions.create(model=engine.model, messages=FRANCE, max_tokens=4)
     assert caught.value.status_code == 503
-    assert f"{engine.kind}@" in caught.value.message
+    assert f"{engine.kind}#0" in caught.value.message
 
     # The supervisor starts it again, and nothing of the killed one lives on.
     _wait_for(lambda: _healthy(native_stack.url(engine.service)), 600)
