@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from api_server.errors import InvalidRequestError
 
 WireModel = TypeVar("WireModel", bound=BaseModel)
+# Tools one request may offer (OpenAI's own limit): each schema costs a compile.
+MAX_TOOLS = 128
 
 
 class LenientModel(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from api_server.openai.protocol import ToolDefinition
-from api_server.validation import LenientModel
+from api_server.validation import MAX_TOOLS, LenientModel
 
 
 class UIMessagePart(LenientModel):
@@ -42,7 +42,7 @@ class UIMessage(LenientModel):
 class ChatStreamRequest(LenientModel):
     messages: list[UIMessage] = Field(min_length=1)
     model: str | None = None
-    tools: list[ToolDefinition] | None = None
+    tools: list[ToolDefinition] | None = Field(default=None, max_length=MAX_TOOLS)
     max_tokens: int | None = Field(default=None, ge=1)
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
 

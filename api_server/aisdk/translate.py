@@ -13,6 +13,7 @@ from typing import Any
 from api_server.aisdk.protocol import ChatStreamRequest, UIMessage, UIMessagePart
 from api_server.chat.conversation import ChatMessage, Conversation, ImageInput, ToolCall, ToolSpec
 from api_server.chat.sampling import SamplingParams
+from api_server.client_schemas import RequestSchemas
 from api_server.errors import InvalidRequestError, UnsupportedFeatureError
 from api_server.openai.translate import image_from_url
 from api_server.registry import ModelSpec
@@ -25,12 +26,14 @@ def to_conversation(request: ChatStreamRequest, accepts_images: bool = False) ->
     messages: list[ChatMessage] = []
     for index, message in enumerate(request.messages):
         messages.extend(to_messages(message, index, accepts_images))
+    schemas = RequestSchemas()
     tools = tuple(
         ToolSpec.from_client(
             tool.function.name,
             tool.function.description,
             tool.function.parameters or {},
             param=f"tools[{index}].function.parameters",
+            request=schemas,
         )
         for index, tool in enumerate(request.tools or ())
     )

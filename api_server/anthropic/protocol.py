@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from api_server.validation import LenientModel
+from api_server.validation import MAX_TOOLS, LenientModel
 
 
 class TextBlock(LenientModel):
@@ -105,7 +105,7 @@ class MessagesRequest(LenientModel):
     max_tokens: int = Field(ge=1)
     messages: list[MessageIn] = Field(min_length=1)
     system: str | list[TextBlock] | None = None
-    tools: list[ToolIn] | None = None
+    tools: list[ToolIn] | None = Field(default=None, max_length=MAX_TOOLS)
     tool_choice: ToolChoiceIn | None = None
     temperature: float | None = Field(default=None, ge=0.0, le=1.0)
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
@@ -121,5 +121,5 @@ class CountTokensRequest(LenientModel):
     model: str
     messages: list[MessageIn] = Field(min_length=1)
     system: str | list[TextBlock] | None = None
-    tools: list[ToolIn] | None = None
+    tools: list[ToolIn] | None = Field(default=None, max_length=MAX_TOOLS)
     tool_choice: ToolChoiceIn | None = None

@@ -31,6 +31,7 @@ from api_server.chat.conversation import (
     ToolSpec,
 )
 from api_server.chat.sampling import SamplingParams, bounded_stops
+from api_server.client_schemas import RequestSchemas
 from api_server.errors import InvalidRequestError, UnsupportedFeatureError
 from api_server.registry import ModelSpec
 
@@ -53,12 +54,14 @@ def to_conversation(
     call_names: dict[str, str] = {}  # tool_use id -> the model-side name, for tool results
     for index, message in enumerate(request.messages):
         messages.extend(_to_messages(message, index, names, call_names, model, accepts_images))
+    schemas = RequestSchemas()
     tools = tuple(
         ToolSpec.from_client(
             names.model_name(tool.name),
             tool.description,
             tool.input_schema,
             param=f"tools[{index}].input_schema",
+            request=schemas,
         )
         for index, tool in enumerate(request.tools or ())
     )

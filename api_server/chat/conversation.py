@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from api_server.client_schemas import ClientSchema, compile_client_schema
+from api_server.client_schemas import ClientSchema, RequestSchemas, compile_client_schema
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -60,11 +60,20 @@ class ToolSpec:
 
     @classmethod
     def from_client(
-        cls, name: str, description: str | None, parameters: dict[str, Any], *, param: str
+        cls,
+        name: str,
+        description: str | None,
+        parameters: dict[str, Any],
+        *,
+        param: str,
+        request: RequestSchemas | None = None,
     ) -> ToolSpec:
         """A tool as a client defined it: its schema refused at once (InvalidSchemaError,
-        400, naming `param`) when the gateway will not check calls against it."""
-        schema = compile_client_schema(parameters, param=param) if parameters else None
+        400, naming `param`) when the gateway will not check calls against it. `request`:
+        the budget shared by the schemas of one request."""
+        schema = (
+            compile_client_schema(parameters, param=param, request=request) if parameters else None
+        )
         return cls(name, description, parameters, schema)
 
 

@@ -7,7 +7,11 @@ instances with no network, no file access and linear-time regular expressions;
 `ClientSchema.check` does so off the event loop within a time budget.
 """
 
-from api_server.client_schemas.compile import ClientSchema, compile_client_schema
+from api_server.client_schemas.compile import (
+    ClientSchema,
+    RequestSchemas,
+    compile_client_schema,
+)
 from api_server.client_schemas.scan import SchemaLimits
 
-__all__ = ["ClientSchema", "SchemaLimits", "compile_client_schema"]
+__all__ = ["ClientSchema", "RequestSchemas", "SchemaLimits", "compile_client_schema"]

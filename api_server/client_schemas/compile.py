@@ -17,7 +17,8 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import specification_with
 
-from api_server.client_schemas.keywords import RE2_KEYWORDS
+from api_server.client_schemas.keywords import client_keywords
+from api_server.client_schemas.meter import CheckBudgetSpent, metered_check
 from api_server.client_schemas.regex import PatternError, compile_pattern
 from api_server.client_schemas.scan import SchemaLimits, SchemaRefused, scan_schema
 from api_server.errors import InvalidSchemaError
@@ -52,47 +53,78 @@ class ClientSchema:
     schema: dict[str, Any]
     _validator: Validator
 
-    def first_error(self, instance: Any) -> str | None:
+    def first_error(self, instance: Any, budget_s: float = CHECK_BUDGET_S) -> str | None:
         """The most telling way `instance` breaks the schema, or None when it conforms.
-        Blocking (bounded by the schema's limits and the instance's size): see `check`."""
+        Blocking, but metered: past `budget_s` or `meter.MAX_STEPS` keyword evaluations
+        (references can fan out exponentially) the instance counts as not checkable."""
         try:
-            error = best_match(self._validator.iter_errors(instance))
+            error = metered_check(
+                budget_s, lambda: best_match(self._validator.iter_errors(instance))
+            )
+        except CheckBudgetSpent as exc:
+            return f"at $: {exc}"
         except Unresolvable as exc:  # only a reference `compile` let through yet unresolved
             return f"at $: the schema's reference {exc.ref!r} cannot be resolved"
         except RecursionError:
             return "at $: the value is nested too deeply to check"
+        except PatternError as exc:  # only a pattern `compile` did not see
+            return f"at $: the schema has a pattern RE2 cannot run ({exc})"
+        except (OverflowError, ValueError):  # numbers past a float's range, or past str()'s
+            return "at $: the value holds a number too large to check"
         if error is None:
             return None
         return f"at {error.json_path}: {error.message}"
 
     async def check(self, instance: Any, budget_s: float = CHECK_BUDGET_S) -> str | None:
-        """`first_error` off the event loop, so no schema stalls other requests; past
-        `budget_s` the instance counts as not checkable (an error)."""
+        """`first_error` off the event loop, so no schema stalls other requests. The
+        thread stops itself at `budget_s`; the timeout answers on time regardless."""
         try:
             async with asyncio.timeout(budget_s):
-                return await asyncio.to_thread(self.first_error, instance)
+                return await asyncio.to_thread(self.first_error, instance, budget_s)
         except TimeoutError:
             return f"at $: the value could not be checked within {budget_s:g} s"
 
 
 DEFAULT_LIMITS = SchemaLimits()
+# Patterns in all the schemas of one request together: compiling one can take RE2 100 ms.
+MAX_PATTERNS_PER_REQUEST = 128
+
+
+@dataclass(slots=True)
+class RequestSchemas:
+    """What the schemas of one request may cost together; one per request."""
+
+    patterns_left: int = MAX_PATTERNS_PER_REQUEST
+
+    def spend_patterns(self, count: int) -> None:
+        self.patterns_left -= count
+        if self.patterns_left < 0:
+            raise SchemaRefused(
+                f"the request's schemas have more than {MAX_PATTERNS_PER_REQUEST} patterns together"
+            )
 
 
 def compile_client_schema(
-    schema: Any, *, param: str, limits: SchemaLimits = DEFAULT_LIMITS
+    schema: Any,
+    *,
+    param: str,
+    limits: SchemaLimits = DEFAULT_LIMITS,
+    request: RequestSchemas | None = None,
 ) -> ClientSchema:
     """`schema` checked and compiled; InvalidSchemaError (400, `param` naming where the
-    client put it, e.g. `tools[0].function.parameters`) when it is refused."""
+    client put it, e.g. `tools[0].function.parameters`) when it is refused. `request`
+    carries the budget the request's other schemas have spent (None: this one alone)."""
     try:
-        return _compile(schema, limits)
+        return _compile(schema, limits, request or RequestSchemas())
     except SchemaRefused as exc:
         raise InvalidSchemaError(f"Invalid JSON schema in '{param}': {exc}", param=param) from None
 
 
-def _compile(schema: Any, limits: SchemaLimits) -> ClientSchema:
+def _compile(schema: Any, limits: SchemaLimits, request: RequestSchemas) -> ClientSchema:
     if not isinstance(schema, dict):
         raise SchemaRefused("it must be a JSON object")
     found = scan_schema(schema, limits)
+    request.spend_patterns(len(found.patterns))
     if len(json.dumps(schema, separators=(",", ":"))) > limits.max_bytes:
         raise SchemaRefused(f"it is larger than {limits.max_bytes} bytes")
     dialect = schema.get("$schema")
@@ -122,10 +154,11 @@ def _compile(schema: Any, limits: SchemaLimits) -> ClientSchema:
 
 @cache
 def _re2_validator(draft: type[Validator]) -> type[Validator]:
-    """The draft's validator with RE2 for its patterns; not registered as the draft's class
-    (`version` unset), so nothing but client schemas uses it."""
-    re2_draft: type[Validator] = extend(draft, validators=RE2_KEYWORDS)  # type: ignore[no-untyped-call]
-    return re2_draft
+    """The draft's validator with `keywords.client_keywords` (RE2, metered); not registered
+    as the draft's class (`version` unset), so nothing but client schemas uses it."""
+    keywords = client_keywords(dict(draft.VALIDATORS))
+    client_draft: type[Validator] = extend(draft, validators=keywords)  # type: ignore[no-untyped-call]
+    return client_draft
 
 
 def _check_references(schema: dict[str, Any], references: list[str], nested_ids: int) -> None:

@@ -10,7 +10,7 @@ import re2
 
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # a refused pattern is the client's 400, not our stderr
-_OPTIONS.max_mem = 8 << 20  # RE2's own bound on a compiled program; beyond it, refused
+_OPTIONS.max_mem = 4 << 20  # RE2's own bound on a compiled program; beyond it, refused
 
 
 class _Regex(Protocol):
@@ -21,7 +21,7 @@ class PatternError(ValueError):
     """RE2 cannot compile the pattern (lookaround, backreferences, or too large)."""
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)  # each compiled pattern may hold up to max_mem
 def compile_pattern(pattern: str) -> _Regex:
     try:
         regex: _Regex = re2.compile(pattern, options=_OPTIONS)

@@ -147,7 +147,7 @@ class _Rules:
         try:
             # No arguments at all is how parsers render a call of a tool without parameters.
             arguments = json.loads(text or "{}")
-        except (json.JSONDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, or a 5,000-digit int
             raise ToolArgumentsError(f"{where}: arguments are not valid JSON ({exc})") from None
         error = await call.schema.check(arguments)
         if error is not None:

@@ -12,6 +12,7 @@ from api_server.chat.conversation import (
     ToolSpec,
 )
 from api_server.chat.sampling import SamplingParams
+from api_server.client_schemas import RequestSchemas
 from api_server.errors import InvalidRequestError, UnsupportedFeatureError
 from api_server.generation.limits import checked_completion
 from api_server.openai.protocol import (
@@ -32,12 +33,14 @@ def to_conversation(request: ChatCompletionRequest, accepts_images: bool = False
         _to_message(message, index, accepts_images)
         for index, message in enumerate(request.messages)
     )
+    schemas = RequestSchemas()
     tools = tuple(
         ToolSpec.from_client(
             tool.function.name,
             tool.function.description,
             tool.function.parameters or {"type": "object", "properties": {}},
             param=f"tools[{index}].function.parameters",
+            request=schemas,
         )
         for index, tool in enumerate(request.tools or ())
     )

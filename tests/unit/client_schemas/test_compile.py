@@ -11,8 +11,14 @@ import pytest
 import re2
 from referencing.exceptions import NoSuchResource
 
-from api_server.client_schemas import ClientSchema, SchemaLimits, compile_client_schema
+from api_server.client_schemas import (
+    ClientSchema,
+    RequestSchemas,
+    SchemaLimits,
+    compile_client_schema,
+)
 from api_server.client_schemas.compile import _NO_RETRIEVAL, DEFAULT_LIMITS
+from api_server.client_schemas.meter import MAX_STEPS
 from api_server.client_schemas.regex import compile_pattern
 from api_server.errors import InvalidSchemaError
 from tests.recording_server import RecordingServer
@@ -174,12 +180,103 @@ async def test_check_runs_off_the_event_loop_within_a_budget() -> None:
     original = schema.first_error
 
     class Spy(ClientSchema):
-        def first_error(self, instance: Any) -> str | None:
+        def first_error(self, instance: Any, budget_s: float = 2.0) -> str | None:
             seen.append(threading.get_ident())
-            return original(instance)
+            return original(instance, budget_s)
 
     spy = Spy(schema.schema, schema._validator)
     assert await spy.check({}) == "at $: 'city' is a required property"
     assert seen and seen[0] != loop_thread
     # A budget already spent: the instance counts as not checkable, whatever the thread does.
     assert await schema.check({}, budget_s=0) == "at $: the value could not be checked within 0 s"
+
+
+@pytest.mark.parametrize("name", ["default", "enum", "const", "examples"])
+def test_a_property_named_like_a_data_keyword_is_still_a_schema(name: str) -> None:
+    # Under `properties` the key is a name: its value is a schema, and its pattern is checked.
+    assert "is not supported" in refusal({"properties": {name: {"pattern": "(?=a)b"}}})
+    assert "cannot be combined" in refusal(
+        {
+            "$defs": {name: {"patternProperties": {"(a+)+$": {}}, "unevaluatedProperties": False}},
+        }
+    )
+    schema = compiled({"properties": {name: {"type": "string", "pattern": "^a+$"}}})
+    assert schema.first_error({name: "aaa"}) is None
+    assert schema.first_error({name: "b"}) == f"at $.{name}: 'b' does not match '^a+$'"
+
+
+def test_a_keyword_used_as_a_property_name_is_no_keyword() -> None:
+    # A property called `unevaluatedProperties` next to patternProperties is harmless.
+    compiled({"properties": {"unevaluatedProperties": {"type": "string"}}, "patternProperties": {}})
+
+
+def fan_out(levels: int) -> dict[str, Any]:
+    """Each level refers to the next twice: checking one value takes 2**levels steps."""
+    defs: dict[str, Any] = {f"l{levels}": {"type": "string"}}
+    for level in range(levels):
+        defs[f"l{level}"] = {
+            "allOf": [{"$ref": f"#/$defs/l{level + 1}"}, {"$ref": f"#/$defs/l{level + 1}"}]
+        }
+    return {"$defs": defs, "$ref": "#/$defs/l0"}
+
+
+def test_references_that_fan_out_stop_at_the_step_budget() -> None:
+    small = compiled(fan_out(4))
+    assert small.first_error("a") is None
+    assert small.first_error(1) is not None
+    # 2**40 evaluations would take days; the meter stops the thread itself.
+    huge = compiled(fan_out(40))
+    message = huge.first_error("a")
+    assert message == f"at $: checking it took more than {MAX_STEPS} schema steps"
+
+
+def test_the_thread_stops_itself_at_its_deadline() -> None:
+    huge = compiled(fan_out(40))
+    assert huge.first_error("a", budget_s=0) == "at $: the value could not be checked within 0 s"
+
+
+def test_unique_items_is_linear_and_exact() -> None:
+    schema = compiled({"type": "array", "uniqueItems": True})
+    # Unsortable items (objects) made jsonschema compare every pair: 10**10 comparisons.
+    many = [{"n": index} for index in range(100_000)]
+    assert schema.first_error(many) is None
+    assert schema.first_error([*many, {"n": 5}]) == (
+        "at $: [{'n': 0}, {'n': 1}, {'n': 2}, {'n': 3}, {'n': 4}, {'n': 5}, {'n': 6}, {'n': ... "
+        "has non-unique elements"
+    )
+    assert schema.first_error([1, 1.0]) is not None  # JSON Schema: equal numbers
+    assert schema.first_error([1, True]) is None  # a boolean is not a number
+    assert schema.first_error([0, False, None, "0", [0], {"0": 0}]) is None
+    assert schema.first_error([{"a": 1, "b": [2]}, {"b": [2], "a": 1}]) is not None
+    assert schema.first_error([[1, [True]], [1, [1]]]) is None
+
+
+def test_numbers_past_a_float_are_checked_not_crashed() -> None:
+    halves = compiled({"multipleOf": 0.5})
+    assert halves.first_error(10**400) is None
+    assert halves.first_error(10**400 + 1) is None  # an integer is a multiple of a half
+    thirds = compiled({"multipleOf": 1.5})
+    assert thirds.first_error(10**400 + 1) is not None
+    assert compiled({"multipleOf": 3}).first_error(10**400) == (
+        "at $: a number is not a multiple of 3"
+    )
+    assert halves.first_error(float("inf")) is not None
+    assert halves.first_error(float("nan")) is not None
+    huge = 10**5000  # str() of it raises ValueError: a message must not need it
+    assert compiled({"maximum": 1}).first_error(huge) == (
+        "at $: the value holds a number too large to check"
+    )
+
+
+def test_pattern_counts_are_bounded() -> None:
+    many = {"properties": {f"p{i}": {"pattern": f"^{i}$"} for i in range(33)}}
+    assert "more than 32 patterns" in refusal(many)
+    long = {"properties": {f"p{i}": {"pattern": "a" * 900 + str(i)} for i in range(10)}}
+    assert "longer than 8192 characters together" in refusal(long)
+    request = RequestSchemas()
+    twenty = {"properties": {f"p{i}": {"pattern": f"^{i}$"} for i in range(20)}}
+    for _ in range(6):
+        compile_client_schema(twenty, param=PARAM, request=request)
+    with pytest.raises(InvalidSchemaError) as info:
+        compile_client_schema(twenty, param=PARAM, request=request)
+    assert "more than 128 patterns together" in info.value.message

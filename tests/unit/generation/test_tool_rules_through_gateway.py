@@ -285,3 +285,27 @@ def test_a_backtracking_pattern_is_checked_in_linear_time(
     response = client.post(CHAT, json={"model": "strict-tiny", "messages": ASK, "tools": tools})
     assert response.status_code == 502, response.text
     assert "does not match '^(a+)+$'" in response.json()["error"]["message"]
+
+
+def patterned_tool(index: int) -> dict[str, Any]:
+    properties = {f"p{i}": {"type": "string", "pattern": f"^{index}-{i}$"} for i in range(20)}
+    parameters = {"type": "object", "properties": properties}
+    return {"type": "function", "function": {"name": f"f{index}", "parameters": parameters}}
+
+
+def test_a_request_is_bounded_in_tools_and_in_patterns_together(
+    client: TestClient, engine: ScriptedEngine
+) -> None:
+    # Each schema alone is within its limits; seven together hold 140 patterns to compile.
+    body = {"model": "strict-tiny", "messages": ASK, "tools": [patterned_tool(i) for i in range(7)]}
+    response = client.post(CHAT, json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["param"]) == ("invalid_schema", "tools[6].function.parameters")
+    assert "more than 128 patterns together" in error["message"]
+
+    body["tools"] = [OPENAI_TOOLS[0]] * 129
+    response = client.post(CHAT, json=body)
+    assert response.status_code == 400, response.text
+    assert "tools" in response.json()["error"]["message"]
+    assert engine.requests == []
