@@ -12,10 +12,15 @@ from stackctl.processes import OWNER_ENV, owned_processes, tail_lines, terminate
 def test_processes_carrying_the_owner_marker_are_found_and_ended(tmp_path: Path) -> None:
     owner = str(tmp_path / "state")
     child = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)"],
+        [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
         env={**os.environ, OWNER_ENV: owner},
+        stdout=subprocess.PIPE,
     )
     try:
+        # Popen returns once execve is past its point of no return, before the kernel has
+        # set up the new environment block: until then /proc/<pid>/environ reads empty.
+        # The child's first line says it runs with its environment in place.
+        assert child.stdout is not None and child.stdout.readline() == b"up\n"
         assert [proc.pid for proc in owned_processes(owner)] == [child.pid]
         assert owned_processes(owner + "-other") == []
         assert terminate([child.pid], timeout=5) == []
@@ -24,6 +29,8 @@ def test_processes_carrying_the_owner_marker_are_found_and_ended(tmp_path: Path)
     finally:
         child.kill()
         child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
 
 
 def test_tail_lines_returns_the_last_lines(tmp_path: Path) -> None:
