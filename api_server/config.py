@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, field_validator, model_validator
+from pydantic import (
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -145,6 +153,11 @@ class Settings(BaseSettings):
     # Watchers of every HTTP exchange, off the request path (api_server/interceptors):
     # printer (console), message_logger (rotated JSONL), event_recorder (for `replay`).
     interceptors: list[InterceptorSpec] = Field(default_factory=list)
+    # For those who want nothing of a request's content kept: forces off the exact and
+    # semantic caches (cache_enabled), the payload archive and every interceptor, whatever
+    # they are set to; log rows keep only counts, timings and ids. Startup logs what it did.
+    privacy_mode: bool = False
+    _privacy_turned_off: tuple[str, ...] = PrivateAttr(default=())
     # Proxy mode (`inferstack run`): every model name goes to this one hosted upstream, and
     # models_file is not read.
     upstream: UpstreamSettings | None = None
@@ -211,6 +224,31 @@ class Settings(BaseSettings):
         if password is not None and is_placeholder(unquote(password)):
             raise ValueError("a placeholder password (change-me-...): set a real one")
         return value
+
+    @model_validator(mode="after")
+    def _privacy_wins(self) -> Settings:
+        """privacy_mode overrides the individual settings that would keep content."""
+        if not self.privacy_mode:
+            return self
+        # The settings are frozen once built; this is the one place they are still being built.
+        turned_off = []
+        if self.cache_enabled:
+            object.__setattr__(self, "cache_enabled", False)
+            turned_off.append("cache_enabled (exact and semantic caches)")
+        if self.archive_enabled:
+            object.__setattr__(self, "archive_enabled", False)
+            turned_off.append("archive_enabled")
+        if self.interceptors:
+            turned_off.append(f"interceptors ({', '.join(i.type for i in self.interceptors)})")
+            object.__setattr__(self, "interceptors", [])
+        assert self.__pydantic_private__ is not None
+        self.__pydantic_private__["_privacy_turned_off"] = tuple(turned_off)
+        return self
+
+    @property
+    def privacy_turned_off(self) -> tuple[str, ...]:
+        """The content-keeping settings privacy_mode forced off, for the startup log line."""
+        return self._privacy_turned_off
 
     @model_validator(mode="after")
     def _auth_is_consistent(self) -> Settings:

@@ -37,6 +37,9 @@ def gateway_lifespan(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             # First in, last out: exchanges still finishing are written before it closes.
+            if settings.privacy_mode:
+                turned_off = ", ".join(settings.privacy_turned_off) or "nothing (already off)"
+                logger.info("privacy_mode: no request content is kept; turned off: %s", turned_off)
             interceptors.start()
             stack.push_async_callback(asyncio.to_thread, interceptors.close, 5.0)
             http = await stack.enter_async_context(build_engine_http_client(settings))

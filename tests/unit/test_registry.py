@@ -78,6 +78,8 @@ def test_every_shipped_model_is_valid_when_enabled() -> None:
             "INFERSTACK_ENABLE_LLAMA_3_3_70B",
             "INFERSTACK_ENABLE_DEVSTRAL_SMALL_2505",
             "INFERSTACK_ENABLE_DEVSTRAL_SMALL_2507",
+            "INFERSTACK_ENABLE_DEVSTRAL_2",
+            "INFERSTACK_ENABLE_DEVSTRAL_SMALL_2",
             "INFERSTACK_ENABLE_MISTRAL_SMALL_3_1",
         )
     }
@@ -89,6 +91,8 @@ def test_every_shipped_model_is_valid_when_enabled() -> None:
         "Llama-3.3-70B-Instruct": "llama3",
         "Devstral-Small-2505": "mistral-v7",
         "Devstral-Small-2507": "mistral-v13",
+        "Devstral-2-123B-Instruct-2512": "mistral-v13",
+        "Devstral-Small-2-24B-Instruct-2512": "mistral-v13",
         "Mistral-Small-3.1-24B-Instruct": "mistral-v7",
     }
 
@@ -149,3 +153,24 @@ def test_vision_is_for_hosted_upstreams_only() -> None:
     hosted = {**local, "engine": {**local["engine"], "kind": "openai"}}  # type: ignore[dict-item]
     assert ModelSpec.model_validate(hosted).accepts_images is True
     assert ModelSpec.model_validate({**hosted, "vision": False}).accepts_images is False
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("devstral-2", "Devstral-2-123B-Instruct-2512"),
+        ("mistralai/Devstral-2-123B-Instruct-2512", "Devstral-2-123B-Instruct-2512"),
+        ("devstral-small-2", "Devstral-Small-2-24B-Instruct-2512"),
+        ("devstral-small-2507", "Devstral-Small-2507"),
+    ],
+)
+def test_devstral_2_is_its_own_model_with_its_own_limits(name: str, expected: str) -> None:
+    environ = {
+        "INFERSTACK_ENABLE_DEVSTRAL_SMALL_2507": "true",
+        "INFERSTACK_ENABLE_DEVSTRAL_2": "true",
+        "INFERSTACK_ENABLE_DEVSTRAL_SMALL_2": "true",
+    }
+    spec = ModelRegistry.from_file(REPO_MODELS, environ=environ).resolve(name)
+    assert spec.name == expected
+    expected_window = 8192 if expected == "Devstral-Small-2507" else 262144
+    assert spec.context_length == expected_window
