@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # POST /v1/title writes conversation titles with this (small, fast) model; unset: the
     # model the request names, else the default model.
     title_model: str | None = None
+    # Titles longer than this are cut at a word (a sidebar fits about 60 characters).
+    title_max_chars: int = Field(default=60, ge=8, le=500)
     # Anthropic clients' model names (glob, case-insensitive, first match) -> a local model;
     # "default" is the registry's default model. See api_server/anthropic/model_names.py.
     anthropic_model_map: dict[str, str] = Field(default_factory=lambda: {"claude-*": "default"})

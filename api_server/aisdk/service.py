@@ -79,7 +79,9 @@ class AISDKService(FrontDoorService):
             async for event in tracker.observed(generate_chat(chat, tracker))
             if isinstance(event, TextDelta)
         ]
-        return {"title": clean_title("".join(texts)) or fallback_title(request.messages)}
+        limit = self.state.settings.title_max_chars
+        title = clean_title("".join(texts), limit) or fallback_title(request.messages, limit)
+        return {"title": title}
 
     async def _admitted_model(
         self, model: str | None, tracker: RequestTracker, *, stream: bool

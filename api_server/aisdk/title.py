@@ -10,7 +10,7 @@ from api_server.aisdk.translate import message_text
 from api_server.chat.conversation import ChatMessage, Conversation
 from api_server.chat.sampling import SamplingParams
 
-MAX_TITLE_CHARS = 60
+DEFAULT_TITLE_MAX_CHARS = 60
 TITLE_MAX_TOKENS = 16
 _FIRST_MESSAGES = 4
 _MESSAGE_CHARS = 500  # of each message shown to the model: a title needs the gist only
@@ -43,19 +43,20 @@ def title_sampling(limit: int) -> SamplingParams:
     return SamplingParams(max_tokens=min(TITLE_MAX_TOKENS, limit), temperature=0.0)
 
 
-def clean_title(raw: str) -> str:
+def clean_title(raw: str, max_chars: int = DEFAULT_TITLE_MAX_CHARS) -> str:
     """The first non-empty line, without a "Title:" label, wrapping quotes or trailing
-    punctuation, whitespace collapsed, at most `MAX_TITLE_CHARS` (cut at a word)."""
+    punctuation, whitespace collapsed, at most `max_chars` (cut at a word)."""
     line = next((line for line in raw.splitlines() if line.strip()), "")
     title = _LABEL.sub("", line).strip().strip(_QUOTES).strip()
     title = " ".join(title.split()).rstrip(_TRAILING).strip(_QUOTES).rstrip(_TRAILING)
-    if len(title) > MAX_TITLE_CHARS:
-        cut = title[:MAX_TITLE_CHARS]
+    if len(title) > max_chars:
+        cut = title[:max_chars]
         title = (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(_TRAILING)
     return title
 
 
-def fallback_title(messages: list[UIMessage]) -> str:
+def fallback_title(messages: list[UIMessage], max_chars: int = DEFAULT_TITLE_MAX_CHARS) -> str:
     """The first user words, for a model that answered nothing usable."""
     first = next((message_text(m) for m in messages if m.role == "user" and message_text(m)), "")
-    return clean_title(" ".join(first.split()[:_FALLBACK_WORDS])) or "New conversation"
+    words = " ".join(first.split()[:_FALLBACK_WORDS])
+    return clean_title(words, max_chars) or "New conversation"

@@ -182,3 +182,12 @@ def test_titles_come_from_the_configured_small_model(
         response = client.post("/v1/title", json={"messages": messages, "model": "tiny"})
     assert response.json() == {"title": "Rome trip"}
     assert engine.last_request["model"] == "llama"  # llama-on-cpu's served name, not tiny's
+
+
+def test_title_length_is_the_configured_one(models_file: Path, engine: ScriptedEngine) -> None:
+    engine.texts = ["A trip to Rome in May with the family"]
+    settings = Settings(models_file=models_file, title_max_chars=16)
+    with TestClient(create_app(settings, ModelRegistry.from_file(models_file))) as client:
+        messages = [{"role": "user", "content": "Plan a trip to Rome"}]
+        response = client.post("/v1/title", json={"messages": messages, "model": "tiny"})
+    assert response.json() == {"title": "A trip to Rome"}

@@ -40,3 +40,10 @@ def test_title_conversation_shows_the_first_messages_only() -> None:
     conversation = title_conversation(messages)
     assert [m.role for m in conversation.messages] == ["system", "user"]
     assert conversation.messages[1].content == "\n".join(f"user: message {n}" for n in range(4))
+
+
+def test_title_length_is_a_parameter() -> None:
+    assert clean_title("Weather in Paris tomorrow", max_chars=12) == "Weather in"
+    assert clean_title("x" * 80, max_chars=100) == "x" * 80
+    messages = [UIMessage(role="user", content="Plan a trip to Rome in May")]
+    assert fallback_title(messages, max_chars=10) == "Plan a"
