@@ -12,10 +12,7 @@ from typing import Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import (
-    AliasChoices,
     Field,
-    NonNegativeFloat,
-    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     SecretStr,
@@ -167,18 +164,6 @@ class Settings(BaseSettings):
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
-    # One access line per request (method, path, status, model, latency, tokens, request
-    # id), logged by api_server.access at info; uvicorn's own access log stays off.
-    access_log: bool = True
-    # A warning line for a request that took longer than this; None or 0 turns it off.
-    slow_request_warning_s: NonNegativeFloat | None = 10.0
-    # The same lines also go to this file, rotated past log_file_max_bytes into
-    # log_file_backups older files (app.log.1, ...). LOG_FILE is accepted as well.
-    log_file: Path | None = Field(
-        default=None, validation_alias=AliasChoices("INFERSTACK_LOG_FILE", "LOG_FILE", "log_file")
-    )
-    log_file_max_bytes: PositiveInt = 10 * 1024 * 1024
-    log_file_backups: NonNegativeInt = 5
 
     # Identity (api_server/auth): "none" lets every caller in; "api_key" checks keys kept
     # (hashed) in PostgreSQL; "jwt" checks bearer tokens signed with jwt_secret (HS256) or a
