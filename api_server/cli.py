@@ -78,7 +78,8 @@ are retried before their first byte on 429 (Retry-After up to a cap), 502/503/50
 connection errors. Interceptors watch every exchange without slowing it.
 
 Precedence: these flags > the --config file > INFERSTACK_* variables and .env > defaults
-(a request body may be 32 MiB unless max_body_bytes says otherwise).
+(a request body may be 32 MiB unless max_body_bytes says otherwise, and no whole-request
+timeout applies unless request_timeout_s sets one).
 The config file is gateway settings (see configs/gateway.yaml) plus an `upstream:` block:
 
   upstream:
@@ -143,6 +144,9 @@ examples:
     values.update(_given(host=args.host, port=args.port))
     if "max_body_bytes" not in values and "INFERSTACK_MAX_BODY_BYTES" not in os.environ:
         values["max_body_bytes"] = _PROXY_MAX_BODY_BYTES
+    if "request_timeout_s" not in values and "INFERSTACK_REQUEST_TIMEOUT_S" not in os.environ:
+        # A hosted model may think for minutes: the upstream's timeout_s (each read) governs.
+        values["request_timeout_s"] = None
     flagged: list[dict[str, Any]] = []
     if args.printer:
         flagged.append({"type": "printer"})

@@ -163,6 +163,13 @@ class Settings(BaseSettings):
     # Proxy mode (`inferstack run`): every model name goes to this one hosted upstream, and
     # models_file is not read.
     upstream: UpstreamSettings | None = None
+    # The whole request, queueing and every token included: past it a JSON answer is a 504
+    # and a stream ends with the front door's error event (RequestTimeoutError). 30 s as
+    # configs/max-serve-config.yaml's request_timeout_s (tests/unit/test_compose.py keeps
+    # them equal); None turns it off. A model's timeout_s is another thing: the longest
+    # silence between two pieces of the engine's output.
+    request_timeout_s: PositiveFloat | None = 30.0
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 

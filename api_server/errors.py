@@ -23,6 +23,7 @@ InferstackError                   500 server_error
     ├── EngineUnavailableError    503 (connection refused, engine loading, no healthy replica)
     ├── EngineOverloadedError     429 (engine said 429; carries its Retry-After)
     ├── EngineTimeoutError        504
+    │   └── RequestTimeoutError   504 code=request_timeout (the whole request, request_timeout_s)
     └── EngineResponseError       502 (engine answered with an error or garbage)
 """
 
@@ -195,6 +196,13 @@ class EngineTimeoutError(EngineError):
     status_code = 504
     error_type = "timeout_error"
     code = "engine_timeout"
+
+
+class RequestTimeoutError(EngineTimeoutError):
+    """The whole request outlasted the gateway's `request_timeout_s` (the engine's silence
+    between two pieces of output is EngineTimeoutError's own `timeout_s`)."""
+
+    code = "request_timeout"
 
 
 class EngineResponseError(EngineError):

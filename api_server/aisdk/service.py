@@ -59,6 +59,7 @@ class AISDKService(FrontDoorService):
             end=tracker,
             request_id=self.request_id,
             headers={STREAM_HEADER: STREAM_VERSION, **generation.headers},
+            deadline=self.deadline,
         )
 
     async def _title(self, body: bytes, tracker: RequestTracker) -> AISDKResult:

@@ -77,6 +77,7 @@ class AnthropicService(FrontDoorService):
                 end=tracker,
                 request_id=self.request_id,
                 headers=generation.headers,
+                deadline=self.deadline,
             )
         assembler = MessageAssembler(runtime.spec.name, names)
         async for event in events:

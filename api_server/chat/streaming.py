@@ -9,6 +9,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from api_server.chat.deadline import RequestDeadline, deadline_enforced
 from api_server.chat.events import ChatEvent, Finished
 from api_server.errors import EngineResponseError, InferstackError
 
@@ -57,10 +58,11 @@ async def start_stream(
     end: StreamEnd,
     request_id: str,
     headers: dict[str, str] | None = None,
+    deadline: RequestDeadline | None = None,
 ) -> StreamResult:
     """Pull the first event before answering, so an engine that is down or refuses the
     request gets a proper HTTP error instead of a 200 stream. From here on the stream owns
-    `end`."""
+    `end`, and `deadline` (the whole request's) bounds the wait for each further event."""
     first = await anext(events)
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -68,7 +70,7 @@ async def start_stream(
         try:
             yield opening + render(first)
             last = first
-            async for event in events:
+            while (event := await _next_event(events, deadline)) is not None:
                 last = event
                 yield render(event)
             if not isinstance(last, Finished):
@@ -94,3 +96,12 @@ async def start_stream(
             end.finish(error)
 
     return StreamResult(chunks(), headers or {})
+
+
+async def _next_event(
+    events: AsyncGenerator[ChatEvent, None], deadline: RequestDeadline | None
+) -> ChatEvent | None:
+    """The next event, None at the end; RequestTimeoutError past the deadline. The wait,
+    not the client's reading, is bounded: a deadline is never checked inside a yield."""
+    async with deadline_enforced(deadline):
+        return await anext(events, None)

@@ -15,6 +15,7 @@ from api_server.auth.principal import ANONYMOUS, Principal, authorize_model
 from api_server.cache import cache_policy
 from api_server.cache.layered import CachedGeneration
 from api_server.cache.policy import semantic_cache_policy, semantic_cache_requested
+from api_server.chat.deadline import RequestDeadline, deadline_enforced
 from api_server.chat.streaming import JsonResult, RelayResult, StreamResult
 from api_server.errors import InferstackError
 from api_server.frontdoor.caching import cached_chat
@@ -61,6 +62,8 @@ class FrontDoorService:
         self.limit_headers: dict[str, str] = {}  # x-ratelimit-*, once admitted
         # Credentials and protocol headers a hosted upstream may be sent (see upstreams).
         self.client_headers = client_headers or {}
+        # The whole request's (request_timeout_s), from when it is tracked; streams take it on.
+        self.deadline: RequestDeadline | None = None
 
     @staticmethod
     async def _translated(
@@ -92,8 +95,11 @@ class FrontDoorService:
         session_id = session_id_for(self.session_header, body, self.principal.tenant)
         tracker.identify(session_id, self.principal.tenant, self.principal.key_id)
         tracker.capture_request(body)
+        timeout_s = self.state.settings.request_timeout_s
+        self.deadline = RequestDeadline.from_now(timeout_s) if timeout_s else None
         try:
-            result = await handler(body, tracker)
+            async with deadline_enforced(self.deadline):
+                result = await handler(body, tracker)
         except BaseException as exc:
             tracker.finish(exc)
             if session_id is not None and isinstance(exc, InferstackError):

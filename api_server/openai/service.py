@@ -135,6 +135,7 @@ class OpenAIService(FrontDoorService):
             end=tracker,
             request_id=self.request_id,
             headers=headers,
+            deadline=self.deadline,
         )
 
 

@@ -27,6 +27,7 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     drop_after_chunks: bool = False
+    stall_after_chunks_s: float = 0.0  # silence after the chunks before the response ends
 
 
 def sse_completion_stream(
@@ -168,4 +169,6 @@ async def _respond(send: Any, script: Scripted) -> None:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     if script.drop_after_chunks:
         raise ConnectionAbortedError("scripted drop")  # uvicorn closes the socket
+    if script.stall_after_chunks_s:
+        await asyncio.sleep(script.stall_after_chunks_s)
     await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -20,11 +20,15 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from api_server.config import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
 MAX_SERVE_CONFIG = ROOT / "configs" / "max-serve-config.yaml"
+STACK_FILE = ROOT / "configs" / "stack.yaml"
+GATEWAY_CONFIG = ROOT / "configs" / "gateway.yaml"
 
 PROFILES = ["cpu", "vllm", "max"]
 ENGINES = {"llamacpp": "cpu", "vllm": "vllm", "max": "max"}
@@ -282,6 +286,27 @@ def test_gpu_engine_flags_follow_max_serve_config(services: dict[str, Any]) -> N
 
     llamacpp = _command(services["llamacpp"])
     assert "--parallel" in llamacpp
+
+
+def test_native_engine_flags_follow_max_serve_config() -> None:
+    """configs/stack.yaml runs the same flags on the CPU builds: its values are the file's."""
+    config = yaml.safe_load(MAX_SERVE_CONFIG.read_text())
+    native = yaml.safe_load(STACK_FILE.read_text())["services"]
+    max_vars, vllm_vars = native["max"]["vars"], native["vllm"]["vars"]
+    assert max_vars["max_batch_size"] == config["batching"]["max_batch_size"]
+    assert max_vars["batch_window_ms"] == config["batching"]["batch_window_ms"]
+    assert max_vars["max_length"] == config["inference"]["context_length"]
+    assert "${batch_window_ms}" in native["max"]["command"]
+    assert vllm_vars["max_num_seqs"] == config["batching"]["max_batch_size"]
+    assert vllm_vars["max_model_len"] == config["inference"]["context_length"]
+
+
+def test_the_gateway_enforces_max_serve_configs_request_timeout() -> None:
+    """No engine has a whole-request timeout flag: the gateway's request_timeout_s is the
+    file's value, by default and in configs/gateway.yaml."""
+    expected = yaml.safe_load(MAX_SERVE_CONFIG.read_text())["batching"]["request_timeout_s"]
+    assert Settings.model_fields["request_timeout_s"].default == expected
+    assert yaml.safe_load(GATEWAY_CONFIG.read_text())["request_timeout_s"] == expected
 
 
 # --- (f) the gateway image installs the project the way native mode does ---------------------

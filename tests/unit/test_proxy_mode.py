@@ -309,6 +309,20 @@ def test_the_proxy_takes_large_bodies_unless_told_otherwise(clean_env: Path) -> 
     assert _run_settings(flags).max_body_bytes == 32 * 1024 * 1024
 
 
+def test_the_proxy_has_no_whole_request_timeout_unless_told(
+    clean_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flags = ["--base-url", "http://u.example/v1", "--type", "openai"]
+    assert _run_settings(flags).request_timeout_s is None
+    path = tmp_path / "proxy.yaml"
+    path.write_text(
+        "upstream: {base_url: 'http://u.example/v1', type: openai}\nrequest_timeout_s: 90\n"
+    )
+    assert _run_settings(["--config", str(path)]).request_timeout_s == 90
+    monkeypatch.setenv("INFERSTACK_REQUEST_TIMEOUT_S", "45")
+    assert _run_settings(flags).request_timeout_s == 45
+
+
 def test_one_printer_even_when_the_file_has_one(clean_env: Path, tmp_path: Path) -> None:
     path = tmp_path / "proxy.yaml"
     path.write_text(

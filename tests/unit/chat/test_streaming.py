@@ -3,11 +3,13 @@ its `Finished` event ends with the front door's error event and is reported as f
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 
+from api_server.chat.deadline import RequestDeadline
 from api_server.chat.events import ChatEvent, Finished, TextDelta, Usage
 from api_server.chat.streaming import start_stream
-from api_server.errors import EngineResponseError, InferstackError
+from api_server.errors import EngineResponseError, InferstackError, RequestTimeoutError
 
 
 class End:
@@ -54,3 +56,32 @@ async def test_a_generation_without_finished_ends_with_an_error() -> None:
 async def test_a_finished_generation_ends_cleanly() -> None:
     body, end = await streamed(TextDelta("Hi"), Finished("stop", Usage(1, 1)))
     assert body == b"TextDelta;Finished;" and end.errors == [None]
+
+
+async def test_a_stream_past_its_deadline_ends_with_the_timeout_error() -> None:
+    """The first event is awaited under the front door's own deadline; after it each wait
+    is bounded by the stream's: an engine that stalls mid-answer ends the stream, with the
+    error event, instead of holding the client forever."""
+    stalled = asyncio.Event()  # never set: the engine sends nothing more
+
+    async def stalling() -> AsyncGenerator[ChatEvent, None]:
+        yield TextDelta("Hel")
+        await stalled.wait()
+        yield Finished("stop", Usage(1, 1))
+
+    end = End()
+    result = await start_stream(
+        stalling(),
+        render=render,
+        render_error=render_error,
+        opening=b"",
+        end=end,
+        request_id="r1",
+        deadline=RequestDeadline.from_now(0.01),
+    )
+    body = b"".join([chunk async for chunk in result.chunks])
+    expected = b"error:The request took longer than the gateway's request timeout (0.01 s)"
+    assert body == b"TextDelta;" + expected
+    [error] = end.errors
+    assert isinstance(error, RequestTimeoutError)
+    assert (error.status_code, error.code) == (504, "request_timeout")
