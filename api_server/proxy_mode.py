@@ -19,6 +19,7 @@ from api_server.registry import (
     UpstreamAuth,
     UpstreamKind,
 )
+from api_server.upstreams.endpoints import sdk_base_url
 
 # Generous: the upstream enforces its own limits, the gateway only fills in a default.
 _PROXY_CONTEXT_LENGTH = 10_000_000
@@ -30,7 +31,8 @@ class UpstreamSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    base_url: HttpUrl  # OpenAI-style with its /v1 (as its SDK's base_url); Anthropic's without
+    # Either spelling works: OpenAI's with or without /v1, Anthropic's with or without it.
+    base_url: HttpUrl
     type: UpstreamKind
     auth: UpstreamAuth = UpstreamAuth()
     retry: RetrySpec = RetrySpec()
@@ -47,7 +49,7 @@ def upstream_registry(upstream: UpstreamSettings) -> ModelRegistry:
         engine=EngineSpec(
             kind=upstream.type,
             served_name=CATCH_ALL_MODEL,  # replaced by each request's own model name
-            urls=(upstream.base_url,),
+            urls=(HttpUrl(sdk_base_url(str(upstream.base_url), upstream.type)),),
             auth=upstream.auth,
             retry=upstream.retry,
             headers=upstream.headers,

@@ -6,7 +6,10 @@ keeps is capped per exchange (beyond, the exchange is marked truncated), so one 
 cannot fill memory. Admin routes are never shown to the chain (a key is minted there, its
 plaintext in the response), nor are credential headers on any route. The chain gets a
 `start` event once the request body is in and an `end` event however the exchange ends: a
-client that goes away is recorded as 499, an app error as 500 (and re-raised).
+client that goes away is recorded as 499, an app error as 500 (and re-raised). An event
+stream whose last bytes are its terminator (`data: [DONE]`, `event: message_stop`) was
+delivered in full even when the client leaves before the closing empty body message: the
+server's disconnect listener cancels the app in that gap, and that is still a 200.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ DEFAULT_SKIP_PATHS = ("/health*", "/metrics", "/dashboard*")
 ALWAYS_SKIPPED_PREFIXES = ("/v1/admin",)
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that left before the response
+# The events that end a stream: OpenAI's (and the AI SDK's) sentinel, Anthropic's last event.
+STREAM_TERMINATORS = (b"data: [DONE]", b"event: message_stop")
+_TAIL_BYTES = 512  # enough to hold the last event, whatever the cap kept
 
 
 class InterceptorMiddleware:
@@ -108,6 +114,7 @@ class _Capture:
     chunks: list[BodyChunk] = field(default_factory=list)
     response_bytes: int = 0
     response_truncated: bool = False
+    body_tail: bytes = b""
     complete: bool = False
     disconnected: bool = False
     error: str | None = None
@@ -131,6 +138,8 @@ class _Capture:
         body: bytes = message.get("body", b"")
         if not message.get("more_body", False):
             self.complete = True
+        if body:
+            self.body_tail = (self.body_tail + body)[-_TAIL_BYTES:]
         room = self.max_response_bytes - self.response_bytes
         if len(body) > room:
             self.response_truncated = True
@@ -145,6 +154,11 @@ class _Capture:
             self.disconnected = True
         self.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
+    def stream_ended(self) -> bool:
+        """The body sent so far ends with an event stream's terminator."""
+        last_event = self.body_tail.rstrip().rpartition(b"\n\n")[2]
+        return last_event.lstrip().startswith(STREAM_TERMINATORS)
+
     def request(self) -> Exchange:
         return Exchange(
             method=self.scope.get("method", "GET"),
@@ -158,7 +172,9 @@ class _Capture:
 
     def finish(self) -> Exchange:
         status, error = self.status, self.error
-        if not self.complete or status is None:
+        if not self.complete and self.disconnected and self.stream_ended():
+            error = None  # the client left after the last event, not before it
+        elif not self.complete or status is None:
             # A response cut short: by the client leaving, or by the app failing.
             status = CLIENT_CLOSED_REQUEST if self.disconnected else 500
             error = error or ("client disconnected" if self.disconnected else "no response")

@@ -194,3 +194,37 @@ def test_openai_sdk_through_a_proxy_for_an_anthropic_upstream(
             model="claude-echo", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
         )
         assert message.id == "msg_fake"
+
+
+def test_the_base_url_is_taken_as_either_sdk_spells_it(
+    proxy: tuple[str, Path, Path], upstream_url: str, tmp_path: Path
+) -> None:
+    """`--base-url https://api.openai.com --type openai`, as the tracing proxy's README has it,
+    and an Anthropic base URL with /v1: a second proxy in front of the recording one shows
+    the path each request reached."""
+    inner, _, recording = proxy
+    before = len(recording.read_text().splitlines()) if recording.exists() else 0
+    openai_port, anthropic_port = free_port(), free_port()
+    openai_argv = proxy_argv(inner, openai_port)  # no /v1
+    anthropic_argv = proxy_argv(f"{inner}/v1", anthropic_port)  # an OpenAI-style spelling
+    anthropic_argv[anthropic_argv.index("openai")] = "anthropic"
+    with (
+        running(openai_argv, f"http://127.0.0.1:{openai_port}/health", tmp_path / "o.log", 60),
+        running(
+            anthropic_argv, f"http://127.0.0.1:{anthropic_port}/health", tmp_path / "a.log", 60
+        ),
+    ):
+        reply = openai.OpenAI(
+            base_url=f"http://127.0.0.1:{openai_port}/v1", api_key="k", max_retries=0
+        ).chat.completions.create(
+            model="any-upstream-model", messages=[{"role": "user", "content": "no version"}]
+        )
+        assert reply.choices[0].message.content == "Echo: no version"
+        message = anthropic.Anthropic(
+            base_url=f"http://127.0.0.1:{anthropic_port}", api_key="k", max_retries=0
+        ).messages.create(
+            model="claude-x", max_tokens=20, messages=[{"role": "user", "content": "with one"}]
+        )
+        assert message.content[0].text == "Echo: with one"  # type: ignore[union-attr]
+    lines = [json.loads(line) for line in _wait_for_lines(recording, before + 2)][before:]
+    assert [line["path"] for line in lines] == ["/v1/chat/completions", "/v1/messages"]

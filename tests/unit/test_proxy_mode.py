@@ -70,6 +70,23 @@ def test_the_proxy_registry() -> None:
     assert registry.upstream_kinds == frozenset({"openai"})
 
 
+@pytest.mark.parametrize(
+    ("base_url", "kind", "engine_url"),
+    [
+        ("https://api.openai.com", "openai", "https://api.openai.com/v1"),  # its README's
+        ("https://api.openai.com/v1", "openai", "https://api.openai.com/v1"),
+        ("https://api.anthropic.com", "anthropic", "https://api.anthropic.com/"),
+        ("https://api.anthropic.com/v1", "anthropic", "https://api.anthropic.com/"),
+    ],
+)
+def test_the_upstream_base_url_is_taken_with_or_without_its_version(
+    base_url: str, kind: str, engine_url: str
+) -> None:
+    upstream = UpstreamSettings.model_validate({"base_url": base_url, "type": kind})
+    [url] = upstream_registry(upstream).models[0].engine.urls
+    assert str(url) == engine_url
+
+
 def test_an_empty_model_name_is_not_caught() -> None:
     with pytest.raises(ModelNotFoundError):
         upstream_registry(UPSTREAM).resolve("")

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from starlette.responses import StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from api_server.interceptors import InterceptorChain, InterceptorMiddleware
@@ -186,3 +188,73 @@ async def test_an_inactive_chain_passes_requests_straight_through() -> None:
     async with client_for(InterceptorMiddleware(app, chain)) as client:
         assert (await client.get("/x")).status_code == 204
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    "last_event",
+    [b"data: [DONE]\n\n", b'event: message_stop\ndata: {"type": "message_stop"}\n\n'],
+)
+async def test_a_client_that_leaves_right_after_the_last_event_is_recorded_as_200(
+    last_event: bytes,
+) -> None:
+    # The race seen under load: the client reads the terminator and closes; the server's
+    # disconnect listener cancels the app before it sends the closing empty body message.
+    async def events() -> AsyncIterator[bytes]:
+        yield b"data: 1\n\n"
+        yield last_event
+        await asyncio.Event().wait()  # work after the last event (a log write), never done
+
+    collector = Collector()
+    chain = InterceptorChain([collector])
+    chain.start()
+    app = InterceptorMiddleware(StreamingResponse(events(), media_type="text/event-stream"), chain)
+    scope: Scope = {"type": "http", "method": "GET", "path": "/s", "headers": []}
+    last_event_sent = asyncio.Event()
+    requested = False
+
+    async def receive() -> Message:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await last_event_sent.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body" and message.get("body") == last_event:
+            last_event_sent.set()
+
+    await asyncio.wait_for(app(scope, receive, send), 5)
+    [end] = await collect(chain, collector)
+    assert (end.status, end.error) == (200, None)
+    assert end.response_body == b"data: 1\n\n" + last_event
+
+
+async def test_a_client_that_leaves_before_the_last_event_is_still_499() -> None:
+    async def events() -> AsyncIterator[bytes]:
+        yield b"data: 1\n\n"
+        await asyncio.Event().wait()
+
+    collector = Collector()
+    chain = InterceptorChain([collector])
+    chain.start()
+    app = InterceptorMiddleware(StreamingResponse(events(), media_type="text/event-stream"), chain)
+    scope: Scope = {"type": "http", "method": "GET", "path": "/s", "headers": []}
+    first_sent = asyncio.Event()
+    requested = False
+
+    async def receive() -> Message:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await first_sent.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            first_sent.set()
+
+    await asyncio.wait_for(app(scope, receive, send), 5)
+    [end] = await collect(chain, collector)
+    assert end.status == 499 and end.response_body == b"data: 1\n\n"

@@ -20,7 +20,7 @@ from api_server.errors import (
     ModelNotFoundError,
     PermissionDeniedError,
 )
-from api_server.upstreams.endpoints import UPSTREAM_DIALECTS, upstream_url
+from api_server.upstreams.endpoints import UPSTREAM_DIALECTS, sdk_base_url, upstream_url
 from api_server.upstreams.errors import upstream_error
 
 
@@ -57,6 +57,30 @@ from api_server.upstreams.errors import upstream_error
 )
 def test_upstream_url(base_url: str, kind: str, path: str, expected: str) -> None:
     assert upstream_url(base_url, kind, path) == expected
+
+
+@pytest.mark.parametrize(
+    ("base_url", "kind", "expected"),
+    [
+        # Each SDK's own spelling, and the other one.
+        ("https://api.openai.com/v1", "openai", "https://api.openai.com/v1"),
+        ("https://api.openai.com", "openai", "https://api.openai.com/v1"),
+        ("https://api.openai.com/", "openai", "https://api.openai.com/v1"),
+        ("https://api.openai.com/v1/", "openai", "https://api.openai.com/v1"),
+        ("http://127.0.0.1:9200", "openai", "http://127.0.0.1:9200/v1"),
+        ("https://api.anthropic.com", "anthropic", "https://api.anthropic.com"),
+        ("https://api.anthropic.com/v1", "anthropic", "https://api.anthropic.com"),
+        ("https://api.anthropic.com/v1/", "anthropic", "https://api.anthropic.com"),
+        ("http://127.0.0.1:9200/", "anthropic", "http://127.0.0.1:9200"),
+        # Another path is the user's: kept.
+        ("https://api.groq.com/openai/v1", "openai", "https://api.groq.com/openai/v1"),
+        ("https://openrouter.ai/api", "openai", "https://openrouter.ai/api"),
+        ("https://gw.example/anthropic/v1", "anthropic", "https://gw.example/anthropic"),
+        ("https://gw.example/anthropic", "anthropic", "https://gw.example/anthropic"),
+    ],
+)
+def test_sdk_base_url(base_url: str, kind: str, expected: str) -> None:
+    assert sdk_base_url(base_url, kind) == expected
 
 
 @pytest.mark.parametrize(
