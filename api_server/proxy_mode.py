@@ -18,8 +18,8 @@ from api_server.registry import (
     RetrySpec,
     UpstreamAuth,
     UpstreamKind,
+    sdk_base_url,
 )
-from api_server.upstreams.endpoints import sdk_base_url
 
 # Generous: the upstream enforces its own limits, the gateway only fills in a default.
 _PROXY_CONTEXT_LENGTH = 10_000_000

@@ -283,3 +283,18 @@ class ModelRegistry:
         if self.catch_all is None or self._caught_specs.get(spec.name) is spec:
             return spec.name
         return spec.name if self._by_key.get(spec.name.casefold()) is spec else CATCH_ALL_MODEL
+
+
+def sdk_base_url(base_url: str, kind: str) -> str:
+    """`base_url` as the dialect's own SDK spells it, whichever way it was given: OpenAI's
+    with its version (`https://api.openai.com` → `https://api.openai.com/v1`), Anthropic's
+    without (`https://api.anthropic.com/v1` → `https://api.anthropic.com`). A URL with some
+    other path (`/api/v1`, `/openai/v1`, `/v1beta/openai`) is the user's and kept as given."""
+    scheme, sep, rest = base_url.rstrip("/").partition("://")
+    host, slash, path = rest.partition("/")
+    if kind == "openai" and not path:
+        path, slash = "v1", "/"
+    elif kind == "anthropic" and (path == "v1" or path.endswith("/v1")):
+        path = path[: -len("v1")].rstrip("/")
+        slash = slash if path else ""
+    return f"{scheme}{sep}{host}{slash}{path}"

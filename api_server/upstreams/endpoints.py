@@ -56,21 +56,6 @@ UPSTREAM_DIALECTS = {
 }
 
 
-def sdk_base_url(base_url: str, kind: str) -> str:
-    """`base_url` as the dialect's own SDK spells it, whichever way it was given: OpenAI's
-    with its version (`https://api.openai.com` → `https://api.openai.com/v1`), Anthropic's
-    without (`https://api.anthropic.com/v1` → `https://api.anthropic.com`). A URL with some
-    other path (`/api/v1`, `/openai/v1`, `/v1beta/openai`) is the user's and kept as given."""
-    scheme, sep, rest = base_url.rstrip("/").partition("://")
-    host, slash, path = rest.partition("/")
-    if kind == "openai" and not path:
-        path, slash = "v1", "/"
-    elif kind == "anthropic" and (path == "v1" or path.endswith("/v1")):
-        path = path[: -len("v1")].rstrip("/")
-        slash = slash if path else ""
-    return f"{scheme}{sep}{host}{slash}{path}"
-
-
 def upstream_url(base_url: str, kind: str, client_path: str) -> str:
     """The upstream URL for a client's path on the same protocol (`/v1/chat/completions`
     → `{base}/chat/completions` for OpenAI; Anthropic paths keep their `/v1`)."""

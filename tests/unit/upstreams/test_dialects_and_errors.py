@@ -20,7 +20,8 @@ from api_server.errors import (
     ModelNotFoundError,
     PermissionDeniedError,
 )
-from api_server.upstreams.endpoints import UPSTREAM_DIALECTS, sdk_base_url, upstream_url
+from api_server.registry import sdk_base_url
+from api_server.upstreams.endpoints import UPSTREAM_DIALECTS, upstream_url
 from api_server.upstreams.errors import upstream_error
 
 
