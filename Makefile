@@ -36,7 +36,7 @@ LOAD_TEST_ARGS = --users $(USERS) --spawn-rate $(SPAWN_RATE) --scenario $(SCENAR
 
 .DEFAULT_GOAL := help
 .PHONY: help install setup start start-native stop status logs build test test-unit \
-	test-integration compose-tools chromium test-dashboard lint bench monitor load-test \
+	test-integration compose-tools chromium test-dashboard lint bench monitor load-test smoke \
 	load-test-ui engine engine-env-vllm engine-env-max engines model model-hf clean
 
 help: ## list targets
@@ -131,6 +131,9 @@ bench: install engines model model-hf ## gateway overhead (fake engine, hosted-s
 
 load-test: install ## Locust, headless, against the running stack: P50/P95/P99 report in load_tests/reports/
 	$(PY) -m load_tests run --duration $(DURATION) $(LOAD_TEST_ARGS)
+
+smoke: install ## seconds-long check of a running stack: health, models, chat, stream, an error (URL=)
+	@$(PY) -m load_tests.smoke --url $(URL) --model $(MODEL)
 
 load-test-ui: install ## Locust's web UI on http://127.0.0.1:8089 (same settings)
 	$(PY) -m load_tests ui $(LOAD_TEST_ARGS)

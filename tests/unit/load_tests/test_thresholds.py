@@ -12,15 +12,27 @@ from load_tests.thresholds import Check, ConfigError, evaluate, load_profile
 def test_the_gpu_profile_holds_the_spec_targets() -> None:
     gpu = load_profile("gpu")
     assert gpu.thresholds == {
-        "latency_p50_ms": 500, "latency_p95_ms": 1000, "latency_p99_ms": 1500, "error_rate": 0.001
+        "latency_p50_ms": 500, "latency_p95_ms": 1000, "latency_p99_ms": 1500, "error_rate": 0.001,
+        "min_requests_per_s": 20,
     }  # fmt: skip
+
+
+def test_the_gpu_profile_fails_a_run_below_its_throughput_floor() -> None:
+    overall = {"latency_ms": {"p50": 100, "p95": 200, "p99": 300}, "error_rate": 0.0}
+    checks = evaluate({**overall, "requests_per_s": 12.0}, load_profile("gpu").thresholds)
+    assert [check.key for check in checks if not check.passed] == ["min_requests_per_s"]
+    checks = evaluate({**overall, "requests_per_s": 25.0}, load_profile("gpu").thresholds)
+    assert all(check.passed for check in checks)
 
 
 def test_the_cpu_profile_is_looser_than_the_gpu_one() -> None:
     cpu, gpu = load_profile("cpu"), load_profile("gpu")
     assert cpu.max_tokens > 0
     for key, limit in gpu.thresholds.items():
-        assert cpu.thresholds[key] >= limit
+        if key == "min_requests_per_s":  # a floor: the CPU profile has none, or a lower one
+            assert cpu.thresholds.get(key, 0) <= limit
+        else:
+            assert cpu.thresholds[key] >= limit
 
 
 @pytest.mark.parametrize(
