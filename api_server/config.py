@@ -19,9 +19,9 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from api_server.anthropic.tool_names import tool_name_map_problems
 from api_server.interceptors.config import InterceptorSpec
 from api_server.proxy_mode import UpstreamSettings
+from api_server.tools.names import tool_name_map_problems
 
 T = TypeVar("T", str, SecretStr)
 DEFAULT_CONFIG_FILE = "configs/gateway.yaml"

@@ -15,18 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-MAX_NAME_LENGTH = 64
-_VALID_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+from api_server.tools.names import MAX_NAME_LENGTH, is_valid_tool_name
+
 _INVALID_CHARS = re.compile(r"[^a-zA-Z0-9_-]+")
 _HASH_LENGTH = 8
-
-
-def is_valid_tool_name(name: str) -> bool:
-    return _VALID_NAME.fullmatch(name) is not None
 
 
 def safe_tool_name(name: str) -> str:
@@ -75,18 +70,3 @@ def _model_name(client_name: str, explicit: Mapping[str, str]) -> str:
     if safe in explicit.values():  # taken by an explicit mapping: never shared
         return _hashed_tool_name(client_name)
     return safe
-
-
-def tool_name_map_problems(explicit: Mapping[str, str]) -> list[str]:
-    """Why `explicit` cannot be used: an upstream name two client names map to (the way
-    back would be ambiguous), or one the prompt formats do not accept."""
-    counts = Counter(explicit.values())
-    problems = [
-        f"{name!r} is the upstream name of {n} tools" for name, n in counts.items() if n > 1
-    ]
-    problems += [
-        f"{name!r} is not a valid tool name (1-64 of a-z, A-Z, 0-9, _ and -)"
-        for name in counts
-        if not is_valid_tool_name(name)
-    ]
-    return problems
