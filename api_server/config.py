@@ -29,6 +29,7 @@ from pydantic_settings import (
 
 from api_server.interceptors.config import InterceptorSpec
 from api_server.proxy_mode import UpstreamSettings
+from api_server.tools.names import tool_name_map_problems
 
 T = TypeVar("T", str, SecretStr)
 DEFAULT_CONFIG_FILE = "configs/gateway.yaml"
@@ -76,6 +77,10 @@ class Settings(BaseSettings):
     # Anthropic clients' model names (glob, case-insensitive, first match) -> a local model;
     # "default" is the registry's default model. See api_server/anthropic/model_names.py.
     anthropic_model_map: dict[str, str] = Field(default_factory=lambda: {"claude-*": "default"})
+    # Anthropic clients' tool names -> the names the model (or upstream) sees, and back in
+    # tool calls; wins over the automatic safe-name rewriting. Two client names sharing one
+    # upstream name are refused. See api_server/anthropic/tool_names.py.
+    tool_name_map: dict[str, str] = Field(default_factory=dict)
 
     # Backing services; unset = not used. Native mode points them at .state/, compose at
     # its services.
@@ -210,6 +215,13 @@ class Settings(BaseSettings):
     # name its models); ["*"] lets such tokens use every model.
     jwt_default_models: tuple[str, ...] = ()
     admin_key: SecretStr | None = None
+
+    @field_validator("tool_name_map")
+    @classmethod
+    def _one_client_name_per_upstream_name(cls, value: dict[str, str]) -> dict[str, str]:
+        if problems := tool_name_map_problems(value):
+            raise ValueError("; ".join(problems))
+        return value
 
     @field_validator("admin_key", "jwt_secret")
     @classmethod

@@ -47,7 +47,7 @@ class AnthropicService(FrontDoorService):
         runtime = self._runtime_for(request.model)
         end_user = request.metadata.user_id if request.metadata else None
         await self._admit(runtime, tracker, stream=request.stream, end_user=end_user)
-        names = tool_names_for(request)
+        names = tool_names_for(request, self.state.settings.tool_name_map)
         conversation = await self._translated(
             bool(request.tools),
             to_conversation,
@@ -102,7 +102,7 @@ class AnthropicService(FrontDoorService):
             bool(request.tools),
             to_conversation,
             request,
-            tool_names_for(request),
+            tool_names_for(request, self.state.settings.tool_name_map),
             runtime.spec.name,
         )
         prompt, _ = chat_prompt(runtime, conversation)

@@ -8,6 +8,7 @@ names its format accepts.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from api_server.anthropic.protocol import (
     Base64ImageSource,
@@ -38,8 +39,9 @@ from api_server.registry import ModelSpec
 PromptRequest = MessagesRequest | CountTokensRequest
 
 
-def tool_names_for(request: PromptRequest) -> ToolNameMap:
-    return ToolNameMap.for_names(tool.name for tool in request.tools or ())
+def tool_names_for(request: PromptRequest, explicit: Mapping[str, str]) -> ToolNameMap:
+    """`explicit` is the `tool_name_map` setting."""
+    return ToolNameMap.for_names((tool.name for tool in request.tools or ()), explicit)
 
 
 def to_conversation(

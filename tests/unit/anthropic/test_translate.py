@@ -26,7 +26,7 @@ PNG = {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}
 
 def convert(**fields: Any) -> Conversation:
     request = MessagesRequest.model_validate({"model": "m", "max_tokens": 8, **fields})
-    return to_conversation(request, tool_names_for(request), "tiny-chatml")
+    return to_conversation(request, tool_names_for(request, {}), "tiny-chatml")
 
 
 def user(text: str) -> ChatMessage:
@@ -240,7 +240,7 @@ def test_count_tokens_request_translates_the_same_way() -> None:
     request = CountTokensRequest.model_validate(
         {"model": "m", "system": "s", "messages": HELLO, "tools": [WEATHER]}
     )
-    conversation = to_conversation(request, tool_names_for(request), "tiny-chatml")
+    conversation = to_conversation(request, tool_names_for(request, {}), "tiny-chatml")
     assert conversation.messages == (ChatMessage(role="system", content="s"), user("hi"))
     assert [tool.name for tool in conversation.tools] == ["get_weather"]
 
