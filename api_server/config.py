@@ -35,6 +35,26 @@ DEFAULT_CONFIG_FILE = "configs/gateway.yaml"
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "changethis", "secret", "password", "admin"}
 # .env.example's placeholders: change-me-postgres, change-me-minio, ...
 PLACEHOLDER_PREFIXES = ("change-me", "changeme")
+# The request headers our clients send: ours, the OpenAI and Anthropic SDKs' (their JS SDKs
+# in a browser add the x-stainless-* ones; a preflight refusing one fails every call).
+CLIENT_HEADERS = (
+    "authorization",
+    "content-type",
+    "x-api-key",
+    "anthropic-version",
+    "anthropic-beta",
+    "anthropic-dangerous-direct-browser-access",
+    "x-request-id",
+    "x-session-id",
+    "x-stainless-arch",
+    "x-stainless-lang",
+    "x-stainless-os",
+    "x-stainless-package-version",
+    "x-stainless-retry-count",
+    "x-stainless-runtime",
+    "x-stainless-runtime-version",
+    "x-stainless-timeout",
+)
 
 
 def is_placeholder(secret: str) -> bool:
@@ -170,6 +190,16 @@ class Settings(BaseSettings):
     # silence between two pieces of the engine's output.
     request_timeout_s: PositiveFloat | None = 30.0
 
+    # CORS for browser clients on other origins (Starlette's CORSMiddleware, outermost, so
+    # 401/413/429 answers carry the headers too and the page can read the error). Empty: off,
+    # no CORS header at all. "*" with credentials is refused: browsers reject it anyway.
+    cors_allow_origins: list[str] = Field(default_factory=list)
+    cors_allow_methods: list[str] = Field(
+        default_factory=lambda: ["GET", "POST", "DELETE", "OPTIONS"]
+    )
+    cors_allow_headers: list[str] = Field(default_factory=lambda: list(CLIENT_HEADERS))
+    cors_allow_credentials: bool = False
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 
@@ -258,6 +288,14 @@ class Settings(BaseSettings):
     def privacy_turned_off(self) -> tuple[str, ...]:
         """The content-keeping settings privacy_mode forced off, for the startup log line."""
         return self._privacy_turned_off
+
+    @model_validator(mode="after")
+    def _cors_is_consistent(self) -> Settings:
+        if self.cors_allow_credentials and "*" in self.cors_allow_origins:
+            raise ValueError(
+                "cors_allow_origins '*' with cors_allow_credentials: list the origins instead"
+            )
+        return self
 
     @model_validator(mode="after")
     def _auth_is_consistent(self) -> Settings:
