@@ -1,7 +1,9 @@
 """One settings object for the gateway.
 
-Precedence: init arguments > environment (`INFERSTACK_*`) > `.env` > `configs/gateway.yaml`
-(or the file named by `INFERSTACK_CONFIG_FILE`) > defaults. Bad values fail at startup.
+Precedence: init arguments > environment (`INFERSTACK_*`) > `.env` > `configs/gateway.local.yaml`
+> `configs/gateway.yaml` (or the file named by `INFERSTACK_CONFIG_FILE` and its `.local.yaml`
+sibling) > defaults. A nested setting's variable joins the names with `__`
+(`INFERSTACK_UPSTREAM__BASE_URL`). Bad values fail at startup.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ class Settings(BaseSettings):
         frozen=True,
         # An empty variable is an unset one: compose passes `${INFERSTACK_ADMIN_KEY:-}` as "".
         env_ignore_empty=True,
+        # INFERSTACK_UPSTREAM__BASE_URL sets upstream.base_url; no field name holds "__".
+        env_nested_delimiter="__",
     )
 
     # Loopback unless configured: with auth_mode none a gateway on every interface is open
@@ -331,6 +335,13 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        yaml_file = os.environ.get("INFERSTACK_CONFIG_FILE", DEFAULT_CONFIG_FILE)
-        yaml_settings = YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file)
-        return (init_settings, env_settings, dotenv_settings, yaml_settings)
+        yaml_file = Path(os.environ.get("INFERSTACK_CONFIG_FILE", DEFAULT_CONFIG_FILE))
+        # The machine's own overrides, never committed: gateway.yaml -> gateway.local.yaml.
+        local_file = yaml_file.with_name(f"{yaml_file.stem}.local{yaml_file.suffix}")
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            YamlConfigSettingsSource(settings_cls, yaml_file=local_file),
+            YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file),
+        )
