@@ -22,8 +22,9 @@ CHAT = {"model": "tiny", "messages": [{"role": "user", "content": "hello"}], "ma
 
 
 def gateway(models_file: Path, **settings: Any) -> TestClient:
+    settings = {"auth_mode": "api_key", "database_url": DB, **settings}
     app = create_app(
-        Settings(models_file=models_file, auth_mode="api_key", database_url=DB, **settings),
+        Settings(models_file=models_file, **settings),
         ModelRegistry.from_file(models_file),
         request_log=ListSink(),
         key_store=MemoryKeyStore(),
@@ -86,6 +87,15 @@ def test_a_401_carries_the_allow_origin_header(models_file: Path) -> None:
     assert response.headers["access-control-allow-origin"] == ALLOWED
     assert response.json()["error"]  # still the client's own (OpenAI) envelope
     assert "x-request-id" in response.headers["access-control-expose-headers"].lower()
+
+
+def test_a_413_carries_the_allow_origin_header(models_file: Path) -> None:
+    with gateway(
+        models_file, auth_mode="none", max_body_bytes=64, cors_allow_origins=[ALLOWED]
+    ) as client:
+        response = client.post("/v1/chat/completions", json=CHAT, headers={"Origin": ALLOWED})
+    assert response.status_code == 413
+    assert response.headers["access-control-allow-origin"] == ALLOWED
 
 
 def test_credentials_are_allowed_only_when_asked(models_file: Path) -> None:
