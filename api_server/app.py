@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import Depends, FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from api_server import __version__
 from api_server.aisdk.router import router as aisdk_router
@@ -75,7 +76,25 @@ def create_app(
         app.include_router(admin_keys_router)  # guarded by admin_key, not by a client key
     install_error_handlers(app)
     install_openapi(app)
+    _install_cors(app, settings)
     return app
+
+
+def _install_cors(app: FastAPI, settings: Settings) -> None:
+    """Added last, so outermost: it answers a preflight before any route or auth runs (a
+    preflight carries no credentials), and it adds its headers to every error our own
+    middleware and auth return, which a browser would otherwise hide from the page."""
+    if not settings.cors_allow_origins:
+        return
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_allow_origins,
+        allow_methods=settings.cors_allow_methods,
+        allow_headers=settings.cors_allow_headers,
+        allow_credentials=settings.cors_allow_credentials,
+        # X-Request-ID is how a browser client quotes a request in a bug report.
+        expose_headers=["x-request-id", "retry-after"],
+    )
 
 
 def _refuse_forwarding_gateway_keys(settings: Settings, registry: ModelRegistry) -> None:

@@ -1,7 +1,9 @@
 """One settings object for the gateway.
 
-Precedence: init arguments > environment (`INFERSTACK_*`) > `.env` > `configs/gateway.yaml`
-(or the file named by `INFERSTACK_CONFIG_FILE`) > defaults. Bad values fail at startup.
+Precedence: init arguments > environment (`INFERSTACK_*`) > `.env` > `configs/gateway.local.yaml`
+> `configs/gateway.yaml` (or the file named by `INFERSTACK_CONFIG_FILE` and its `.local.yaml`
+sibling) > defaults. A nested setting's variable joins the names with `__`
+(`INFERSTACK_UPSTREAM__BASE_URL`). Bad values fail at startup.
 """
 
 from __future__ import annotations
@@ -36,6 +38,26 @@ DEFAULT_CONFIG_FILE = "configs/gateway.yaml"
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "changethis", "secret", "password", "admin"}
 # .env.example's placeholders: change-me-postgres, change-me-minio, ...
 PLACEHOLDER_PREFIXES = ("change-me", "changeme")
+# The request headers our clients send: ours, the OpenAI and Anthropic SDKs' (their JS SDKs
+# in a browser add the x-stainless-* ones; a preflight refusing one fails every call).
+CLIENT_HEADERS = (
+    "authorization",
+    "content-type",
+    "x-api-key",
+    "anthropic-version",
+    "anthropic-beta",
+    "anthropic-dangerous-direct-browser-access",
+    "x-request-id",
+    "x-session-id",
+    "x-stainless-arch",
+    "x-stainless-lang",
+    "x-stainless-os",
+    "x-stainless-package-version",
+    "x-stainless-retry-count",
+    "x-stainless-runtime",
+    "x-stainless-runtime-version",
+    "x-stainless-timeout",
+)
 
 
 def is_placeholder(secret: str) -> bool:
@@ -51,6 +73,8 @@ class Settings(BaseSettings):
         frozen=True,
         # An empty variable is an unset one: compose passes `${INFERSTACK_ADMIN_KEY:-}` as "".
         env_ignore_empty=True,
+        # INFERSTACK_UPSTREAM__BASE_URL sets upstream.base_url; no field name holds "__".
+        env_nested_delimiter="__",
     )
 
     # Loopback unless configured: with auth_mode none a gateway on every interface is open
@@ -175,6 +199,16 @@ class Settings(BaseSettings):
     # silence between two pieces of the engine's output.
     request_timeout_s: PositiveFloat | None = 30.0
 
+    # CORS for browser clients on other origins (Starlette's CORSMiddleware, outermost, so
+    # 401/413/429 answers carry the headers too and the page can read the error). Empty: off,
+    # no CORS header at all. "*" with credentials is refused: browsers reject it anyway.
+    cors_allow_origins: list[str] = Field(default_factory=list)
+    cors_allow_methods: list[str] = Field(
+        default_factory=lambda: ["GET", "POST", "DELETE", "OPTIONS"]
+    )
+    cors_allow_headers: list[str] = Field(default_factory=lambda: list(CLIENT_HEADERS))
+    cors_allow_credentials: bool = False
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
 
@@ -272,6 +306,14 @@ class Settings(BaseSettings):
         return self._privacy_turned_off
 
     @model_validator(mode="after")
+    def _cors_is_consistent(self) -> Settings:
+        if self.cors_allow_credentials and "*" in self.cors_allow_origins:
+            raise ValueError(
+                "cors_allow_origins '*' with cors_allow_credentials: list the origins instead"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _auth_is_consistent(self) -> Settings:
         """Refuse at startup what would make every request fail later."""
         if self.auth_mode == "api_key" and self.database_url is None:
@@ -305,6 +347,13 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        yaml_file = os.environ.get("INFERSTACK_CONFIG_FILE", DEFAULT_CONFIG_FILE)
-        yaml_settings = YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file)
-        return (init_settings, env_settings, dotenv_settings, yaml_settings)
+        yaml_file = Path(os.environ.get("INFERSTACK_CONFIG_FILE", DEFAULT_CONFIG_FILE))
+        # The machine's own overrides, never committed: gateway.yaml -> gateway.local.yaml.
+        local_file = yaml_file.with_name(f"{yaml_file.stem}.local{yaml_file.suffix}")
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            YamlConfigSettingsSource(settings_cls, yaml_file=local_file),
+            YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file),
+        )

@@ -78,3 +78,71 @@ def test_placeholder_passwords_are_refused_at_start(key: str, value: str) -> Non
 )
 def test_real_passwords_are_taken(key: str, value: str) -> None:
     Settings(**{key: value})  # type: ignore[arg-type]
+
+
+def test_the_local_yaml_sits_between_the_yaml_and_dotenv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text("port: 9001\nmax_body_bytes: 1234\nlog_level: debug\n")
+    monkeypatch.setenv("INFERSTACK_CONFIG_FILE", str(config))
+    monkeypatch.delenv("INFERSTACK_PORT", raising=False)
+    monkeypatch.delenv("INFERSTACK_LOG_LEVEL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert Settings().port == 9001  # no gateway.local.yaml: the yaml alone
+    (tmp_path / "gateway.local.yaml").write_text("port: 9010\nlog_level: error\n")
+    settings = Settings()
+    assert (settings.port, settings.max_body_bytes, settings.log_level) == (9010, 1234, "error")
+    (tmp_path / ".env").write_text("INFERSTACK_PORT=9020\n")
+    assert Settings().port == 9020
+    monkeypatch.setenv("INFERSTACK_PORT", "9030")
+    assert Settings().port == 9030
+    assert Settings(port=9040).port == 9040
+    assert Settings().log_level == "error"  # the local file's value where nothing above sets one
+
+
+def test_the_local_yaml_merges_into_nested_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text("upstream:\n  base_url: https://api.openai.com/v1\n  type: openai\n")
+    (tmp_path / "gateway.local.yaml").write_text("upstream:\n  timeout_s: 5\n")
+    monkeypatch.setenv("INFERSTACK_CONFIG_FILE", str(config))
+    monkeypatch.chdir(tmp_path)
+    upstream = Settings().upstream
+    assert upstream is not None
+    assert (str(upstream.base_url), upstream.type, upstream.timeout_s) == (
+        "https://api.openai.com/v1",
+        "openai",
+        5.0,
+    )
+
+
+def test_nested_env_vars_join_names_with_double_underscores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text("upstream:\n  base_url: https://api.openai.com/v1\n  type: openai\n")
+    monkeypatch.setenv("INFERSTACK_CONFIG_FILE", str(config))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("INFERSTACK_UPSTREAM__BASE_URL", "http://127.0.0.1:4000/v1")
+    monkeypatch.setenv("INFERSTACK_UPSTREAM__RETRY__MAX_ATTEMPTS", "5")
+    upstream = Settings().upstream
+    assert upstream is not None
+    # The env's keys override the yaml's one by one; the yaml's type stays.
+    assert (str(upstream.base_url), upstream.type) == ("http://127.0.0.1:4000/v1", "openai")
+    assert upstream.retry.max_attempts == 5
+
+
+def test_nested_env_vars_alone_build_a_nested_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INFERSTACK_CONFIG_FILE", str(tmp_path / "none.yaml"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("INFERSTACK_UPSTREAM__BASE_URL", "https://api.anthropic.com")
+    monkeypatch.setenv("INFERSTACK_UPSTREAM__TYPE", "anthropic")
+    monkeypatch.setenv("INFERSTACK_MAX_BODY_BYTES", "2048")  # flat names are unchanged
+    settings = Settings()
+    assert settings.upstream is not None
+    assert settings.upstream.type == "anthropic"
+    assert settings.max_body_bytes == 2048
