@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
+from api_server.agent_ids import agent_id_for
 from api_server.auth.principal import Principal
 from api_server.errors import RequestTooLargeError, UnsupportedMediaTypeError
 from api_server.frontdoor.service import FrontDoorService
@@ -103,6 +104,7 @@ def front_door(service: type[Service]) -> Callable[..., Awaitable[Service]]:
             headers.get("cache-control"),
             headers.get("x-semantic-cache"),
             session_header=headers.get("x-session-id"),
+            agent_id=agent_id_for(headers.get("x-agent-id"), headers.get("x-trace-id")),
             client_headers=(
                 client_headers_for_upstream(headers) if state.registry.upstream_kinds else {}
             ),

@@ -65,11 +65,18 @@ class RequestTracker:
         return self._model
 
     def identify(
-        self, session_id: str | None, tenant: str | None, api_key_id: str | None = None
+        self,
+        session_id: str | None,
+        tenant: str | None,
+        api_key_id: str | None = None,
+        *,
+        agent_id: str | None = None,
     ) -> None:
-        """Whose request it is: the conversation's session, the caller's tenant (what the
-        logs API scopes rows by; JWT callers have no key) and key."""
+        """Whose request it is: the conversation's session, the agent run the client named,
+        the caller's tenant (what the logs API scopes rows by; JWT callers have no key) and
+        key."""
         self.record.session_id = session_id
+        self.record.agent_id = agent_id
         self.record.tenant = tenant
         self.record.api_key_id = api_key_id
 

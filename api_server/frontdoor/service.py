@@ -47,6 +47,7 @@ class FrontDoorService:
         cache_control: str | None = None,
         semantic_header: str | None = None,
         session_header: str | None = None,
+        agent_id: str | None = None,
         client_headers: dict[str, str] | None = None,
         client_request_id: str | None = None,
     ) -> None:
@@ -59,6 +60,7 @@ class FrontDoorService:
         self.cache_control = cache_control
         self.semantic_header = semantic_header
         self.session_header = session_header  # X-Session-ID, if the client names its session
+        self.agent_id = agent_id  # X-Agent-ID (or X-Trace-ID), already sanitized
         self.limit_headers: dict[str, str] = {}  # x-ratelimit-*, once admitted
         # Credentials and protocol headers a hosted upstream may be sent (see upstreams).
         self.client_headers = client_headers or {}
@@ -93,7 +95,9 @@ class FrontDoorService:
             client_request_id=self.client_request_id,
         )
         session_id = session_id_for(self.session_header, body, self.principal.tenant)
-        tracker.identify(session_id, self.principal.tenant, self.principal.key_id)
+        tracker.identify(
+            session_id, self.principal.tenant, self.principal.key_id, agent_id=self.agent_id
+        )
         tracker.capture_request(body)
         timeout_s = self.state.settings.request_timeout_s
         self.deadline = RequestDeadline.from_now(timeout_s) if timeout_s else None

@@ -33,6 +33,7 @@ class RequestLogRecord:
     client_request_id: str | None = None  # the client's own id; `id` is always ours
     end_user: str | None = None
     session_id: str | None = None
+    agent_id: str | None = None  # X-Agent-ID / X-Trace-ID: the agent run or trace it is part of
     client_addr: str | None = None
     archive_key: str | None = None
 

@@ -3,7 +3,8 @@
 `init-scripts/postgres/init.sql` is the schema: stackctl applies it at every native start,
 but compose's PostgreSQL runs it only on an empty volume. So the writer brings a version-1
 table up to date itself before its first insert (the same statements as init.sql's version 2
-block; a unit test keeps the two alike). Several gateway processes may start at once: an
+and 3 blocks, all idempotent, so a version-2 table runs them too; a unit test keeps the two
+alike). Several gateway processes may start at once: an
 advisory lock runs the migration one at a time.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Statements of init.sql's version-2 block, in its order.
 MIGRATION_V2 = (
     "ALTER TABLE request_logs ADD COLUMN IF NOT EXISTS tenant text",
@@ -23,6 +24,14 @@ MIGRATION_V2 = (
     " ON request_logs (client_request_id) WHERE client_request_id IS NOT NULL",
     "INSERT INTO schema_migrations (version) VALUES (2) ON CONFLICT (version) DO NOTHING",
 )
+# Statements of init.sql's version-3 block: the agent id (X-Agent-ID) of each row.
+MIGRATION_V3 = (
+    "ALTER TABLE request_logs ADD COLUMN IF NOT EXISTS agent_id text",
+    "CREATE INDEX IF NOT EXISTS request_logs_agent_received_at_idx"
+    " ON request_logs (agent_id, received_at) WHERE agent_id IS NOT NULL",
+    "INSERT INTO schema_migrations (version) VALUES (3) ON CONFLICT (version) DO NOTHING",
+)
+MIGRATIONS = MIGRATION_V2 + MIGRATION_V3
 _LOCK_ID = 0x696E66737472  # any constant of ours: "infstr"
 _IS_CURRENT = "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)"
 
@@ -36,6 +45,6 @@ async def migrate_request_logs(conn: asyncpg.Connection | PoolConnectionProxy) -
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
         if await conn.fetchval(_IS_CURRENT, SCHEMA_VERSION):
             return False  # another process did it while we waited
-        for statement in MIGRATION_V2:
+        for statement in MIGRATIONS:
             await conn.execute(statement)
     return True

@@ -1,4 +1,4 @@
--- inferstack schema, version 2.
+-- inferstack schema, version 3.
 --
 -- Applied inside the `inferstack` database by its owner: by the postgres image at its first
 -- start in compose (docker-entrypoint-initdb.d), and by stackctl after every native start.
@@ -86,5 +86,12 @@ CREATE INDEX IF NOT EXISTS request_logs_tenant_received_at_idx
 CREATE INDEX IF NOT EXISTS request_logs_client_request_id_idx
     ON request_logs (client_request_id) WHERE client_request_id IS NOT NULL;
 INSERT INTO schema_migrations (version) VALUES (2) ON CONFLICT (version) DO NOTHING;
+
+-- Version 3: the agent run or trace a request is part of (X-Agent-ID / X-Trace-ID).
+ALTER TABLE request_logs ADD COLUMN IF NOT EXISTS agent_id text;
+-- /v1/logs?agent_id=: the requests of one agent run.
+CREATE INDEX IF NOT EXISTS request_logs_agent_received_at_idx
+    ON request_logs (agent_id, received_at) WHERE agent_id IS NOT NULL;
+INSERT INTO schema_migrations (version) VALUES (3) ON CONFLICT (version) DO NOTHING;
 
 COMMIT;

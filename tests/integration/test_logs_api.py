@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anthropic
 import httpx
+import openai
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -133,6 +135,33 @@ def test_a_reused_client_id_leaves_a_row_and_an_archive_per_request(http: httpx.
         for request_id in ids
     ]
     assert prompts == ["first", "second"]
+
+
+def test_an_agent_finds_its_requests_by_its_agent_id(
+    http: httpx.Client, client: openai.OpenAI, gateway_url: str
+) -> None:
+    """X-Agent-ID through the OpenAI SDK, X-Trace-ID (its alias) through Anthropic's: both
+    land in the rows' agent_id, and /v1/logs?agent_id= finds exactly those rows."""
+    agent_id = f"agent-{uuid.uuid4().hex[:12]}"
+    client.chat.completions.create(
+        model="fake-echo", messages=HELLO, extra_headers={"X-Agent-ID": agent_id}
+    )
+    with anthropic.Anthropic(base_url=gateway_url, api_key="unused", max_retries=0) as claude:
+        claude.messages.create(
+            model="fake-echo",
+            max_tokens=16,
+            messages=HELLO,  # type: ignore[arg-type]
+            extra_headers={"X-Trace-ID": agent_id},
+        )
+    deadline = time.monotonic() + 20
+    while len(rows := _logs(http, "/v1/logs", {"agent_id": agent_id})["data"]) < 2:
+        assert time.monotonic() < deadline, f"rows of {agent_id}: {rows}"
+        time.sleep(0.2)
+    assert sorted((row["api_flavour"], row["agent_id"]) for row in rows) == [
+        ("anthropic", agent_id),
+        ("openai", agent_id),
+    ]
+    assert _logs(http, "/v1/logs", {"agent_id": f"{agent_id}-other"})["data"] == []
 
 
 @pytest.mark.parametrize(

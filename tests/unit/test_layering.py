@@ -30,7 +30,7 @@ FLOORS: tuple[frozenset[str], ...] = tuple(
         "state",
         "tracking ratelimit cache upstreams infra",
         "generation archive",
-        "engines auth logs embeddings sessions",
+        "engines auth logs embeddings sessions agent_ids",
         "config proxy_mode",
         "registry",
         "prompts tools http interceptors middleware openapi_doc",

@@ -64,6 +64,7 @@ class LogsQuery:
     model: str | None = None
     session_id: str | None = None
     client_request_id: str | None = None
+    agent_id: str | None = None
     status_min: int | None = None  # both set or both None
     status_max: int | None = None
     since: datetime | None = None  # inclusive
@@ -88,6 +89,7 @@ def parse_logs_query(params: Mapping[str, str]) -> LogsQuery:
         model=params.get("model") or None,
         session_id=params.get("session_id") or None,
         client_request_id=params.get("client_request_id") or None,
+        agent_id=params.get("agent_id") or None,
         status_min=status_min,
         status_max=status_max,
         since=since,

@@ -16,7 +16,7 @@ COLUMNS = (
     "id, received_at, first_token_at, finished_at, endpoint, api_flavour, model, engine,"
     " replica, status_code, error_type, prompt_tokens, completion_tokens, latency_ms, ttft_ms,"
     " stream, cache_outcome, api_key_id, tenant, client_request_id, end_user, session_id,"
-    " client_addr, archive_key"
+    " agent_id, client_addr, archive_key"
 )
 
 _LIST_LOGS = """
@@ -29,6 +29,7 @@ WHERE received_at >= coalesce($1::timestamptz, '-infinity')
   AND ($6::int IS NULL OR status_code BETWEEN $6 AND $7::int)
   AND ($9::text IS NULL OR session_id = $9)
   AND ($10::text IS NULL OR client_request_id = $10)
+  AND ($11::text IS NULL OR agent_id = $11)
   {scope}
 ORDER BY received_at DESC, id DESC
 LIMIT $8
@@ -61,7 +62,7 @@ _GROUPS: dict[GroupBy, str] = {
 # Keyed by "scoped to one tenant": the tenant is the next parameter after the others.
 LIST_LOGS: dict[bool, str] = {
     False: _LIST_LOGS.format(columns=COLUMNS, scope=""),
-    True: _LIST_LOGS.format(columns=COLUMNS, scope="AND tenant = $11"),
+    True: _LIST_LOGS.format(columns=COLUMNS, scope="AND tenant = $12"),
 }
 GET_LOG: dict[bool, str] = {
     False: _GET_LOG.format(columns=COLUMNS, scope=""),
@@ -95,6 +96,7 @@ class RequestLogRepository:
             query.limit + 1,
             query.session_id,
             query.client_request_id,
+            query.agent_id,
             *tenant,
             timeout=self.timeout_s,
         )

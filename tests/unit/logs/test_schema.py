@@ -1,6 +1,7 @@
 """A request_logs table of schema version 1 (before the tenant and client_request_id
-columns) is brought up to date, by init.sql (native starts) and by the gateway's writer
-itself (compose runs init.sql only on an empty volume), keeping its rows."""
+columns) or 2 (before agent_id) is brought up to date, by init.sql (native starts) and by
+the gateway's writer itself (compose runs init.sql only on an empty volume), keeping its
+rows."""
 
 from __future__ import annotations
 
@@ -14,11 +15,17 @@ import pytest
 
 from api_server.logs.pg_store import PostgresLogStore
 from api_server.logs.record import RequestLogRecord
-from api_server.logs.schema import MIGRATION_V2, migrate_request_logs
+from api_server.logs.schema import MIGRATIONS, migrate_request_logs
 from tests.unit.stackctl.test_postgres import INIT_SQL, Server, free_port
 
+# What version 2 lacked.
+DOWNGRADE_TO_2 = (
+    "DROP INDEX request_logs_agent_received_at_idx; "
+    "ALTER TABLE request_logs DROP COLUMN agent_id; "
+    "DELETE FROM schema_migrations WHERE version = 3; "
+)
 # What version 1 lacked.
-DOWNGRADE = (
+DOWNGRADE = DOWNGRADE_TO_2 + (
     "DROP INDEX request_logs_tenant_received_at_idx; "
     "DROP INDEX request_logs_client_request_id_idx; "
     "ALTER TABLE request_logs DROP COLUMN tenant, DROP COLUMN client_request_id; "
@@ -28,7 +35,8 @@ DOWNGRADE = (
 )
 COLUMNS = (
     "SELECT string_agg(column_name, ',' ORDER BY column_name) FROM information_schema.columns "
-    "WHERE table_name = 'request_logs' AND column_name IN ('tenant', 'client_request_id')"
+    "WHERE table_name = 'request_logs'"
+    " AND column_name IN ('tenant', 'client_request_id', 'agent_id')"
 )
 
 
@@ -51,8 +59,8 @@ def _url(server: Server) -> str:
 def test_init_sql_migrates_a_version_1_table(version_1: Server) -> None:
     result = version_1.setup(INIT_SQL)
     assert result.returncode == 0, result.stderr
-    assert version_1.query(COLUMNS) == "client_request_id,tenant\n"
-    assert version_1.query("SELECT version FROM schema_migrations ORDER BY 1") == "1\n2\n"
+    assert version_1.query(COLUMNS) == "agent_id,client_request_id,tenant\n"
+    assert version_1.query("SELECT version FROM schema_migrations ORDER BY 1") == "1\n2\n3\n"
     assert version_1.query("SELECT id FROM request_logs") == "old-row\n"
 
 
@@ -69,26 +77,49 @@ async def test_the_writer_migrates_a_version_1_table_before_its_first_insert(
             api_flavour="openai",
             tenant="key:k1",
             client_request_id="mine",
+            agent_id="agent-7",
         )
         assert await store.insert([record]) == (1, 0)
         assert await store.insert([record]) == (0, 0)  # a duplicate: the writer counts it
         async with pool.acquire() as conn:
             assert await migrate_request_logs(conn) is False  # current: nothing to do
             rows = await conn.fetch(
-                "SELECT id, tenant, client_request_id FROM request_logs ORDER BY id"
+                "SELECT id, tenant, client_request_id, agent_id FROM request_logs ORDER BY id"
             )
     finally:
         await pool.close()
-    assert [tuple(row) for row in rows] == [("new-row", "key:k1", "mine"), ("old-row", None, None)]
-    assert version_1.query(COLUMNS) == "client_request_id,tenant\n"
+    assert [tuple(row) for row in rows] == [
+        ("new-row", "key:k1", "mine", "agent-7"),
+        ("old-row", None, None, None),
+    ]
+    assert version_1.query(COLUMNS) == "agent_id,client_request_id,tenant\n"
 
 
-def test_the_writer_runs_init_sqls_version_2_statements() -> None:
+async def test_the_writer_migrates_a_version_2_table(tmp_path: Path) -> None:
+    server = Server(tmp_path / "pg" / "data", free_port(), tmp_path / "postgres.log")
+    try:
+        assert server.setup(INIT_SQL).returncode == 0
+        server.query(DOWNGRADE_TO_2)
+        assert server.query(COLUMNS) == "client_request_id,tenant\n"
+        pool = await asyncpg.create_pool(_url(server), min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                assert await migrate_request_logs(conn) is True
+                assert await migrate_request_logs(conn) is False
+        finally:
+            await pool.close()
+        assert server.query(COLUMNS) == "agent_id,client_request_id,tenant\n"
+        assert server.query("SELECT version FROM schema_migrations ORDER BY 1") == "1\n2\n3\n"
+    finally:
+        server.stop()
+
+
+def test_the_writer_runs_init_sqls_version_2_and_3_statements() -> None:
     def normal(sql: str) -> str:
         return re.sub(r"\s+", " ", sql).strip()
 
     init_sql = normal(re.sub(r"--[^\n]*", "", INIT_SQL.read_text()))
     block = init_sql[init_sql.index("ALTER TABLE request_logs") :]
-    assert [normal(statement) for statement in MIGRATION_V2] == [
+    assert [normal(statement) for statement in MIGRATIONS] == [
         statement.strip() for statement in block.split(";") if statement.strip()
-    ][: len(MIGRATION_V2)]
+    ][: len(MIGRATIONS)]

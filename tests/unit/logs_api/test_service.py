@@ -7,8 +7,15 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from api_server.logs.query.protocol import GROUP_BYS, LogScope, UsageQuery
-from api_server.logs.query.repository import GET_LOG, LIST_LOGS, USAGE, _scope_args
+from api_server.logs.query.protocol import GROUP_BYS, LogScope, LogsQuery, UsageQuery
+from api_server.logs.query.repository import (
+    COLUMNS,
+    GET_LOG,
+    LIST_LOGS,
+    USAGE,
+    RequestLogRepository,
+    _scope_args,
+)
 from api_server.logs_api.service import log_row, usage_body
 
 
@@ -65,8 +72,8 @@ def _parameters(sql: str) -> set[int]:
 
 def test_statements_are_static_and_parameterized() -> None:
     # Filters are NULL-able parameters; nothing a client sends is spliced into SQL.
-    assert _parameters(LIST_LOGS[False]) == set(range(1, 11))
-    assert _parameters(LIST_LOGS[True]) == set(range(1, 12))
+    assert _parameters(LIST_LOGS[False]) == set(range(1, 12))
+    assert _parameters(LIST_LOGS[True]) == set(range(1, 13))
     assert "ORDER BY received_at DESC, id DESC" in LIST_LOGS[True]
     assert set(USAGE) == {(group, scoped) for group in GROUP_BYS for scoped in (False, True)}
     for sql in [*USAGE.values(), *LIST_LOGS.values(), *GET_LOG.values()]:
@@ -91,3 +98,27 @@ def test_scope_arguments() -> None:
     assert _scope_args(LogScope.all_rows()) == (False, ())
     assert _scope_args(LogScope.of_tenant("key:1")) == (True, ("key:1",))
     assert _scope_args(LogScope()) == (True, (None,))  # tenant = NULL: no row at all
+
+
+class _RecordingPool:
+    """Keeps the statement and arguments of each fetch (no database)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    async def fetch(self, sql: str, *args: Any, **options: Any) -> list[Any]:
+        self.calls.append((sql, args))
+        return []
+
+
+async def test_the_agent_id_filter_is_bound_to_its_own_parameter() -> None:
+    pool = _RecordingPool()
+    repository = RequestLogRepository(pool)  # type: ignore[arg-type]
+    await repository.page(LogsQuery(agent_id="agent-7"), LogScope.of_tenant("key:1"))
+    sql, args = pool.calls[0]
+    number = re.search(r"agent_id = \$(\d+)", sql)
+    assert number is not None
+    assert args[int(number.group(1)) - 1] == "agent-7"
+    assert args[-1] == "key:1"  # the tenant stays the last parameter
+    assert re.search(r"tenant = \$" + str(len(args)) + r"\b", sql)
+    assert "agent_id" in COLUMNS.split(", ")
