@@ -27,6 +27,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from api_server.auth.static_keys import StaticApiKey
 from api_server.interceptors.config import InterceptorSpec
 from api_server.proxy_mode import UpstreamSettings
 from api_server.tools.names import tool_name_map_problems
@@ -51,6 +52,9 @@ class Settings(BaseSettings):
         frozen=True,
         # An empty variable is an unset one: compose passes `${INFERSTACK_ADMIN_KEY:-}` as "".
         env_ignore_empty=True,
+        # A refusal names the field and the reason, never the value: it may be a secret (an
+        # admin key too short, a key pasted into static_api_keys) and lands in the logs.
+        hide_input_in_errors=True,
     )
 
     # Loopback unless configured: with auth_mode none a gateway on every interface is open
@@ -179,9 +183,10 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
 
     # Identity (api_server/auth): "none" lets every caller in; "api_key" checks keys kept
-    # (hashed) in PostgreSQL; "jwt" checks bearer tokens signed with jwt_secret (HS256) or a
-    # key from the JWKS file or URL (RS256). auth_open_paths never ask (a trailing "/" opens
-    # a prefix). admin_key guards /v1/admin/keys (the endpoint is off without it).
+    # (hashed) in static_api_keys and/or PostgreSQL; "jwt" checks bearer tokens signed with
+    # jwt_secret (HS256) or a key from the JWKS file or URL (RS256). auth_open_paths never
+    # ask (a trailing "/" opens a prefix). admin_key guards /v1/admin/keys (the endpoint is
+    # off without it).
     auth_mode: Literal["none", "api_key", "jwt"] = "none"
     auth_open_paths: tuple[str, ...] = (
         "/",
@@ -192,6 +197,10 @@ class Settings(BaseSettings):
         "/dashboard",
         "/dashboard/",
     )
+    # api_key mode without PostgreSQL: `sha256:<hex>` entries (`inferstack keys hash`) or
+    # {hash, name, models, rpm, tpm}; in the environment a JSON list. Checked before the
+    # database, when there is one too (api_server/auth/static_keys.py).
+    static_api_keys: list[StaticApiKey] = Field(default_factory=list)
     auth_key_cache_ttl_s: PositiveFloat = 30.0  # also how long a revoked key keeps working
     # A key not in the cache waits at most this long for PostgreSQL (pool acquire + query),
     # then gets a 503: a hung database must not stall every new caller.
@@ -274,8 +283,13 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _auth_is_consistent(self) -> Settings:
         """Refuse at startup what would make every request fail later."""
-        if self.auth_mode == "api_key" and self.database_url is None:
-            raise ValueError("auth_mode=api_key needs database_url (keys live in PostgreSQL)")
+        if self.auth_mode == "api_key" and self.database_url is None and not self.static_api_keys:
+            raise ValueError(
+                "auth_mode=api_key needs database_url (keys in PostgreSQL) or static_api_keys"
+            )
+        hashes = [entry.hash for entry in self.static_api_keys]
+        if len(set(hashes)) != len(hashes):
+            raise ValueError("static_api_keys lists the same hash twice")
         if self.admin_key is not None and self.database_url is None:
             raise ValueError("admin_key needs database_url (keys live in PostgreSQL)")
         if self.auth_mode == "jwt":
