@@ -7,11 +7,14 @@ Precedence: init arguments > environment (`INFERSTACK_*`) > `.env` > `configs/ga
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import (
+    BaseModel,
+    ConfigDict,
     Field,
     PositiveFloat,
     PositiveInt,
@@ -27,7 +30,6 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from api_server.auth.static_keys import StaticApiKey
 from api_server.interceptors.config import InterceptorSpec
 from api_server.proxy_mode import UpstreamSettings
 from api_server.tools.names import tool_name_map_problems
@@ -39,9 +41,47 @@ PLACEHOLDER_SECRETS = {"change-me", "changeme", "changethis", "secret", "passwor
 PLACEHOLDER_PREFIXES = ("change-me", "changeme")
 
 
+STATIC_KEY_HASH_PREFIX = "sha256:"
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
 def is_placeholder(secret: str) -> bool:
     lowered = secret.strip().lower()
     return lowered in PLACEHOLDER_SECRETS or lowered.startswith(PLACEHOLDER_PREFIXES)
+
+
+class StaticApiKey(BaseModel):
+    """One `static_api_keys` entry: `sha256:<64 hex>`, or `{hash, name, models, rpm, tpm}`.
+    `models` None: every model; rpm/tpm None: no limit. See api_server/auth/static_keys.py."""
+
+    # A key pasted here by mistake must not reach the startup log in the refusal.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    hash: str
+    name: str | None = Field(default=None, min_length=1)
+    models: tuple[str, ...] | None = None
+    rpm: PositiveInt | None = None
+    tpm: PositiveInt | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_bare_hash(cls, value: object) -> object:
+        return {"hash": value} if isinstance(value, str) else value
+
+    @field_validator("hash")
+    @classmethod
+    def _is_a_sha256_entry(cls, value: str) -> str:
+        digest = value.removeprefix(STATIC_KEY_HASH_PREFIX)
+        if not value.startswith(STATIC_KEY_HASH_PREFIX) or not _HEX_DIGEST.fullmatch(digest):
+            raise ValueError(
+                "a static API key is `sha256:<64 lowercase hex>` (`inferstack keys hash`),"
+                " never the key itself"
+            )
+        return value
+
+    @property
+    def digest(self) -> str:
+        return self.hash.removeprefix(STATIC_KEY_HASH_PREFIX)
 
 
 class Settings(BaseSettings):
