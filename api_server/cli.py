@@ -28,7 +28,7 @@ commands:
   serve    the gateway over the models in configs/models.yaml (the default command)
   run      a pass-through proxy for one hosted OpenAI-style or Anthropic upstream
   replay   re-send a recording made by the event_recorder interceptor
-  keys     create, list and revoke API keys
+  keys     create, list and revoke API keys; hash one for static_api_keys
 
 `inferstack COMMAND --help` documents each command's flags."""
 

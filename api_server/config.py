@@ -9,11 +9,14 @@ sibling) > defaults. A nested setting's variable joins the names with `__`
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import (
+    BaseModel,
+    ConfigDict,
     Field,
     PositiveFloat,
     PositiveInt,
@@ -49,6 +52,8 @@ CLIENT_HEADERS = (
     "anthropic-dangerous-direct-browser-access",
     "x-request-id",
     "x-session-id",
+    "x-agent-id",
+    "x-trace-id",
     "x-stainless-arch",
     "x-stainless-lang",
     "x-stainless-os",
@@ -60,9 +65,47 @@ CLIENT_HEADERS = (
 )
 
 
+STATIC_KEY_HASH_PREFIX = "sha256:"
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
 def is_placeholder(secret: str) -> bool:
     lowered = secret.strip().lower()
     return lowered in PLACEHOLDER_SECRETS or lowered.startswith(PLACEHOLDER_PREFIXES)
+
+
+class StaticApiKey(BaseModel):
+    """One `static_api_keys` entry: `sha256:<64 hex>`, or `{hash, name, models, rpm, tpm}`.
+    `models` None: every model; rpm/tpm None: no limit. See api_server/auth/static_keys.py."""
+
+    # A key pasted here by mistake must not reach the startup log in the refusal.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    hash: str
+    name: str | None = Field(default=None, min_length=1)
+    models: tuple[str, ...] | None = None
+    rpm: PositiveInt | None = None
+    tpm: PositiveInt | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_bare_hash(cls, value: object) -> object:
+        return {"hash": value} if isinstance(value, str) else value
+
+    @field_validator("hash")
+    @classmethod
+    def _is_a_sha256_entry(cls, value: str) -> str:
+        digest = value.removeprefix(STATIC_KEY_HASH_PREFIX)
+        if not value.startswith(STATIC_KEY_HASH_PREFIX) or not _HEX_DIGEST.fullmatch(digest):
+            raise ValueError(
+                "a static API key is `sha256:<64 lowercase hex>` (`inferstack keys hash`),"
+                " never the key itself"
+            )
+        return value
+
+    @property
+    def digest(self) -> str:
+        return self.hash.removeprefix(STATIC_KEY_HASH_PREFIX)
 
 
 class Settings(BaseSettings):
@@ -75,6 +118,9 @@ class Settings(BaseSettings):
         env_ignore_empty=True,
         # INFERSTACK_UPSTREAM__BASE_URL sets upstream.base_url; no field name holds "__".
         env_nested_delimiter="__",
+        # A refusal names the field and the reason, never the value: it may be a secret (an
+        # admin key too short, a key pasted into static_api_keys) and lands in the logs.
+        hide_input_in_errors=True,
     )
 
     # Loopback unless configured: with auth_mode none a gateway on every interface is open
@@ -213,9 +259,10 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
 
     # Identity (api_server/auth): "none" lets every caller in; "api_key" checks keys kept
-    # (hashed) in PostgreSQL; "jwt" checks bearer tokens signed with jwt_secret (HS256) or a
-    # key from the JWKS file or URL (RS256). auth_open_paths never ask (a trailing "/" opens
-    # a prefix). admin_key guards /v1/admin/keys (the endpoint is off without it).
+    # (hashed) in static_api_keys and/or PostgreSQL; "jwt" checks bearer tokens signed with
+    # jwt_secret (HS256) or a key from the JWKS file or URL (RS256). auth_open_paths never
+    # ask (a trailing "/" opens a prefix). admin_key guards /v1/admin/keys (the endpoint is
+    # off without it).
     auth_mode: Literal["none", "api_key", "jwt"] = "none"
     auth_open_paths: tuple[str, ...] = (
         "/",
@@ -226,6 +273,10 @@ class Settings(BaseSettings):
         "/dashboard",
         "/dashboard/",
     )
+    # api_key mode without PostgreSQL: `sha256:<hex>` entries (`inferstack keys hash`) or
+    # {hash, name, models, rpm, tpm}; in the environment a JSON list. Checked before the
+    # database, when there is one too (api_server/auth/static_keys.py).
+    static_api_keys: list[StaticApiKey] = Field(default_factory=list)
     auth_key_cache_ttl_s: PositiveFloat = 30.0  # also how long a revoked key keeps working
     # A key not in the cache waits at most this long for PostgreSQL (pool acquire + query),
     # then gets a 503: a hung database must not stall every new caller.
@@ -316,8 +367,13 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _auth_is_consistent(self) -> Settings:
         """Refuse at startup what would make every request fail later."""
-        if self.auth_mode == "api_key" and self.database_url is None:
-            raise ValueError("auth_mode=api_key needs database_url (keys live in PostgreSQL)")
+        if self.auth_mode == "api_key" and self.database_url is None and not self.static_api_keys:
+            raise ValueError(
+                "auth_mode=api_key needs database_url (keys in PostgreSQL) or static_api_keys"
+            )
+        hashes = [entry.hash for entry in self.static_api_keys]
+        if len(set(hashes)) != len(hashes):
+            raise ValueError("static_api_keys lists the same hash twice")
         if self.admin_key is not None and self.database_url is None:
             raise ValueError("admin_key needs database_url (keys live in PostgreSQL)")
         if self.auth_mode == "jwt":

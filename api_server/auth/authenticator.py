@@ -16,6 +16,7 @@ from api_server.auth.audit import AuthAudit
 from api_server.auth.keys import hash_key, looks_like_key
 from api_server.auth.principal import ANONYMOUS, Principal, allowlist
 from api_server.auth.repository import ApiKeyRepository, KeyStore
+from api_server.auth.static_keys import StaticKeyStore
 from api_server.auth.tokens import JwtVerifier
 from api_server.config import Settings
 from api_server.errors import AuthenticationError, AuthUnavailableError
@@ -106,7 +107,8 @@ def build_authenticator(
     keys: KeyStore | None = None,
     metrics: AuthMetrics | None = None,
 ) -> Authenticator:
-    """`keys` (tests) replaces the PostgreSQL key store for authentication."""
+    """`keys` (tests) replaces the PostgreSQL key store for authentication; the settings'
+    static keys are looked up first either way."""
     repository = None
     if postgres is not None:
         repository = ApiKeyRepository(
@@ -114,4 +116,7 @@ def build_authenticator(
             ttl_s=settings.auth_key_cache_ttl_s,
             lookup_timeout_s=settings.auth_key_lookup_timeout_s,
         )
-    return Authenticator(settings, keys or repository, repository, AuthAudit(metrics))
+    store = keys or repository
+    if settings.static_api_keys:
+        store = StaticKeyStore(settings.static_api_keys, fallback=store)
+    return Authenticator(settings, store, repository, AuthAudit(metrics))

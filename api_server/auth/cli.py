@@ -1,5 +1,6 @@
 """`inferstack keys create|list|revoke`: manage API keys in the database named by
-INFERSTACK_DATABASE_URL (or the gateway's other settings sources)."""
+INFERSTACK_DATABASE_URL (or the gateway's other settings sources). `inferstack keys hash`:
+a `static_api_keys` entry, for api_key auth without a database."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import sys
 
 import asyncpg
 
+from api_server.auth.keys import generate_key, hash_key, looks_like_key
 from api_server.auth.repository import ApiKeyRepository
+from api_server.auth.static_keys import hash_entry
 from api_server.config import Settings
 
 
@@ -27,7 +30,13 @@ def main(argv: list[str]) -> int:
     listing.add_argument("--all", action="store_true", help="include revoked keys")
     revoke = commands.add_parser("revoke", help="revoke a key by id")
     revoke.add_argument("id")
+    hashing = commands.add_parser(
+        "hash", help="print a static_api_keys entry for a fresh key (or one read from stdin)"
+    )
+    hashing.add_argument("--stdin", action="store_true", help="hash the key read from stdin")
     args = parser.parse_args(argv)
+    if args.command == "hash":
+        return _hash(args.stdin)
 
     settings = Settings()
     if settings.database_url is None:
@@ -69,6 +78,24 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     finally:
         await pool.close()
+
+
+def _hash(from_stdin: bool) -> int:
+    """No settings read and no database: the entry goes into the settings by hand."""
+    if not from_stdin:
+        key = generate_key()
+        print(f"key:    {key}")
+        print(f"entry:  {hash_entry(hash_key(key))}")
+        print("Store the key now: only its hash goes into static_api_keys.", file=sys.stderr)
+        return 0
+    key = sys.stdin.read().strip()
+    if not looks_like_key(key):
+        # Never echo it: it may be a secret meant for somewhere else.
+        print("not an inferstack key (isk- and 32 characters): the gateway", file=sys.stderr)
+        print("would refuse it. Run `inferstack keys hash` for a fresh one.", file=sys.stderr)
+        return 2
+    print(hash_entry(hash_key(key)))
+    return 0
 
 
 def _positive(value: str) -> int:

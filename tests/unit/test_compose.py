@@ -405,6 +405,7 @@ def test_every_port_is_published_on_loopback_by_default(services: dict[str, Any]
 AUTH_SETTINGS = [
     "INFERSTACK_AUTH_MODE",
     "INFERSTACK_ADMIN_KEY",
+    "INFERSTACK_STATIC_API_KEYS",
     "INFERSTACK_JWT_SECRET",
     "INFERSTACK_JWT_JWKS_URL",
     "INFERSTACK_JWT_AUDIENCE",
