@@ -95,6 +95,7 @@ class FrontDoorService:
         session_id = session_id_for(self.session_header, body, self.principal.tenant)
         tracker.identify(session_id, self.principal.tenant, self.principal.key_id)
         tracker.capture_request(body)
+        tracker.on_finish.append(self.state.access_log.finished)
         timeout_s = self.state.settings.request_timeout_s
         self.deadline = RequestDeadline.from_now(timeout_s) if timeout_s else None
         try:
