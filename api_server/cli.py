@@ -237,7 +237,13 @@ def _given(**values: Any) -> dict[str, Any]:
 
 
 def _serve(settings: Settings) -> None:
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        settings.log_file,
+        max_bytes=settings.log_file_max_bytes,
+        backups=settings.log_file_backups,
+    )
     uvicorn.run(
         create_app(settings),
         host=settings.host,

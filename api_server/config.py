@@ -15,6 +15,7 @@ from typing import Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -257,6 +258,17 @@ class Settings(BaseSettings):
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
+    # One line per front-door request (api_server/access_log.py), logger api_server.access.
+    access_log: bool = True
+    # A WARNING for a request slower than this (queueing and every token); None: none.
+    slow_request_warning_s: PositiveFloat | None = 10.0
+    # Logs also go to this file (same format), rotated at log_file_max_bytes keeping
+    # log_file_backups old files. Plain LOG_FILE is accepted too, as other servers read it.
+    log_file: Path | None = Field(
+        default=None, validation_alias=AliasChoices("log_file", "INFERSTACK_LOG_FILE", "LOG_FILE")
+    )
+    log_file_max_bytes: PositiveInt = 10 * 1024 * 1024
+    log_file_backups: int = Field(default=5, ge=0)
 
     # Identity (api_server/auth): "none" lets every caller in; "api_key" checks keys kept
     # (hashed) in static_api_keys and/or PostgreSQL; "jwt" checks bearer tokens signed with

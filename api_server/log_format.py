@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextvars
 import logging
 from datetime import UTC, datetime
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 
 import orjson
 
@@ -42,14 +44,30 @@ class JsonLineFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-def configure_logging(level: str, fmt: str) -> None:
-    """Root logging for the gateway process: JSON lines (default) or plain text."""
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdFilter())
-    if fmt == "json":
-        handler.setFormatter(JsonLineFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+def configure_logging(
+    level: str,
+    fmt: str,
+    log_file: Path | None = None,
+    *,
+    max_bytes: int = 10 * 1024 * 1024,
+    backups: int = 5,
+) -> None:
+    """Root logging for the gateway process: JSON lines (default) or plain text, on stderr
+    and, given `log_file`, into that file too (rotated at `max_bytes`, `backups` kept)."""
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            RotatingFileHandler(log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+        )
+    for handler in handlers:
+        handler.addFilter(RequestIdFilter())
+        if fmt == "json":
+            handler.setFormatter(JsonLineFormatter())
+        else:
+            handler.setFormatter(
+                logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+            )
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = handlers
     root.setLevel(level.upper())

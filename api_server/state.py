@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import aiohttp
 
+from api_server.access_log import AccessLog
 from api_server.archive.writer import ArchiveWriter
 from api_server.auth.authenticator import Authenticator, build_authenticator
 from api_server.auth.repository import KeyStore
@@ -50,6 +51,7 @@ class AppState:
     exact_cache: ExactCache | None = None  # set when cache_enabled and Redis is configured
     embedder: Embedder | None = None  # set when embeddings_model is
     semantic_cache: SemanticCache | None = None  # set with Qdrant, an embedder, cache_enabled
+    access_log: AccessLog = field(default_factory=AccessLog)
 
     def runtime_for(self, requested_model: str) -> ModelRuntime:
         """Resolve a client's model name (aliases, any case) to its runtime, or 404."""
@@ -168,6 +170,10 @@ def build_app_state(
         exact_cache=exact_cache,
         embedder=embedder,
         semantic_cache=semantic_cache,
+        access_log=AccessLog(
+            enabled=settings.access_log,
+            slow_request_warning_s=settings.slow_request_warning_s,
+        ),
     )
 
 

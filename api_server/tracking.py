@@ -52,7 +52,7 @@ class RequestTracker:
         )
         self._model = "unknown"
         self._finished = False
-        self.on_finish: list[Callable[[RequestLogRecord], None]] = []  # rate-limit admissions
+        self.on_finish: list[Callable[[RequestLogRecord], None]] = []  # admissions, the access log
         self.metrics.in_flight.labels(self._model).inc()
 
     @property

@@ -99,6 +99,7 @@ class FrontDoorService:
             session_id, self.principal.tenant, self.principal.key_id, agent_id=self.agent_id
         )
         tracker.capture_request(body)
+        tracker.on_finish.append(self.state.access_log.finished)
         timeout_s = self.state.settings.request_timeout_s
         self.deadline = RequestDeadline.from_now(timeout_s) if timeout_s else None
         try:

@@ -28,7 +28,7 @@ FLOORS: tuple[frozenset[str], ...] = tuple(
         # One tracked, admitted request, from a cache or generated, for every front door.
         "frontdoor",
         "state",
-        "tracking ratelimit cache upstreams infra",
+        "tracking ratelimit cache upstreams infra access_log",
         "generation archive",
         "engines auth logs embeddings sessions agent_ids",
         "config proxy_mode",
