@@ -5,13 +5,9 @@ no identities, every row is anonymous's)."""
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Mapping
-
 from fastapi import Request
 
-from api_server.auth.authenticator import credential_from
-from api_server.config import Settings
+from api_server.auth.admin import is_admin_credential
 from api_server.deps import StateDep
 from api_server.errors import LogsAccessDeniedError
 from api_server.logs.query.protocol import LogScope
@@ -20,15 +16,6 @@ ANONYMOUS_REFUSED = (
     "The logs API needs an authenticated caller (auth_mode is none); set "
     "logs_api_allow_anonymous to let anyone who reaches the gateway read every request log"
 )
-
-
-def is_admin_credential(settings: Settings, headers: Mapping[str, str]) -> bool:
-    """The request carries the admin key (compared in constant time)."""
-    admin_key = settings.admin_key
-    given = credential_from(headers)
-    if admin_key is None or given is None:
-        return False
-    return hmac.compare_digest(given.encode(), admin_key.get_secret_value().encode())
 
 
 async def log_scope(request: Request, state: StateDep) -> LogScope:

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from starlette.datastructures import Headers
 
 from api_server.app import create_app
+from api_server.auth.admin import is_admin_credential
 from api_server.config import Settings
-from api_server.logs_api.access import is_admin_credential
 from api_server.registry import ModelRegistry
 from stackctl.api import free_port
 from tests.unit.auth.fakes import ListSink, MemoryKeyStore
