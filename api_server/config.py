@@ -228,6 +228,10 @@ class Settings(BaseSettings):
     # logs_api_allow_anonymous (then anyone who reaches the gateway reads every row).
     logs_api_enabled: bool = False
     logs_api_allow_anonymous: bool = False
+    # An admin-key caller's `X-Inferstack-Debug: translation` on /v1/chat/completions gets
+    # the exact prompt sent to a local engine and its raw text back (`inferstack_debug`).
+    # Off by default: the prompt shows the system prompt and template a client never sees.
+    debug_translation: bool = False
     # Watchers of every HTTP exchange, off the request path (api_server/interceptors):
     # printer (console), message_logger (rotated JSONL), event_recorder (for `replay`).
     interceptors: list[InterceptorSpec] = Field(default_factory=list)

@@ -50,6 +50,7 @@ class FrontDoorService:
         agent_id: str | None = None,
         client_headers: dict[str, str] | None = None,
         client_request_id: str | None = None,
+        debug_translation: bool = False,
     ) -> None:
         self.state = state
         self.request_id = request_id  # ours, always
@@ -66,6 +67,8 @@ class FrontDoorService:
         self.client_headers = client_headers or {}
         # The whole request's (request_timeout_s), from when it is tracked; streams take it on.
         self.deadline: RequestDeadline | None = None
+        # The admin asked for the translation debug mode and the settings allow it.
+        self.debug_translation = debug_translation
 
     @staticmethod
     async def _translated(

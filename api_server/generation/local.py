@@ -31,6 +31,8 @@ def generate_local_chat(
     spec = request.model.spec
     conversation = request.conversation
     prompt, forced = chat_prompt(request.model, conversation)
+    if request.translation is not None:
+        request.translation.prompt = prompt.text
     syntax = spec.tool_call_syntax if conversation.offers_tools else "none"
     completion = CompletionRequest(
         prompt=prompt,
@@ -39,7 +41,14 @@ def generate_local_chat(
         bos_token=request.model.bos_token,
         json_schema=_forced_arguments_schema(conversation) if forced else None,
     )
-    return generate_text(request.model, completion, build_tool_parser(syntax), observer, forced)
+    return generate_text(
+        request.model,
+        completion,
+        build_tool_parser(syntax),
+        observer,
+        forced,
+        raw_chunks=request.translation.raw_chunks if request.translation else None,
+    )
 
 
 def chat_prompt(model: ModelRuntime, conversation: Conversation) -> tuple[FormattedPrompt, str]:
@@ -76,9 +85,11 @@ async def generate_text(
     parser: ToolCallParser,
     observer: GenerationObserver,
     prefilled: str = "",
+    raw_chunks: list[str] | None = None,
 ) -> AsyncGenerator[ChatEvent, None]:
     """Stream one engine completion through `parser`, reporting to `observer`.
-    `prefilled` is model output the prompt already holds; the parser reads it first."""
+    `prefilled` is model output the prompt already holds; the parser reads it first.
+    `raw_chunks`, when given, receives the engine's text as it came, before parsing."""
     first_token_seen = False
     text_chunks = 0
     called_tool = False
@@ -104,6 +115,8 @@ async def generate_text(
                     first_token_seen = True
                     observer.first_token()
                 text_chunks += 1
+                if raw_chunks is not None:
+                    raw_chunks.append(chunk.text)
                 for event in parser.feed(chunk.text):
                     called_tool = called_tool or isinstance(event, ToolCallStart)
                     yield event

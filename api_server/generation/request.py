@@ -13,6 +13,7 @@ from api_server.chat.sampling import SamplingParams
 from api_server.engines.client import EngineReplica
 from api_server.engines.pool import EnginePool
 from api_server.errors import EngineError
+from api_server.generation.translation import TranslationCapture
 from api_server.prompts.base import PromptFormatter
 from api_server.registry import ModelSpec
 
@@ -41,6 +42,8 @@ class ChatRequest:
     # The client's end-user id (OpenAI `user`, Anthropic `metadata.user_id`), passed on to
     # a hosted upstream in its own field.
     end_user: str | None = None
+    # Filled in with the prompt and the engine's raw text when the debug mode asks for them.
+    translation: TranslationCapture | None = field(default=None, compare=False)
 
 
 class GenerationObserver(Protocol):

@@ -22,6 +22,7 @@ from api_server.chat.events import (
     Usage,
 )
 from api_server.errors import InferstackError
+from api_server.generation.translation import TranslationCapture
 
 _MISTRAL_ID = re.compile(r"^[A-Za-z0-9]{9}$")
 SSE_DONE = b"data: [DONE]\n\n"
@@ -68,6 +69,11 @@ def sse(payload: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
+def debug_event(completion_id: str, translation: TranslationCapture) -> dict[str, Any]:
+    """The translation debug mode's one extra stream event (not a chunk: SDKs skip it)."""
+    return {"id": completion_id, "object": "inferstack.debug", **translation.as_dict()}
+
+
 class ChatResponseState:
     """Identity of one response and the tool-call ids handed to the client."""
 
@@ -84,8 +90,9 @@ class ChatResponseState:
 class ChatCompletionAssembler:
     """Folds events into one `chat.completion` object (non-streaming)."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, translation: TranslationCapture | None = None) -> None:
         self.state = ChatResponseState(model)
+        self.translation = translation  # the debug mode's, read once the answer is complete
         self._text: list[str] = []
         self._calls: dict[int, dict[str, Any]] = {}
         self._arguments: dict[int, list[str]] = {}
@@ -118,7 +125,7 @@ class ChatCompletionAssembler:
                 call["function"]["arguments"] = "".join(self._arguments[index]) or "{}"
             message["tool_calls"] = [self._calls[i] for i in sorted(self._calls)]
         state = self.state
-        return {
+        body: dict[str, Any] = {
             "id": state.id,
             "object": "chat.completion",
             "created": state.created,
@@ -134,14 +141,20 @@ class ChatCompletionAssembler:
             ],
             "usage": usage_dict(self.finished.usage),
         }
+        if self.translation is not None:
+            body["inferstack_debug"] = self.translation.as_dict()
+        return body
 
 
 class ChatChunkRenderer:
     """Renders events as SSE `chat.completion.chunk` lines (streaming)."""
 
-    def __init__(self, model: str, include_usage: bool) -> None:
+    def __init__(
+        self, model: str, include_usage: bool, translation: TranslationCapture | None = None
+    ) -> None:
         self.state = ChatResponseState(model)
         self.include_usage = include_usage
+        self.translation = translation  # the debug mode's, sent as an event before [DONE]
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
         state = self.state
@@ -187,6 +200,8 @@ class ChatChunkRenderer:
                 "system_fingerprint": None,
             }
             closing += sse(with_usage(envelope, event.usage))
+        if self.translation is not None:
+            closing += sse(debug_event(self.state.id, self.translation))
         return closing + SSE_DONE
 
     @staticmethod

@@ -12,6 +12,7 @@ from api_server.errors import InferstackError, UnsupportedFeatureError
 from api_server.frontdoor.service import FrontDoorResult, FrontDoorService, log_unknown_fields
 from api_server.generation.local import generate_text
 from api_server.generation.request import ChatRequest
+from api_server.generation.translation import TranslationCapture
 from api_server.openai.completions import TextCompletionState
 from api_server.openai.protocol import ChatCompletionRequest, CompletionRequestIn, SamplingFields
 from api_server.openai.render import ChatChunkRenderer, ChatCompletionAssembler
@@ -50,6 +51,7 @@ class OpenAIService(FrontDoorService):
         conversation = await self._translated(
             bool(request.tools), to_conversation, request, runtime.spec.accepts_images
         )
+        translation = TranslationCapture() if self.debug_translation else None
         chat = ChatRequest(
             model=runtime,
             conversation=conversation,
@@ -57,6 +59,7 @@ class OpenAIService(FrontDoorService):
             request_id=self.request_id,
             client_headers=self.client_headers,
             end_user=request.user,
+            translation=translation,
         )
         generation = await self._cached_generation(
             chat,
@@ -67,7 +70,7 @@ class OpenAIService(FrontDoorService):
         )
         events = tracker.observed(generation.events)
         if request.stream:
-            renderer = ChatChunkRenderer(runtime.spec.name, _include_usage(request))
+            renderer = ChatChunkRenderer(runtime.spec.name, _include_usage(request), translation)
             return await self._stream(
                 tracker,
                 events,
@@ -76,7 +79,7 @@ class OpenAIService(FrontDoorService):
                 renderer.opening(),
                 generation.headers,
             )
-        assembler = ChatCompletionAssembler(runtime.spec.name)
+        assembler = ChatCompletionAssembler(runtime.spec.name, translation)
         async for event in events:
             assembler.add(event)
         return JsonResult(assembler.result(), generation.headers)
