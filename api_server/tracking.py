@@ -16,6 +16,7 @@ from api_server.archive.writer import ArchiveWriter
 from api_server.chat.events import ChatEvent, Usage
 from api_server.engines.client import EngineReplica
 from api_server.errors import InferstackError
+from api_server.generation.translation import TranslationCapture
 from api_server.logs.record import RequestLogRecord, RequestLogSink
 from api_server.metrics import GatewayMetrics
 
@@ -101,6 +102,11 @@ class RequestTracker:
         """Keep the request body for the archive, when it is on."""
         if self.archive is not None:
             self.capture = PayloadCapture(body)
+
+    def capture_translation(self, translation: TranslationCapture) -> None:
+        """Archive the translation debug mode's capture with the request, when it is on."""
+        if self.capture is not None:
+            self.capture.translation = translation
 
     def observed(self, events: AsyncGenerator[ChatEvent, None]) -> AsyncGenerator[ChatEvent, None]:
         """`events`, kept for the archive when capturing; untouched (no cost) otherwise."""

@@ -13,6 +13,7 @@ import orjson
 
 from api_server.chat.events import ChatEvent, Finished, ParserEvent
 from api_server.errors import InferstackError
+from api_server.generation.translation import TranslationCapture
 from api_server.logs.record import RequestLogRecord
 from api_server.tools.collect import collect
 
@@ -24,6 +25,8 @@ class PayloadCapture:
     finished: Finished | None = None
     # A non-streaming response object exactly as sent; streams are assembled from events.
     response: dict[str, Any] | None = None
+    # The translation debug mode's, for a stream (a JSON response already holds it).
+    translation: TranslationCapture | None = None
 
     async def observe(
         self, events: AsyncGenerator[ChatEvent, None]
@@ -59,6 +62,7 @@ class PayloadCapture:
             events=self.events,
             finished=self.finished,
             error=failure,
+            translation=self.translation.as_dict() if self.translation else None,
         )
 
 
@@ -78,6 +82,7 @@ class ArchiveEntry:
     events: list[ParserEvent]
     finished: Finished | None
     error: dict[str, Any] | None
+    translation: dict[str, Any] | None = None
 
     def to_json(self) -> bytes:
         return orjson.dumps(
@@ -100,7 +105,7 @@ class ArchiveEntry:
             return None
         output = collect(self.events)
         finished = self.finished
-        return {
+        assembled: dict[str, Any] = {
             "content": output.content,
             "tool_calls": [
                 {"name": call.name, "arguments": call.arguments} for call in output.calls
@@ -114,6 +119,9 @@ class ArchiveEntry:
                 "total_tokens": finished.usage.total_tokens,
             },
         }
+        if self.translation is not None:
+            assembled["inferstack_debug"] = self.translation  # as the stream's debug event
+        return assembled
 
 
 def _request_json(body: bytes) -> Any:

@@ -52,6 +52,8 @@ class OpenAIService(FrontDoorService):
             bool(request.tools), to_conversation, request, runtime.spec.accepts_images
         )
         translation = TranslationCapture() if self.debug_translation else None
+        if translation is not None:
+            tracker.capture_translation(translation)
         chat = ChatRequest(
             model=runtime,
             conversation=conversation,

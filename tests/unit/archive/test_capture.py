@@ -17,6 +17,7 @@ from api_server.chat.events import (
     Usage,
 )
 from api_server.errors import EngineUnavailableError
+from api_server.generation.translation import TranslationCapture
 from api_server.logs.record import RequestLogRecord
 
 BODY = b'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}'
@@ -107,3 +108,16 @@ def test_a_refused_request_keeps_its_body_as_text_and_the_error() -> None:
     assert payload["request"] == "{not json"
     assert payload["response"] is None
     assert payload["error"] == {"type": "service_unavailable", "message": "no replica"}
+
+
+async def test_a_debugged_stream_keeps_the_prompt_and_raw_text() -> None:
+    capture = PayloadCapture(BODY)
+    capture.translation = TranslationCapture("<|im_start|>user\nhi", ["Let me check."])
+    _ = [event async for event in capture.observe(_events())]
+    entry = capture.entry("2025/01/02/req-1.json", _record(stream=True), None)
+    response = orjson.loads(entry.to_json())["response"]
+    assert response["inferstack_debug"] == {
+        "prompt": "<|im_start|>user\nhi",
+        "raw_completion": "Let me check.",
+    }
+    assert response["content"] == "Let me check."
