@@ -3,7 +3,16 @@ UI message chunks, ending with `data: [DONE]`.
 
 `UIMessageChunks` folds events into chunk dicts (pure, table-tested); the renderer only
 encodes them. Text gets one id per run of text; a tool call's `tool-input-available` goes
-out once its arguments are complete, when something else starts or the generation ends.
+out once its arguments are complete, when something else starts or the generation ends —
+or `tool-input-error`, as the AI SDK's own server sends, when they are not a JSON object
+(cut off by max_tokens, or malformed): the v5 `finish` part carries no reason to explain
+an empty input.
+
+The gateway runs no tools, so it never sends `tool-output-available`: results arrive with
+the next request (tool parts in state `output-available`) and go to the model, and, as in
+the AI SDK's `streamText`, a result that came with the request is not sent back. A failure
+once the stream is open sends `{"type": "error", "errorText": ...}` then `[DONE]`, with no
+`finish`, as `createUIMessageStream` does when its writer fails.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ import orjson
 from api_server.chat.events import ChatEvent, Finished, TextDelta, ToolCallStart
 from api_server.errors import InferstackError
 from api_server.openai.render import client_tool_call_id
-from api_server.tools.collect import arguments_object
+from api_server.tools.collect import parsed_arguments
 
 STREAM_HEADER = "x-vercel-ai-ui-message-stream"
 STREAM_VERSION = "v1"
@@ -94,17 +103,23 @@ class UIMessageChunks:
             chunks.append({"type": "text-end", "id": self._text_id})
             self._text_id = None
         for index in self._open_calls:
-            call = self._calls[index]
-            chunks.append(
-                {
-                    "type": "tool-input-available",
-                    "toolCallId": call.id,
-                    "toolName": call.name,
-                    "input": arguments_object(call.arguments),
-                }
-            )
+            chunks.append(_input_chunk(self._calls[index]))
         self._open_calls.clear()
         return chunks
+
+
+def _input_chunk(call: _Call) -> Chunk:
+    """The call's complete input, or the error saying its arguments are not an object."""
+    identity = {"toolCallId": call.id, "toolName": call.name}
+    parsed = parsed_arguments(call.arguments)
+    if parsed is not None:
+        return {"type": "tool-input-available", **identity, "input": parsed}
+    return {
+        "type": "tool-input-error",
+        **identity,
+        "input": "".join(call.arguments),
+        "errorText": "The model's tool arguments are not a JSON object (cut off or malformed)",
+    }
 
 
 def error_chunk(error: InferstackError) -> Chunk:

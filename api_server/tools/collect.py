@@ -50,10 +50,16 @@ def collect(events: Iterable[ParserEvent]) -> ParsedOutput:
 
 def arguments_object(fragments: list[str]) -> dict[str, Any]:
     """A call's argument fragments as the object front doors that carry parsed input need
-    (Anthropic tool_use, AI SDK tool-input-available). Arguments cut off by max_tokens do not
-    parse: the input is then empty, and the finish reason says why."""
+    (Anthropic tool_use). Arguments cut off by max_tokens do not parse: the input is then
+    empty, and the finish reason says why."""
+    parsed = parsed_arguments(fragments)
+    return {} if parsed is None else parsed
+
+
+def parsed_arguments(fragments: list[str]) -> dict[str, Any] | None:
+    """A call's argument fragments as a JSON object, or None when they are not one."""
     try:
         parsed = json.loads("".join(fragments) or "{}")
     except (json.JSONDecodeError, RecursionError):
-        parsed = None
-    return parsed if isinstance(parsed, dict) else {}
+        return None
+    return parsed if isinstance(parsed, dict) else None

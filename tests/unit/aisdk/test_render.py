@@ -58,7 +58,13 @@ def test_tool_calls_close_text_and_each_other() -> None:
         },
         {"type": "tool-input-start", "toolCallId": "ABCDEFGHI", "toolName": "g"},
         {"type": "tool-input-delta", "toolCallId": "ABCDEFGHI", "inputTextDelta": "{broken"},
-        {"type": "tool-input-available", "toolCallId": "ABCDEFGHI", "toolName": "g", "input": {}},
+        {
+            "type": "tool-input-error",
+            "toolCallId": "ABCDEFGHI",
+            "toolName": "g",
+            "input": "{broken",
+            "errorText": "The model's tool arguments are not a JSON object (cut off or malformed)",
+        },
         {"type": "finish-step"},
         {"type": "finish"},
     ]
@@ -71,3 +77,33 @@ def test_renderer_frames_sse_and_ends_with_done() -> None:
     assert renderer.render_error(InferstackError("boom")) == (
         b'data: {"type":"error","errorText":"boom"}\n\ndata: [DONE]\n\n'
     )
+
+
+def test_arguments_that_are_no_object_are_an_input_error() -> None:
+    for arguments in ('["x"]', '{"cut": "off'):
+        chunks = fold(
+            [
+                ToolCallStart(0, "f", model_id="abcdefghi"),
+                ToolCallArgumentsDelta(0, arguments),
+                DONE,
+            ]
+        )
+        assert chunks[2]["type"] == "tool-input-error" and chunks[2]["input"] == arguments
+
+
+def test_no_arguments_are_an_empty_input() -> None:
+    chunks = fold([ToolCallStart(0, "f", model_id="abcdefghi"), DONE])
+    assert chunks[1] == {
+        "type": "tool-input-available",
+        "toolCallId": "abcdefghi",
+        "toolName": "f",
+        "input": {},
+    }
+
+
+def test_a_failure_mid_text_sends_the_error_part_then_done_without_finish() -> None:
+    renderer = UIMessageStreamRenderer()
+    renderer.opening()
+    streamed = renderer.render(TextDelta("Hel")) + renderer.render_error(InferstackError("cut"))
+    assert streamed.endswith(b'data: {"type":"error","errorText":"cut"}\n\ndata: [DONE]\n\n')
+    assert b'"finish' not in streamed and b"text-end" not in streamed
