@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from api_server.app import create_app
 from api_server.config import Settings
 from api_server.registry import ModelRegistry
+from tests.unit.auth.fakes import ListSink
 from tests.unit.scripted_engine import ScriptedEngine
 
 
@@ -85,5 +86,22 @@ def models_file(tmp_path: Path, engine: ScriptedEngine) -> Path:
 def client(models_file: Path) -> Iterator[TestClient]:
     settings = Settings(models_file=models_file, max_body_bytes=64 * 1024)
     app = create_app(settings, ModelRegistry.from_file(models_file))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def request_log() -> ListSink:
+    return ListSink()
+
+
+@pytest.fixture
+def logged_client(models_file: Path, request_log: ListSink) -> Iterator[TestClient]:
+    """The gateway at defaults, its request-log records kept in `request_log`."""
+    app = create_app(
+        Settings(models_file=models_file),
+        ModelRegistry.from_file(models_file),
+        request_log=request_log,
+    )
     with TestClient(app) as test_client:
         yield test_client

@@ -3,18 +3,13 @@ through the app it reaches the request-log record and the row the writer inserts
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api_server.agent_ids import agent_id_for
-from api_server.app import create_app
-from api_server.config import Settings
 from api_server.logs.pg_store import COLUMNS, as_row
-from api_server.registry import ModelRegistry
 from tests.unit.auth.fakes import ListSink
 
 OPENAI_CHAT = {"model": "tiny", "messages": [{"role": "user", "content": "hi"}]}
@@ -43,20 +38,6 @@ def test_agent_id_for(header: str | None, alias: str | None, expected: str | Non
     assert agent_id_for(header, alias) == expected
 
 
-@pytest.fixture
-def sink() -> ListSink:
-    return ListSink()
-
-
-@pytest.fixture
-def gateway(models_file: Path, sink: ListSink) -> Iterator[TestClient]:
-    app = create_app(
-        Settings(models_file=models_file), ModelRegistry.from_file(models_file), request_log=sink
-    )
-    with TestClient(app) as client:
-        yield client
-
-
 @pytest.mark.parametrize(
     ("path", "body"),
     [
@@ -68,37 +49,43 @@ def gateway(models_file: Path, sink: ListSink) -> Iterator[TestClient]:
     ids=["openai", "anthropic", "aisdk", "completions"],
 )
 def test_the_header_reaches_the_log_record(
-    gateway: TestClient, sink: ListSink, path: str, body: dict[str, Any]
+    logged_client: TestClient, request_log: ListSink, path: str, body: dict[str, Any]
 ) -> None:
-    reply = gateway.post(path, json=body, headers={"X-Agent-ID": "run-42"})
+    reply = logged_client.post(path, json=body, headers={"X-Agent-ID": "run-42"})
     assert reply.status_code == 200
-    record = sink.records[-1]
+    record = request_log.records[-1]
     assert record.agent_id == "run-42"
     assert as_row(record)[COLUMNS.index("agent_id")] == "run-42"  # what the writer inserts
 
 
-def test_the_alias_reaches_the_log_record(gateway: TestClient, sink: ListSink) -> None:
-    reply = gateway.post("/v1/chat/completions", json=OPENAI_CHAT, headers={"X-Trace-ID": "t-1"})
+def test_the_alias_reaches_the_log_record(logged_client: TestClient, request_log: ListSink) -> None:
+    reply = logged_client.post(
+        "/v1/chat/completions", json=OPENAI_CHAT, headers={"X-Trace-ID": "t-1"}
+    )
     assert reply.status_code == 200
-    assert sink.records[-1].agent_id == "t-1"
+    assert request_log.records[-1].agent_id == "t-1"
 
 
 @pytest.mark.parametrize("bad", ["x" * 129, "run\t42", "   "])
 def test_an_unusable_header_is_dropped_not_refused(
-    gateway: TestClient, sink: ListSink, bad: str
+    logged_client: TestClient, request_log: ListSink, bad: str
 ) -> None:
-    reply = gateway.post("/v1/chat/completions", json=OPENAI_CHAT, headers={"X-Agent-ID": bad})
+    reply = logged_client.post(
+        "/v1/chat/completions", json=OPENAI_CHAT, headers={"X-Agent-ID": bad}
+    )
     assert reply.status_code == 200
-    assert sink.records[-1].agent_id is None
+    assert request_log.records[-1].agent_id is None
 
 
-def test_no_header_no_agent_id(gateway: TestClient, sink: ListSink) -> None:
-    assert gateway.post("/v1/chat/completions", json=OPENAI_CHAT).status_code == 200
-    assert sink.records[-1].agent_id is None
+def test_no_header_no_agent_id(logged_client: TestClient, request_log: ListSink) -> None:
+    assert logged_client.post("/v1/chat/completions", json=OPENAI_CHAT).status_code == 200
+    assert request_log.records[-1].agent_id is None
 
 
-def test_a_failed_request_still_names_its_agent(gateway: TestClient, sink: ListSink) -> None:
+def test_a_failed_request_still_names_its_agent(
+    logged_client: TestClient, request_log: ListSink
+) -> None:
     body = {**OPENAI_CHAT, "model": "no-such-model"}
-    reply = gateway.post("/v1/chat/completions", json=body, headers={"X-Agent-ID": "run-42"})
+    reply = logged_client.post("/v1/chat/completions", json=body, headers={"X-Agent-ID": "run-42"})
     assert reply.status_code == 404
-    assert sink.records[-1].agent_id == "run-42"
+    assert request_log.records[-1].agent_id == "run-42"

@@ -83,12 +83,9 @@ def test_real_passwords_are_taken(key: str, value: str) -> None:
 def test_the_local_yaml_sits_between_the_yaml_and_dotenv(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = tmp_path / "gateway.yaml"
-    config.write_text("port: 9001\nmax_body_bytes: 1234\nlog_level: debug\n")
-    monkeypatch.setenv("INFERSTACK_CONFIG_FILE", str(config))
+    _use_config(tmp_path, monkeypatch, "port: 9001\nmax_body_bytes: 1234\nlog_level: debug\n")
     monkeypatch.delenv("INFERSTACK_PORT", raising=False)
     monkeypatch.delenv("INFERSTACK_LOG_LEVEL", raising=False)
-    monkeypatch.chdir(tmp_path)
     assert Settings().port == 9001  # no gateway.local.yaml: the yaml alone
     (tmp_path / "gateway.local.yaml").write_text("port: 9010\nlog_level: error\n")
     settings = Settings()
@@ -104,11 +101,8 @@ def test_the_local_yaml_sits_between_the_yaml_and_dotenv(
 def test_the_local_yaml_merges_into_nested_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = tmp_path / "gateway.yaml"
-    config.write_text("upstream:\n  base_url: https://api.openai.com/v1\n  type: openai\n")
+    _use_config(tmp_path, monkeypatch, OPENAI_UPSTREAM_YAML)
     (tmp_path / "gateway.local.yaml").write_text("upstream:\n  timeout_s: 5\n")
-    monkeypatch.setenv("INFERSTACK_CONFIG_FILE", str(config))
-    monkeypatch.chdir(tmp_path)
     upstream = Settings().upstream
     assert upstream is not None
     assert (str(upstream.base_url), upstream.type, upstream.timeout_s) == (
@@ -121,10 +115,7 @@ def test_the_local_yaml_merges_into_nested_settings(
 def test_nested_env_vars_join_names_with_double_underscores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = tmp_path / "gateway.yaml"
-    config.write_text("upstream:\n  base_url: https://api.openai.com/v1\n  type: openai\n")
-    monkeypatch.setenv("INFERSTACK_CONFIG_FILE", str(config))
-    monkeypatch.chdir(tmp_path)
+    _use_config(tmp_path, monkeypatch, OPENAI_UPSTREAM_YAML)
     monkeypatch.setenv("INFERSTACK_UPSTREAM__BASE_URL", "http://127.0.0.1:4000/v1")
     monkeypatch.setenv("INFERSTACK_UPSTREAM__RETRY__MAX_ATTEMPTS", "5")
     upstream = Settings().upstream
@@ -146,3 +137,14 @@ def test_nested_env_vars_alone_build_a_nested_setting(
     assert settings.upstream is not None
     assert settings.upstream.type == "anthropic"
     assert settings.max_body_bytes == 2048
+
+
+OPENAI_UPSTREAM_YAML = "upstream:\n  base_url: https://api.openai.com/v1\n  type: openai\n"
+
+
+def _use_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    """`text` as the gateway's yaml (INFERSTACK_CONFIG_FILE), run from its folder."""
+    config = tmp_path / "gateway.yaml"
+    config.write_text(text)
+    monkeypatch.setenv("INFERSTACK_CONFIG_FILE", str(config))
+    monkeypatch.chdir(tmp_path)

@@ -4,17 +4,12 @@ response."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from api_server.app import create_app
-from api_server.config import Settings
-from api_server.registry import ModelRegistry
 from api_server.sessions import session_id_for, valid_session_header
 from tests.unit.auth.fakes import ListSink
 
@@ -218,20 +213,6 @@ def test_deep_nesting_never_raises(depth: int) -> None:
 # --- Through the app: the record and the response carry the id.
 
 
-@pytest.fixture
-def sink() -> ListSink:
-    return ListSink()
-
-
-@pytest.fixture
-def gateway(models_file: Path, sink: ListSink) -> Iterator[TestClient]:
-    app = create_app(
-        Settings(models_file=models_file), ModelRegistry.from_file(models_file), request_log=sink
-    )
-    with TestClient(app) as client:
-        yield client
-
-
 @pytest.mark.parametrize(
     ("path", "first", "later"),
     [
@@ -242,38 +223,46 @@ def gateway(models_file: Path, sink: ListSink) -> Iterator[TestClient]:
     ids=["openai", "anthropic", "aisdk"],
 )
 def test_two_turns_share_the_session_in_log_and_header(
-    gateway: TestClient, sink: ListSink, path: str, first: dict[str, Any], later: dict[str, Any]
+    logged_client: TestClient,
+    request_log: ListSink,
+    path: str,
+    first: dict[str, Any],
+    later: dict[str, Any],
 ) -> None:
-    replies = [gateway.post(path, json=body) for body in (first, later)]
+    replies = [logged_client.post(path, json=body) for body in (first, later)]
     assert [reply.status_code for reply in replies] == [200, 200]
     sessions = {reply.headers["x-session-id"] for reply in replies}
     assert len(sessions) == 1
-    assert [record.session_id for record in sink.records] == [*sessions] * 2
+    assert [record.session_id for record in request_log.records] == [*sessions] * 2
 
 
-def test_the_client_header_wins_in_log_and_header(gateway: TestClient, sink: ListSink) -> None:
-    reply = gateway.post(
+def test_the_client_header_wins_in_log_and_header(
+    logged_client: TestClient, request_log: ListSink
+) -> None:
+    reply = logged_client.post(
         "/v1/chat/completions", json=OPENAI_TURN_1, headers={"X-Session-ID": "my-session"}
     )
     assert reply.status_code == 200
     assert reply.headers["x-session-id"] == "my-session"
-    assert sink.records[-1].session_id == "my-session"
+    assert request_log.records[-1].session_id == "my-session"
 
 
-def test_a_streamed_reply_carries_the_session_header(gateway: TestClient, sink: ListSink) -> None:
-    with gateway.stream(
+def test_a_streamed_reply_carries_the_session_header(
+    logged_client: TestClient, request_log: ListSink
+) -> None:
+    with logged_client.stream(
         "POST", "/v1/chat/completions", json={**OPENAI_TURN_1, "stream": True}
     ) as reply:
         reply.read()
     assert reply.headers["x-session-id"] == session_id_for(None, _body(OPENAI_TURN_1))
-    assert sink.records[-1].session_id == reply.headers["x-session-id"]
+    assert request_log.records[-1].session_id == reply.headers["x-session-id"]
 
 
-def test_a_text_completion_has_no_session(gateway: TestClient, sink: ListSink) -> None:
-    reply = gateway.post("/v1/completions", json={"model": "tiny", "prompt": "Once"})
+def test_a_text_completion_has_no_session(logged_client: TestClient, request_log: ListSink) -> None:
+    reply = logged_client.post("/v1/completions", json={"model": "tiny", "prompt": "Once"})
     assert reply.status_code == 200
     assert "x-session-id" not in reply.headers
-    assert sink.records[-1].session_id is None
+    assert request_log.records[-1].session_id is None
 
 
 def test_callers_whose_conversations_open_alike_get_different_sessions() -> None:
@@ -285,10 +274,10 @@ def test_callers_whose_conversations_open_alike_get_different_sessions() -> None
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
 def test_a_failed_turn_still_names_its_session(
-    gateway: TestClient, sink: ListSink, path: str
+    logged_client: TestClient, request_log: ListSink, path: str
 ) -> None:
     body = {**OPENAI_TURN_1, "model": "no-such-model", "max_tokens": 5}
-    reply = gateway.post(path, json=body, headers={"X-Session-ID": "failing-session"})
+    reply = logged_client.post(path, json=body, headers={"X-Session-ID": "failing-session"})
     assert reply.status_code >= 400  # unknown model, or (Anthropic) a system role message
     assert reply.headers["x-session-id"] == "failing-session"
-    assert sink.records[-1].session_id == "failing-session"
+    assert request_log.records[-1].session_id == "failing-session"

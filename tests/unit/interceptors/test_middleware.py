@@ -204,28 +204,7 @@ async def test_a_client_that_leaves_right_after_the_last_event_is_recorded_as_20
         yield last_event
         await asyncio.Event().wait()  # work after the last event (a log write), never done
 
-    collector = Collector()
-    chain = InterceptorChain([collector])
-    chain.start()
-    app = InterceptorMiddleware(StreamingResponse(events(), media_type="text/event-stream"), chain)
-    scope: Scope = {"type": "http", "method": "GET", "path": "/s", "headers": []}
-    last_event_sent = asyncio.Event()
-    requested = False
-
-    async def receive() -> Message:
-        nonlocal requested
-        if not requested:
-            requested = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await last_event_sent.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        if message["type"] == "http.response.body" and message.get("body") == last_event:
-            last_event_sent.set()
-
-    await asyncio.wait_for(app(scope, receive, send), 5)
-    [end] = await collect(chain, collector)
+    end = await _stream_to_a_client_leaving_after(events(), last_event)
     assert (end.status, end.error) == (200, None)
     assert end.response_body == b"data: 1\n\n" + last_event
 
@@ -235,12 +214,18 @@ async def test_a_client_that_leaves_before_the_last_event_is_still_499() -> None
         yield b"data: 1\n\n"
         await asyncio.Event().wait()
 
+    end = await _stream_to_a_client_leaving_after(events(), b"data: 1\n\n")
+    assert end.status == 499 and end.response_body == b"data: 1\n\n"
+
+
+async def _stream_to_a_client_leaving_after(events: AsyncIterator[bytes], chunk: bytes) -> Exchange:
+    """The recorded end of an event stream whose client disconnects once `chunk` is sent."""
     collector = Collector()
     chain = InterceptorChain([collector])
     chain.start()
-    app = InterceptorMiddleware(StreamingResponse(events(), media_type="text/event-stream"), chain)
+    app = InterceptorMiddleware(StreamingResponse(events, media_type="text/event-stream"), chain)
     scope: Scope = {"type": "http", "method": "GET", "path": "/s", "headers": []}
-    first_sent = asyncio.Event()
+    chunk_sent = asyncio.Event()
     requested = False
 
     async def receive() -> Message:
@@ -248,13 +233,13 @@ async def test_a_client_that_leaves_before_the_last_event_is_still_499() -> None
         if not requested:
             requested = True
             return {"type": "http.request", "body": b"", "more_body": False}
-        await first_sent.wait()
+        await chunk_sent.wait()
         return {"type": "http.disconnect"}
 
     async def send(message: Message) -> None:
-        if message["type"] == "http.response.body" and message.get("body"):
-            first_sent.set()
+        if message["type"] == "http.response.body" and message.get("body") == chunk:
+            chunk_sent.set()
 
     await asyncio.wait_for(app(scope, receive, send), 5)
     [end] = await collect(chain, collector)
-    assert end.status == 499 and end.response_body == b"data: 1\n\n"
+    return end
