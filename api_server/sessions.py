@@ -38,12 +38,18 @@ _VOLATILE_KEYS = frozenset(
 )
 
 
-def session_id_for(header: str | None, body: bytes, tenant: str | None = None) -> str | None:
+def session_id_for(
+    header: str | None, body: bytes, tenant: str | None = None, *, derive: bool = True
+) -> str | None:
     """The request's session id: a valid `X-Session-ID` header, else `s-` and a hash of the
     conversation's opening and the caller (`tenant`: two callers' conversations that open
-    alike stay apart); None for a request without chat messages. Never raises."""
+    alike stay apart); None for a request without chat messages, or when not to `derive`
+    one (privacy_mode: a hash of the prompt would let a guess of it be confirmed). Never
+    raises."""
     if header is not None and (named := valid_session_header(header)) is not None:
         return named
+    if not derive:
+        return None
     try:
         opening = conversation_opening(orjson.loads(body))
         if opening is None:

@@ -97,7 +97,10 @@ class FrontDoorService:
             client_addr=self.client_addr,
             client_request_id=self.client_request_id,
         )
-        session_id = session_id_for(self.session_header, body, self.principal.tenant)
+        privacy = self.state.settings.privacy_mode
+        session_id = session_id_for(
+            self.session_header, body, self.principal.tenant, derive=not privacy
+        )
         tracker.identify(
             session_id, self.principal.tenant, self.principal.key_id, agent_id=self.agent_id
         )
@@ -137,6 +140,9 @@ class FrontDoorService:
         self.limit_headers = await admit_request(
             self.state.rate_limiter, self.principal, runtime.spec, tracker, accounted
         )
+        # privacy_mode keeps nothing the request body says in the row, the caller's user included.
+        if self.state.settings.privacy_mode:
+            end_user = None
         tracker.model_named(accounted, runtime.spec.name, stream=stream, end_user=end_user)
 
     async def _cached_generation(
