@@ -21,9 +21,13 @@ COMPOSE_ALL = docker compose --profile cpu --profile vllm --profile max
 MODE = $$(scripts/stack_mode.sh)
 URL ?= http://localhost:8000
 # make load-test USERS=8 DURATION=60s SCENARIO=stream PROFILE=gpu
+# make load-test REQUESTS=200 CONCURRENCY=8 SCENARIO=all
 USERS ?= 4
 SPAWN_RATE ?= 2
-DURATION ?= 30s
+# Unset: 30 s, or with REQUESTS= a 1 h cap (the run ends with its last request).
+DURATION ?=
+REQUESTS ?=
+CONCURRENCY ?=
 SCENARIO ?= mixed
 MODEL ?= SmolLM2-135M-Instruct
 PROFILE ?= cpu
@@ -33,6 +37,8 @@ HOST := http://localhost:8000
 endif
 LOAD_TEST_ARGS = --users $(USERS) --spawn-rate $(SPAWN_RATE) --scenario $(SCENARIO) \
 	--host $(HOST) --model $(MODEL) --profile $(PROFILE)
+LOAD_TEST_RUN_ARGS = $(if $(DURATION),--duration $(DURATION)) \
+	$(if $(REQUESTS),--requests $(REQUESTS)) $(if $(CONCURRENCY),--concurrency $(CONCURRENCY))
 
 .DEFAULT_GOAL := help
 .PHONY: help install setup start start-native stop status logs build test test-unit \
@@ -130,7 +136,7 @@ bench: install engines model model-hf ## gateway overhead (fake engine, hosted-s
 	$(PY) -m bench.engines
 
 load-test: install ## Locust, headless, against the running stack: P50/P95/P99 report in load_tests/reports/
-	$(PY) -m load_tests run --duration $(DURATION) $(LOAD_TEST_ARGS)
+	$(PY) -m load_tests run $(LOAD_TEST_RUN_ARGS) $(LOAD_TEST_ARGS)
 
 smoke: install ## seconds-long check of a running stack: health, models, chat, stream, an error (URL=)
 	@$(PY) -m load_tests.smoke --url $(URL) --model $(MODEL)

@@ -1,11 +1,12 @@
 """`python -m load_tests run|ui`: Locust with the inferstack scenarios.
 
-`run` runs Locust headless for a fixed time and writes `load_tests/reports/<timestamp>/`
-(report.json, summary.txt, Locust's locust.html and locust_*.csv, and dashboard.png: the
-gateway's `/dashboard` as the load ends, when Chromium is installed), prints the summary and
-exits 1 when a threshold of the profile fails (2 when no report was written). `ui` starts
-Locust's web UI (http://127.0.0.1:8089) with the same options; the report is written when
-Locust is stopped (Ctrl-C).
+`run` (the default mode) runs Locust headless, `--users` for `--duration`, or `--requests N`
+at `--concurrency C`, and writes `load_tests/reports/<timestamp>/` (report.json, summary.txt,
+Locust's locust.html and locust_*.csv, and dashboard.png: the gateway's `/dashboard` as the
+load ends, when Chromium is installed), prints the summary and exits 1 when a threshold of
+the profile fails (2 when no report was written). `--scenario all` runs short, medium, long
+and stream in turn (`load_tests.suite`). `ui` starts Locust's web UI (http://127.0.0.1:8089)
+with the same options; the report is written when Locust is stopped (Ctrl-C).
 
 Locust runs as a child process (`python -m locust -f load_tests/locustfile.py`): its import
 monkey-patches the standard library with gevent, which this process stays clear of.
@@ -23,22 +24,39 @@ from pathlib import Path
 from load_tests.dashboard import DashboardScreenshot
 from load_tests.prompts import SCENARIOS
 from load_tests.report import REPORTS
+from load_tests.suite import RunResult, run_suite
 from load_tests.thresholds import CONFIG, ConfigError, load_profile
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+TIMED_RUN = "30s"  # --duration of a --users run
+REQUESTS_CAP = "1h"  # a --requests run ends with its N-th request; this only bounds a hang
+THINK_TIME = 0.5  # --think-time of a --users run; a --requests run sends back to back
+
+
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m load_tests", description=__doc__.split("\n")[0]
+        prog="python -m load_tests",
+        description=__doc__.split("\n")[0],
+        epilog="`run` is the default mode: python -m load_tests --requests 100 --concurrency 8",
     )
     modes = parser.add_subparsers(dest="mode", required=True)
     run = modes.add_parser("run", help="headless run with a report and pass/fail")
     ui = modes.add_parser("ui", help="Locust's web UI")
+    run.add_argument(
+        "--scenario", choices=(*SCENARIOS, "all"), default="mixed",
+        help="all: short, medium, long and stream in turn, each in <report-dir>/<scenario>/",
+    )  # fmt: skip
+    ui.add_argument("--scenario", choices=SCENARIOS, default="mixed")
     for mode in (run, ui):
         mode.add_argument("--users", type=int, default=4, help="concurrent users (default 4)")
         mode.add_argument("--spawn-rate", type=float, default=2, help="users started per second")
-        mode.add_argument("--scenario", choices=SCENARIOS, default="mixed")
         mode.add_argument("--host", default="http://localhost:8000", help="the gateway")
         mode.add_argument("--model", default="SmolLM2-135M-Instruct")
         mode.add_argument("--tools-model", default="", help="model for `tools` (default --model)")
@@ -48,28 +66,62 @@ def build_parser() -> argparse.ArgumentParser:
         mode.add_argument("--profile", default="cpu", help="thresholds profile (default cpu)")
         mode.add_argument("--max-tokens", type=int, default=0, help="default: the profile's")
         mode.add_argument(
-            "--think-time", type=float, default=0.5, help="max pause between a user's requests"
-        )
+            "--think-time", type=float,
+            help=f"max pause between a user's requests (default {THINK_TIME}; --requests: 0)",
+        )  # fmt: skip
         mode.add_argument("--config", type=Path, default=CONFIG, help="profiles and thresholds")
         mode.add_argument(
             "--processes", type=int, default=0, help="fork this many Locust workers (-1: per core)"
         )
         mode.add_argument("--report-dir", type=Path, help="default load_tests/reports/<time>")
-    run.add_argument("--duration", default="30s", help="run time (30s, 2m, ...)")
+    run.add_argument(
+        "--duration",
+        help=f"run time (30s, 2m, ...; default {TIMED_RUN}; --requests: a {REQUESTS_CAP} cap)",
+    )
+    run.add_argument(
+        "--requests", type=_positive, help="send exactly this many requests, then stop"
+    )
+    run.add_argument(
+        "--concurrency", type=_positive,
+        help="--requests: users sending at once, all started together (default --users)",
+    )  # fmt: skip
     run.add_argument(
         "--no-screenshot", action="store_true", help="no dashboard.png of {host}/dashboard"
     )
     ui.add_argument("--web-host", default="127.0.0.1")
     ui.add_argument("--web-port", type=int, default=8089)
+    ui.set_defaults(requests=None, concurrency=None)
     return parser
 
 
+def with_default_mode(argv: list[str]) -> list[str]:
+    """`python -m load_tests --requests 100 ...` means `run`, as the older load tester's did."""
+    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        return ["run", *argv]
+    return argv
+
+
+def mode_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the combination of options, if anything."""
+    if args.concurrency is not None and args.requests is None:
+        return "--concurrency goes with --requests (a timed run takes --users)"
+    if args.requests is not None and args.processes:
+        return "--requests counts requests in one process: it cannot be combined with --processes"
+    return None
+
+
 def locust_argv(args: argparse.Namespace, report_dir: Path) -> list[str]:
+    users, spawn_rate = args.users, args.spawn_rate
+    think_time = THINK_TIME if args.think_time is None else args.think_time
+    if args.requests:
+        users = args.concurrency or args.users
+        spawn_rate = users  # all at once: the concurrency holds from the first request
+        think_time = 0.0 if args.think_time is None else args.think_time
     argv = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE),
-        "--host", args.host, "--users", str(args.users), "--spawn-rate", str(args.spawn_rate),
+        "--host", args.host, "--users", str(users), "--spawn-rate", str(spawn_rate),
         "--scenario", args.scenario, "--model", args.model, "--load-profile", args.profile,
-        "--max-tokens", str(args.max_tokens), "--think-time", str(args.think_time),
+        "--max-tokens", str(args.max_tokens), "--think-time", str(think_time),
         "--load-test-config", str(args.config), "--report-dir", str(report_dir),
         "--html", str(report_dir / "locust.html"),
     ]  # fmt: skip
@@ -79,10 +131,13 @@ def locust_argv(args: argparse.Namespace, report_dir: Path) -> list[str]:
         argv.append("--cache-friendly")
     if args.processes:
         argv += ["--processes", str(args.processes)]
+    if args.requests:
+        argv += ["--max-requests", str(args.requests)]
     if args.mode == "run":
+        duration = args.duration or (REQUESTS_CAP if args.requests else TIMED_RUN)
         # Users finish the request in flight when the time is up: cutting them off would
         # drop exactly the slowest requests from the percentiles.
-        argv += ["--headless", "--run-time", args.duration, "--stop-timeout", "180"]
+        argv += ["--headless", "--run-time", duration, "--stop-timeout", "180"]
         argv += ["--csv", str(report_dir / "locust"), "--only-summary", "--no-summary"]
     else:
         argv += ["--web-host", args.web_host, "--web-port", str(args.web_port)]
@@ -90,7 +145,11 @@ def locust_argv(args: argparse.Namespace, report_dir: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(with_default_mode(sys.argv[1:] if argv is None else argv))
+    problem = mode_problem(args)
+    if problem is not None:
+        print(f"load test: {problem}", file=sys.stderr)
+        return 2
     try:
         load_profile(args.profile, args.config)  # fail before Locust starts
     except ConfigError as error:
@@ -101,20 +160,30 @@ def main(argv: list[str] | None = None) -> int:
     report_dir.mkdir(parents=True, exist_ok=True)
     if args.mode == "ui":
         print(f"Locust web UI: http://{args.web_host}:{args.web_port} (Ctrl-C writes the report)")
+    if args.scenario == "all":
+        return run_suite(args, report_dir, run_once)
+    return run_once(args, report_dir).code
+
+
+def run_once(args: argparse.Namespace, report_dir: Path) -> RunResult:
+    """One Locust run of one scenario into `report_dir`, its summary printed (`run` mode)."""
+    report_dir.mkdir(parents=True, exist_ok=True)
     screenshot = None
     if args.mode == "run" and not args.no_screenshot:
         screenshot = DashboardScreenshot(args.host, report_dir)
         screenshot.open()  # the page must watch the load: it computes rates from its own scrapes
+    interrupted = False
     try:
         code = subprocess.call(locust_argv(args, report_dir))
     except KeyboardInterrupt:
         code = 0  # Locust got the Ctrl-C as well and writes the report as it quits
+        interrupted = True
     report = report_dir / "report.json"
     if not report.exists():
         if screenshot is not None:
             screenshot.cancel()
         print(f"load test: Locust exited with {code} without writing {report}", file=sys.stderr)
-        return 2
+        return RunResult(2, interrupted)
     png = screenshot.take() if screenshot is not None else None
     summary = report_dir / "summary.txt"
     if png is not None and summary.exists():
@@ -123,4 +192,5 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "run" and summary.exists():
         print()
         print(summary.read_text(), end="")
-    return 0 if json.loads(report.read_text())["thresholds"]["passed"] else 1
+    passed = json.loads(report.read_text())["thresholds"]["passed"]
+    return RunResult(0 if passed else 1, interrupted)

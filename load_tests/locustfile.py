@@ -9,6 +9,9 @@ HTML/CSV output), or with Locust itself, locally or distributed, unchanged:
 
 Every figure travels as a Locust request event (see `load_tests.report`), so Locust merges
 them across workers; the master (or the local runner) writes `report.json` when it quits.
+
+`--max-requests N` ends the run once N chat requests are done (`load_tests.request_budget`);
+its count lives in one process, so it refuses to run distributed.
 """
 
 from __future__ import annotations
@@ -25,15 +28,18 @@ from typing import Any, cast
 if __package__ in (None, ""):  # loaded by path (`locust -f load_tests/locustfile.py`)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import gevent  # type: ignore[import-untyped]
 from locust import HttpUser, events, task
 from locust.argument_parser import LocustArgumentParser
 from locust.clients import ResponseContextManager
 from locust.env import Environment
-from locust.runners import WorkerRunner
+from locust.exception import StopUser
+from locust.runners import MasterRunner, WorkerRunner
 
 from load_tests import reporting
 from load_tests.prompts import SCENARIOS, Message, PromptPicker, load_dataset
 from load_tests.report import ITL, REPORTS, TOOLCALL, TTFT, USAGE
+from load_tests.request_budget import RequestBudget
 from load_tests.sse import read_chat_stream
 from load_tests.thresholds import CONFIG, load_profile
 
@@ -58,6 +64,10 @@ def _add_options(parser: LocustArgumentParser) -> None:
         "--load-profile", default="cpu", help="thresholds profile (configs/load_test.yaml)"
     )
     parser.add_argument("--think-time", type=float, default=0.5, help="max pause between requests")
+    parser.add_argument(
+        "--max-requests", type=int, default=0, include_in_web_ui=False,
+        help="stop once this many chat requests are done (0: no cap; one process only)",
+    )  # fmt: skip
     parser.add_argument(
         "--load-test-config", default=str(CONFIG), include_in_web_ui=False, help="profiles file"
     )
@@ -91,6 +101,25 @@ class ChatUser(HttpUser):
 
     @task
     def chat(self) -> None:
+        budget = request_budget(self.environment)
+        if budget is None:
+            self._chat()
+            return
+        if not budget.start():
+            raise StopUser()  # all N requests are started: this user has nothing left to send
+        try:
+            self._chat()
+        finally:
+            if budget.finish():
+                # quit() kills every user, this one included: it must not run in this greenlet.
+                gevent.spawn(self._quit)
+
+    def _quit(self) -> None:
+        if self.environment.runner is not None:
+            self.environment.runner.quit()
+
+    def _chat(self) -> None:
+        """One request of the scenario (one `POST`, plus the figures recorded from its answer)."""
         scenario = self.scenario
         if scenario == "mixed":
             scenario = self.prompts.rng.choices(list(MIX), weights=list(MIX.values()))[0]
@@ -197,6 +226,22 @@ def _http_error(response: ResponseContextManager) -> str:
     return f"HTTP {response.status_code}: {detail}"
 
 
+def request_budget(environment: Environment) -> RequestBudget | None:
+    """The run's budget, set on the environment by `_set_up_budget`; None without a cap."""
+    budget: RequestBudget | None = getattr(environment, "request_budget", None)
+    return budget
+
+
+def _set_up_budget(environment: Environment, **_kwargs: Any) -> None:
+    options = environment.parsed_options
+    if options is None or not options.max_requests:
+        return
+    if isinstance(environment.runner, MasterRunner | WorkerRunner):
+        # Each worker would count its own N; an exception here makes Locust exit 1.
+        raise RuntimeError("--max-requests counts in one process: run without workers")
+    environment.request_budget = RequestBudget(options.max_requests)  # type: ignore[attr-defined]
+
+
 # Workers that reported stats to this master (they may have disconnected by the time it quits).
 _WORKERS_SEEN: set[str] = set()
 
@@ -218,5 +263,6 @@ def _write_report(environment: Environment, **_kwargs: Any) -> None:
 
 # Locust's EventHook.add_listener is unannotated.
 events.init_command_line_parser.add_listener(_add_options)  # type: ignore[no-untyped-call]
+events.init.add_listener(_set_up_budget)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(_write_report)  # type: ignore[no-untyped-call]
 events.worker_report.add_listener(_count_worker)  # type: ignore[no-untyped-call]

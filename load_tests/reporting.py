@@ -38,6 +38,8 @@ def write_report(stats: RequestStats, options: Namespace, report_dir: Path, work
     config = {
         "scenario": options.scenario,
         "users": options.num_users,
+        # --max-requests: a fixed number of requests at `users` concurrency; None: a timed run.
+        "requests": options.max_requests or None,
         "spawn_rate": options.spawn_rate,
         "run_time_s": options.run_time,
         "host": options.host,

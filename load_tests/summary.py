@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from load_tests.thresholds import Check
@@ -15,13 +16,16 @@ COLUMNS = (
 def format_summary(report: dict[str, Any], checks: list[Check], report_dir: str) -> str:
     config = report["config"]
     lines = [
-        f"load test · scenario {config['scenario']} · {config['users']} users · "
-        f"{report['duration_s']:.0f} s · {config['model']} @ {config['host']} · "
-        f"max_tokens {config['max_tokens']} · "
-        f"{'cache-friendly' if config['cache_friendly'] else 'cache-busting'} prompts",
-        "latencies in ms",
-        COLUMNS,
+        f"load test · scenario {config['scenario']} · {_load(config)} · "
+        f"{_seconds(report['duration_s'])} s · {_target(config)}"
     ]
+    requests = config.get("requests")
+    if requests and report["overall"]["requests"] < requests:
+        lines.append(
+            f"stopped after {report['overall']['requests']} of {requests} requests: "
+            "the --duration cap came first"
+        )
+    lines += ["latencies in ms", COLUMNS]
     rows = [*report["scenarios"].items(), ("overall", report["overall"])]
     lines += [_row(name, figures) for name, figures in rows]
     tool_call_rate = report["overall"].get("tool_call_rate")
@@ -34,6 +38,55 @@ def format_summary(report: dict[str, Any], checks: list[Check], report_dir: str)
     lines += [f"  {_check(check)}" for check in checks]
     lines.append(f"report: {report_dir}/report.json")
     return "\n".join(lines)
+
+
+def format_suite_summary(suite: dict[str, Any], report_dir: str) -> str:
+    """`--scenario all` (`load_tests.suite`): each scenario's overall row, then the combined
+    verdict and what failed in each run."""
+    runs: dict[str, dict[str, Any] | None] = suite["runs"]
+    done = [report for report in runs.values() if report is not None]
+    headline = f"load test · scenario all ({', '.join(runs)})"
+    if done:
+        config = done[0]["config"]
+        seconds = sum(report["duration_s"] for report in done)
+        headline += f" · {_load(config)} each · {_seconds(seconds)} s in all · {_target(config)}"
+    lines = [headline, "latencies in ms (each scenario's overall row)", COLUMNS]
+    verdicts = []
+    for name, report in runs.items():
+        if report is None:
+            lines.append(f"{name:<9} no report")
+            verdicts.append(f"FAIL {name}: no report")
+            continue
+        lines.append(_row(name, report["overall"]))
+        if report["thresholds"]["passed"]:
+            verdicts.append(f"ok   {name}")
+            continue
+        failed = [check["key"] for check in report["thresholds"]["checks"] if not check["passed"]]
+        verdicts.append(f"FAIL {name}" + (f": {', '.join(failed)}" if failed else ""))
+    verdict = "PASS" if suite["thresholds"]["passed"] else "FAIL"
+    lines.append(f"thresholds (profile {suite['thresholds']['profile']}): {verdict}")
+    lines += [f"  {line}" for line in verdicts]
+    lines.append(f"reports: {report_dir}/<scenario>/summary.txt, {report_dir}/report.json")
+    return "\n".join(lines)
+
+
+def _load(config: Mapping[str, Any]) -> str:
+    requests = config.get("requests")
+    if requests:
+        return f"{requests} requests at concurrency {config['users']}"
+    return f"{config['users']} users"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"  # a fixed count can take 0.4 s
+
+
+def _target(config: Mapping[str, Any]) -> str:
+    prompts = "cache-friendly" if config["cache_friendly"] else "cache-busting"
+    return (
+        f"{config['model']} @ {config['host']} · max_tokens {config['max_tokens']} · "
+        f"{prompts} prompts"
+    )
 
 
 def _row(name: str, figures: dict[str, Any]) -> str:

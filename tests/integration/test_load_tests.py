@@ -85,3 +85,30 @@ def test_a_failed_threshold_exits_non_zero(gateway_url: str, tmp_path: Path) -> 
     assert report["thresholds"]["passed"] is False
     assert not (report_dir / "dashboard.png").exists()
     assert "dashboard" not in run.stdout
+
+
+def test_a_fixed_count_of_requests_for_each_scenario_in_turn(
+    gateway_url: str, tmp_path: Path
+) -> None:
+    # 13 requests from 4 users at once: counted as they start, so none beyond the 13th.
+    run = load_test(
+        gateway_url, tmp_path, "--requests", "13", "--concurrency", "4", "--scenario", "all",
+        "--no-screenshot",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    suite = json.loads((tmp_path / "report.json").read_text())
+    assert list(suite["runs"]) == ["short", "medium", "long", "stream"]
+    assert suite["thresholds"]["passed"] is True
+    for name, report in suite["runs"].items():
+        assert report["config"]["requests"] == 13, name
+        assert report["config"]["users"] == 4, name
+        assert report["config"]["think_time_s"] == 0.02, name  # the helper's, kept over 0
+        assert report["overall"]["requests"] == 13, name
+        assert (
+            (tmp_path / name / "summary.txt")
+            .read_text()
+            .startswith(f"load test · scenario {name} · 13 requests at concurrency 4 · ")
+        )
+    summary = (tmp_path / "summary.txt").read_text()
+    assert summary in run.stdout + "\n"
+    assert "thresholds (profile cpu): PASS" in summary.splitlines()

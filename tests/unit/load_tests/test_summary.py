@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from load_tests.report import CHAT, TTFT, StatsRow, build_report
-from load_tests.summary import format_summary
+from load_tests.summary import format_suite_summary, format_summary
 from load_tests.thresholds import evaluate
 
 CONFIG = {
@@ -39,3 +41,49 @@ def test_a_run_without_answers_still_has_a_summary() -> None:
     lines = format_summary(report, checks, "x").splitlines()
     assert "  FAIL latency_p50_ms           no data <= 500 ms" in lines
     assert "  n/a  ttft_p95_ms              no data <= 100 ms" in lines
+
+
+def test_a_fixed_count_run_says_so_first() -> None:
+    config = {**CONFIG, "users": 8, "requests": 10}
+    report = build_report([stats_row(CHAT, {900.0: 10})], 4.0, config)
+    lines = format_summary(report, [], "x").splitlines()
+    assert lines[0].startswith("load test · scenario stream · 10 requests at concurrency 8 · 4.0 s")
+    assert lines[1] == "latencies in ms"
+
+
+def test_a_fixed_count_run_cut_by_the_duration_cap_says_how_far_it_got() -> None:
+    config = {**CONFIG, "requests": 50}
+    report = build_report([stats_row(CHAT, {900.0: 10})], 4.0, config)
+    lines = format_summary(report, [], "x").splitlines()
+    assert lines[1] == "stopped after 10 of 50 requests: the --duration cap came first"
+
+
+def suite_run(latency_ms: float, passed: bool) -> dict[str, Any]:
+    report = build_report([stats_row(CHAT, {latency_ms: 4})], 2.0, {**CONFIG, "requests": 4})
+    checks = evaluate(report["overall"], {"latency_p50_ms": 500, "error_rate": 0.001})
+    report["thresholds"] = {
+        "profile": "cpu", "passed": passed, "checks": [check.as_dict() for check in checks]
+    }  # fmt: skip
+    return report
+
+
+def test_the_suite_summary_has_a_row_and_a_verdict_per_scenario() -> None:
+    suite = {
+        "runs": {"short": suite_run(100.0, True), "long": suite_run(900.0, False), "stream": None},
+        "thresholds": {"profile": "cpu", "passed": False, "failed": ["long", "stream"]},
+    }
+    lines = format_suite_summary(suite, "out").splitlines()
+    assert lines[0].startswith(
+        "load test · scenario all (short, long, stream) · 4 requests at concurrency 2 each · "
+        "4.0 s in all · m @ http://gw"
+    )
+    assert lines[3].startswith("short          4     0   0.00   2.00    100")
+    assert lines[4].startswith("long           4     0   0.00   2.00    900")
+    assert lines[5] == "stream    no report"
+    assert lines[6:10] == [
+        "thresholds (profile cpu): FAIL",
+        "  ok   short",
+        "  FAIL long: latency_p50_ms",
+        "  FAIL stream: no report",
+    ]
+    assert lines[-1] == "reports: out/<scenario>/summary.txt, out/report.json"
