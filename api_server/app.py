@@ -44,9 +44,9 @@ def create_app(
     # Load the registry now, not in the lifespan: a bad models file fails before serving.
     if registry is None:
         registry = (
-            upstream_registry(settings.upstream)
+            upstream_registry(settings.upstream, settings.retry)
             if settings.upstream is not None
-            else ModelRegistry.from_file(settings.models_file)
+            else ModelRegistry.from_file(settings.models_file, default_retry=settings.retry)
         )
     _refuse_forwarding_gateway_keys(settings, registry)
     if settings.title_model is not None:

@@ -35,6 +35,7 @@ from pydantic_settings import (
 
 from api_server.interceptors.config import InterceptorSpec
 from api_server.proxy_mode import UpstreamSettings
+from api_server.registry import RetrySpec
 from api_server.tools.names import tool_name_map_problems
 
 T = TypeVar("T", str, SecretStr)
@@ -243,6 +244,10 @@ class Settings(BaseSettings):
     # Proxy mode (`inferstack run`): every model name goes to this one hosted upstream, and
     # models_file is not read.
     upstream: UpstreamSettings | None = None
+    # The retry policy of every hosted upstream whose own entry (a model's engine.retry, the
+    # proxy's upstream.retry) names none; unset: RetrySpec's defaults. As a web backend
+    # spelled it: INFERSTACK_RETRY__MAX_ATTEMPTS=5.
+    retry: RetrySpec | None = None
     # The whole request, queueing and every token included: past it a JSON answer is a 504
     # and a stream ends with the front door's error event (RequestTimeoutError). 30 s as
     # configs/max-serve-config.yaml's request_timeout_s (tests/unit/test_compose.py keeps

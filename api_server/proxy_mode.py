@@ -43,7 +43,14 @@ class UpstreamSettings(BaseModel):
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
 
 
-def upstream_registry(upstream: UpstreamSettings) -> ModelRegistry:
+def upstream_registry(
+    upstream: UpstreamSettings, default_retry: RetrySpec | None = None
+) -> ModelRegistry:
+    """The catch-all registry of proxy mode; `default_retry` (the top-level `retry`
+    setting) applies when the `upstream:` block names no `retry` of its own."""
+    retry = upstream.retry
+    if default_retry is not None and "retry" not in upstream.model_fields_set:
+        retry = default_retry
     spec = ModelSpec(
         name=CATCH_ALL_MODEL,
         engine=EngineSpec(
@@ -51,7 +58,7 @@ def upstream_registry(upstream: UpstreamSettings) -> ModelRegistry:
             served_name=CATCH_ALL_MODEL,  # replaced by each request's own model name
             urls=(HttpUrl(sdk_base_url(str(upstream.base_url), upstream.type)),),
             auth=upstream.auth,
-            retry=upstream.retry,
+            retry=retry,
             headers=upstream.headers,
             max_tokens_field=upstream.max_tokens_field,
         ),

@@ -57,6 +57,14 @@ class RetrySpec(_Frozen):
     retry_after_cap_s: float = Field(default=30.0, ge=0)
 
 
+def with_default_retry(spec: ModelSpec, retry: RetrySpec | None) -> ModelSpec:
+    """`spec` with `retry` as its hosted engine's policy, unless its entry set one itself."""
+    engine = spec.engine
+    if retry is None or not engine.is_upstream or "retry" in engine.model_fields_set:
+        return spec
+    return spec.model_copy(update={"engine": engine.model_copy(update={"retry": retry})})
+
+
 class EngineSpec(_Frozen):
     kind: EngineKind
     served_name: str
@@ -225,14 +233,22 @@ class ModelRegistry:
             self.resolve(self.default_model)
 
     @classmethod
-    def from_file(cls, path: Path, environ: Mapping[str, str] | None = None) -> ModelRegistry:
+    def from_file(
+        cls,
+        path: Path,
+        environ: Mapping[str, str] | None = None,
+        default_retry: RetrySpec | None = None,
+    ) -> ModelRegistry:
         """Load the YAML registry, expanding `${VAR:-default}` from the environment (compose
-        points engine URLs at its services this way) and keeping only enabled models."""
+        points engine URLs at its services this way) and keeping only enabled models; a
+        hosted model whose entry names no `retry` gets `default_retry` when one is given."""
         text = expand_env(
             path.read_text(encoding="utf-8"), os.environ if environ is None else environ
         )
         parsed = RegistryFile.model_validate(yaml.safe_load(text))
-        enabled = tuple(spec for spec in parsed.models if spec.enabled)
+        enabled = tuple(
+            with_default_retry(spec, default_retry) for spec in parsed.models if spec.enabled
+        )
         if not enabled:
             raise ValueError(f"{path}: no model is enabled")
         disabled = tuple(spec for spec in parsed.models if not spec.enabled)
