@@ -19,6 +19,7 @@ from api_server.registry import (
     UpstreamAuth,
     UpstreamKind,
     sdk_base_url,
+    with_default_retry,
 )
 
 # Generous: the upstream enforces its own limits, the gateway only fills in a default.
@@ -48,9 +49,8 @@ def upstream_registry(
 ) -> ModelRegistry:
     """The catch-all registry of proxy mode; `default_retry` (the top-level `retry`
     setting) applies when the `upstream:` block names no `retry` of its own."""
-    retry = upstream.retry
-    if default_retry is not None and "retry" not in upstream.model_fields_set:
-        retry = default_retry
+    # Passed on only when set, so that the engine's own fields say whether it named one.
+    own_retry = {"retry": upstream.retry} if "retry" in upstream.model_fields_set else {}
     spec = ModelSpec(
         name=CATCH_ALL_MODEL,
         engine=EngineSpec(
@@ -58,7 +58,7 @@ def upstream_registry(
             served_name=CATCH_ALL_MODEL,  # replaced by each request's own model name
             urls=(HttpUrl(sdk_base_url(str(upstream.base_url), upstream.type)),),
             auth=upstream.auth,
-            retry=retry,
+            **own_retry,
             headers=upstream.headers,
             max_tokens_field=upstream.max_tokens_field,
         ),
@@ -69,4 +69,4 @@ def upstream_registry(
         timeout_s=upstream.timeout_s,
         owned_by=upstream.type,
     )
-    return ModelRegistry((spec,), default_model=CATCH_ALL_MODEL)
+    return ModelRegistry((with_default_retry(spec, default_retry),), default_model=CATCH_ALL_MODEL)

@@ -112,11 +112,11 @@ def mode_problem(args: argparse.Namespace) -> str | None:
 
 def locust_argv(args: argparse.Namespace, report_dir: Path) -> list[str]:
     users, spawn_rate = args.users, args.spawn_rate
-    think_time = THINK_TIME if args.think_time is None else args.think_time
     if args.requests:
         users = args.concurrency or args.users
         spawn_rate = users  # all at once: the concurrency holds from the first request
-        think_time = 0.0 if args.think_time is None else args.think_time
+    default_think_time = 0.0 if args.requests else THINK_TIME
+    think_time = default_think_time if args.think_time is None else args.think_time
     argv = [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE),
         "--host", args.host, "--users", str(users), "--spawn-rate", str(spawn_rate),

@@ -10,6 +10,7 @@ import sys
 
 import asyncpg
 
+from api_server.arg_types import positive_int
 from api_server.auth.keys import generate_key, hash_key, looks_like_key
 from api_server.auth.repository import ApiKeyRepository
 from api_server.auth.static_keys import hash_entry
@@ -24,8 +25,8 @@ def main(argv: list[str]) -> int:
     create = commands.add_parser("create", help="create a key and print it (shown only once)")
     create.add_argument("--name", required=True, help="who or what the key is for")
     create.add_argument("--models", help="comma-separated models it may use (default: all)")
-    create.add_argument("--rpm", type=_positive, help="requests per minute (default: no limit)")
-    create.add_argument("--tpm", type=_positive, help="tokens per minute (default: no limit)")
+    create.add_argument("--rpm", type=positive_int, help="requests per minute (default: no limit)")
+    create.add_argument("--tpm", type=positive_int, help="tokens per minute (default: no limit)")
     listing = commands.add_parser("list", help="list keys (their prefixes, never the keys)")
     listing.add_argument("--all", action="store_true", help="include revoked keys")
     revoke = commands.add_parser("revoke", help="revoke a key by id")
@@ -96,10 +97,3 @@ def _hash(from_stdin: bool) -> int:
         return 2
     print(hash_entry(hash_key(key)))
     return 0
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number <= 0:
-        raise argparse.ArgumentTypeError("must be a positive integer")
-    return number

@@ -14,6 +14,7 @@ from typing import Literal
 
 import httpx
 
+from api_server.arg_types import positive_int
 from api_server.interceptors.exchange_log import RecordedExchange, RecordingError, read_recording
 from api_server.interceptors.text import is_event_stream, is_json, response_text, shorten
 
@@ -197,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         help="requests in flight at once (default 1: one after another, in recorded order)",
     )
@@ -223,10 +224,3 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=120.0, help="seconds per request (default 120)"
     )
     return parser
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value

@@ -18,11 +18,12 @@ from api_server.registry import ModelRegistry, RetrySpec
 FIVE_TRIES = RetrySpec(max_attempts=5, base_delay_s=0.1)
 
 
-def _hosted(name: str, **engine: object) -> dict[str, object]:
+def _entry(name: str, kind: str, **engine: object) -> dict[str, object]:
+    url = "https://up.example/v1" if kind == "openai" else "http://127.0.0.1:1"
     return {
         "name": name,
-        "engine": {"kind": "openai", "served_name": name, "urls": ["https://up.example/v1"]}
-        | engine,
+        "prompt_family": "chatml",
+        "engine": {"kind": kind, "served_name": name, "urls": [url], **engine},
         "context_length": 8192,
         "max_tokens": {"default": 16, "limit": 64},
     }
@@ -30,14 +31,11 @@ def _hosted(name: str, **engine: object) -> dict[str, object]:
 
 @pytest.fixture
 def models_file(tmp_path: Path) -> Path:
-    local = {
-        "name": "local",
-        "prompt_family": "chatml",
-        "engine": {"kind": "llamacpp", "served_name": "m", "urls": ["http://127.0.0.1:1"]},
-        "context_length": 8192,
-        "max_tokens": {"default": 16, "limit": 64},
-    }
-    models = [local, _hosted("plain"), _hosted("own", retry={"max_attempts": 2})]
+    models = [
+        _entry("local", "llamacpp"),
+        _entry("plain", "openai"),
+        _entry("own", "openai", retry={"max_attempts": 2}),
+    ]
     path = tmp_path / "models.yaml"
     path.write_text(yaml.safe_dump({"models": models}))
     return path
