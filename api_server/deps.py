@@ -11,7 +11,6 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 
 from api_server.agent_ids import agent_id_for
-from api_server.auth.admin import is_admin_credential
 from api_server.auth.principal import Principal
 from api_server.errors import RequestTooLargeError, UnsupportedMediaTypeError
 from api_server.frontdoor.service import FrontDoorService
@@ -111,17 +110,19 @@ def front_door(service: type[Service]) -> Callable[..., Awaitable[Service]]:
                 client_headers_for_upstream(headers) if state.registry.upstream_kinds else {}
             ),
             client_request_id=request.scope["state"].get("client_request_id"),
-            debug_translation=translation_debug_allowed(state, headers),
+            debug_translation=translation_debug_allowed(state, principal, headers),
         )
 
     return build
 
 
-def translation_debug_allowed(state: AppState, headers: Mapping[str, str]) -> bool:
+def translation_debug_allowed(
+    state: AppState, principal: Principal, headers: Mapping[str, str]
+) -> bool:
     """The translation debug mode is on, asked for, and asked by the admin; any other
     caller's header is ignored (nothing extra, no error: it reveals nothing either)."""
     return (
         state.settings.debug_translation
+        and principal.admin
         and translation_debug_requested(headers.get(DEBUG_HEADER))
-        and is_admin_credential(state.settings, headers)
     )

@@ -1,18 +1,14 @@
-"""The admin caller: the one holding `admin_key`, whoever else auth_mode lets in."""
+"""The admin caller: the one holding `admin_key`, whatever auth_mode lets in otherwise."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
 
-from api_server.auth.authenticator import credential_from
-from api_server.config import Settings
+from pydantic import SecretStr
 
 
-def is_admin_credential(settings: Settings, headers: Mapping[str, str]) -> bool:
-    """The request carries the admin key (compared in constant time)."""
-    admin_key = settings.admin_key
-    given = credential_from(headers)
-    if admin_key is None or given is None:
+def is_admin_key(admin_key: SecretStr | None, credential: str | None) -> bool:
+    """`credential` is the admin key (compared in constant time); never with no key set."""
+    if admin_key is None or credential is None:
         return False
-    return hmac.compare_digest(given.encode(), admin_key.get_secret_value().encode())
+    return hmac.compare_digest(credential.encode(), admin_key.get_secret_value().encode())

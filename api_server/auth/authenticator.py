@@ -1,8 +1,9 @@
 """Turn a request's credentials into a `Principal`, by the configured auth mode.
 
 Accepted: `Authorization: Bearer <key or token>` (OpenAI clients) and `x-api-key: <key>`
-(Anthropic clients). Keys and tokens are never logged or echoed; refusals are audited
-(`auth.audit`).
+(Anthropic clients). The admin key is a caller in every mode, auth off included: tenant
+"admin", every model, and what only the admin may ask (every log row, the translation debug
+mode). Keys and tokens are never logged or echoed; refusals are audited (`auth.audit`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from collections.abc import Mapping
 
 import asyncpg
 
+from api_server.auth.admin import is_admin_key
 from api_server.auth.audit import AuthAudit
 from api_server.auth.keys import hash_key, looks_like_key
-from api_server.auth.principal import ANONYMOUS, Principal, allowlist
+from api_server.auth.principal import ADMIN, ANONYMOUS, Principal, allowlist
 from api_server.auth.repository import ApiKeyRepository, KeyStore
 from api_server.auth.static_keys import StaticKeyStore
 from api_server.auth.tokens import JwtVerifier
@@ -34,6 +36,7 @@ class Authenticator:
         audit: AuthAudit | None = None,
     ) -> None:
         self.mode = settings.auth_mode
+        self.admin_key = settings.admin_key
         self.keys = keys  # where api_key mode looks keys up
         self.repository = repository  # PostgreSQL, for the admin endpoint (when configured)
         self.audit = audit or AuthAudit()
@@ -50,6 +53,8 @@ class Authenticator:
     async def authenticate(
         self, path: str, headers: Mapping[str, str], client: str | None = None
     ) -> Principal:
+        if self.admin_key is not None and is_admin_key(self.admin_key, credential_from(headers)):
+            return ADMIN
         if self.mode == "none" or self.is_open(path):
             return ANONYMOUS
         try:

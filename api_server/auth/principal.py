@@ -13,8 +13,9 @@ from api_server.registry import ModelSpec
 
 @dataclass(frozen=True)
 class Principal:
-    """An API key (`key_id` set), a JWT subject (`claims` set), or anonymous (auth off or
-    an open path). `models` None: every model."""
+    """An API key (`key_id` set), a JWT subject (`claims` set), the admin (`admin`: the
+    holder of `admin_key`), or anonymous (auth off or an open path). `models` None: every
+    model."""
 
     name: str
     key_id: str | None = None
@@ -22,12 +23,16 @@ class Principal:
     rpm: int | None = None
     tpm: int | None = None
     claims: dict[str, Any] = field(default_factory=dict)
+    admin: bool = False
 
     @cached_property
     def tenant(self) -> str | None:
         """Whose data a request's cache entries, sessions, limits and log rows are: the key,
         or the token's issuer and subject together (two identity providers may both have a
-        subject "alice"); None for anonymous callers, who share everything."""
+        subject "alice"); "admin" for the admin; None for anonymous callers, who share
+        everything."""
+        if self.admin:
+            return ADMIN_TENANT
         if self.key_id is not None:
             return f"key:{self.key_id}"
         if self.claims:
@@ -47,7 +52,9 @@ class Principal:
         return any(name.casefold() in self.models for name in names)
 
 
+ADMIN_TENANT = "admin"  # never a key's ("key:…") nor a token's ("jwt:…")
 ANONYMOUS = Principal(name="anonymous")
+ADMIN = Principal(name="admin", admin=True)
 
 
 def allowlist(models: Any) -> frozenset[str] | None:

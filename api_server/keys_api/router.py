@@ -8,7 +8,6 @@ refused admin keys are audited (`auth.audit`).
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -19,6 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
+from api_server.auth.admin import is_admin_key
 from api_server.auth.authenticator import credential_from
 from api_server.auth.repository import ApiKeyRepository
 from api_server.deps import StateDep, read_body_up_to
@@ -41,13 +41,7 @@ class NewKey(BaseModel):
 
 
 async def admin_repository(request: Request, state: StateDep) -> ApiKeyRepository:
-    admin_key = state.settings.admin_key
-    given = credential_from(request.headers)
-    if (
-        admin_key is None
-        or given is None
-        or not hmac.compare_digest(given.encode(), admin_key.get_secret_value().encode())
-    ):
+    if not is_admin_key(state.settings.admin_key, credential_from(request.headers)):
         state.auth.audit.refused("admin_key", request.url.path, client_addr(request))
         raise AuthenticationError("Invalid admin key", reason="admin_key")
     repository = state.auth.repository

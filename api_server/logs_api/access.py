@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from api_server.auth.admin import is_admin_credential
 from api_server.deps import StateDep
 from api_server.errors import LogsAccessDeniedError
 from api_server.logs.query.protocol import LogScope
@@ -20,12 +19,11 @@ ANONYMOUS_REFUSED = (
 
 async def log_scope(request: Request, state: StateDep) -> LogScope:
     """The caller's scope: every row, its own tenant's, or 401 / 403."""
-    settings = state.settings
-    if is_admin_credential(settings, request.headers):
-        return LogScope.all_rows()
     principal = await state.auth.authenticate(request.url.path, request.headers)
+    if principal.admin:
+        return LogScope.all_rows()
     if principal.tenant is not None:
         return LogScope.of_tenant(principal.tenant)
-    if settings.logs_api_allow_anonymous:
+    if state.settings.logs_api_allow_anonymous:
         return LogScope.all_rows()
     raise LogsAccessDeniedError(ANONYMOUS_REFUSED)

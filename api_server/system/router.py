@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from typing import Any
 
@@ -12,6 +11,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from api_server import __version__
+from api_server.auth.admin import is_admin_key
 from api_server.auth.authenticator import credential_from
 from api_server.deps import StateDep
 from api_server.errors import InferstackError
@@ -112,10 +112,7 @@ async def _shows_details(state: AppState, request: Request) -> bool:
     credential = credential_from(request.headers)
     if credential is None:
         return False
-    admin_key = state.settings.admin_key
-    if admin_key is not None and hmac.compare_digest(
-        credential.encode(), admin_key.get_secret_value().encode()
-    ):
+    if is_admin_key(state.settings.admin_key, credential):
         return True
     if state.auth.mode == "none":
         return False

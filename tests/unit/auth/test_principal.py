@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api_server.auth.principal import ANONYMOUS, Principal
+from api_server.auth.principal import ADMIN, ANONYMOUS, Principal
 
 
 def test_a_key_is_its_own_tenant() -> None:
@@ -24,3 +24,14 @@ def test_jwt_subjects_are_tenants_apart_by_subject_and_by_issuer() -> None:
 
 def test_anonymous_callers_have_no_tenant() -> None:
     assert ANONYMOUS.tenant is None
+
+
+def test_the_admin_is_a_tenant_of_its_own() -> None:
+    assert ADMIN.tenant == "admin"
+    callers = [
+        ADMIN,
+        ANONYMOUS,
+        Principal(name="admin", key_id="admin"),
+        Principal(name="admin", claims={"sub": "admin"}),
+    ]
+    assert len({caller.tenant for caller in callers}) == len(callers)

@@ -15,8 +15,9 @@ from fastapi.testclient import TestClient
 from starlette.datastructures import Headers
 
 from api_server.app import create_app
-from api_server.auth.admin import is_admin_credential
+from api_server.auth.authenticator import build_authenticator
 from api_server.config import Settings
+from api_server.errors import AuthenticationError
 from api_server.registry import ModelRegistry
 from stackctl.api import free_port
 from tests.unit.auth.fakes import ListSink, MemoryKeyStore
@@ -109,10 +110,21 @@ def test_a_jwt_subject_gets_through(models_file: Path, keys: MemoryKeyStore) -> 
         assert _error(client.get("/v1/logs"), 401)["code"] == "invalid_api_key"
 
 
-def test_admin_credential() -> None:
-    settings = Settings(admin_key=ADMIN, database_url="postgresql://u:p@h/x")
-    assert is_admin_credential(settings, Headers({"x-api-key": ADMIN}))
-    assert is_admin_credential(settings, Headers({"authorization": f"bearer {ADMIN}"}))
-    assert not is_admin_credential(settings, Headers({"x-api-key": ADMIN[:-1]}))
-    assert not is_admin_credential(settings, Headers({}))
-    assert not is_admin_credential(Settings(), Headers({"x-api-key": ADMIN}))
+@pytest.mark.parametrize("mode", ["none", "api_key"])
+async def test_the_admin_key_authenticates_as_the_admin_in_every_mode(mode: str) -> None:
+    settings = Settings(auth_mode=mode, admin_key=ADMIN, database_url="postgresql://u:p@h/x")
+    auth = build_authenticator(settings, None, keys=MemoryKeyStore())
+    for headers in ({"x-api-key": ADMIN}, {"authorization": f"bearer {ADMIN}"}):
+        principal = await auth.authenticate("/v1/logs", Headers(headers))
+        assert principal.admin and principal.tenant == "admin"
+    for headers in ({"x-api-key": ADMIN[:-1]}, {"x-api-key": ADMIN + "x"}, {}):
+        try:
+            principal = await auth.authenticate("/v1/logs", Headers(headers))
+        except AuthenticationError:
+            continue  # api_key mode: not a key at all
+        assert not principal.admin and principal.tenant is None
+
+
+async def test_no_admin_key_set_makes_nobody_the_admin(keys: MemoryKeyStore) -> None:
+    auth = build_authenticator(Settings(), None, keys=keys)
+    assert not (await auth.authenticate("/v1/logs", Headers({"x-api-key": ADMIN}))).admin

@@ -17,6 +17,7 @@ from api_server.app import create_app
 from api_server.config import Settings
 from api_server.registry import ModelRegistry
 from stackctl.api import free_port
+from tests.unit.auth.fakes import ListSink, MemoryKeyStore
 from tests.unit.openai.test_router import WEATHER_TOOL
 from tests.unit.scripted_engine import ScriptedEngine
 
@@ -31,15 +32,19 @@ RAW_CALL = [
 ]
 
 
-def _gateway(models_file: Path, *, debug_translation: bool) -> TestClient:
+def _gateway(
+    models_file: Path, *, debug_translation: bool, keys: MemoryKeyStore | None = None
+) -> TestClient:
     database = f"postgresql://u:p@127.0.0.1:{free_port()}/x"  # admin_key needs one; unused
     settings = Settings(
         models_file=models_file,
         admin_key=ADMIN,
         database_url=database,
         debug_translation=debug_translation,
+        auth_mode="none" if keys is None else "api_key",
     )
-    return TestClient(create_app(settings, ModelRegistry.from_file(models_file)))
+    registry = ModelRegistry.from_file(models_file)
+    return TestClient(create_app(settings, registry, key_store=keys, request_log=ListSink()))
 
 
 @pytest.fixture
@@ -83,6 +88,20 @@ def test_other_callers_header_is_ignored(debug_on: TestClient, engine: ScriptedE
     engine.texts = RAW_CALL
     assert "inferstack_debug" not in _ask(debug_on, "not-the-admin-key")
     assert "inferstack_debug" not in _ask(debug_on, ADMIN[:-1])
+
+
+def test_with_auth_on_the_admin_key_is_a_caller_and_gets_the_debug_view(
+    models_file: Path, engine: ScriptedEngine
+) -> None:
+    keys = MemoryKeyStore()
+    _, key = keys.add("tenant")
+    engine.texts = RAW_CALL
+    with _gateway(models_file, debug_translation=True, keys=keys) as client:
+        assert _ask(client, ADMIN)["inferstack_debug"]["prompt"] == engine.last_request["prompt"]
+        # A tenant's own key works and its debug header is ignored; a wrong key is a 401.
+        assert "inferstack_debug" not in _ask(client, key)
+        with pytest.raises(openai.AuthenticationError):
+            _ask(client, ADMIN[:-1])
 
 
 def test_setting_off_ignores_the_admins_header(models_file: Path, engine: ScriptedEngine) -> None:
