@@ -15,8 +15,10 @@ import yaml
 from pydantic import ValidationError
 
 from api_server.app import create_app
+from api_server.arg_types import positive_int
 from api_server.config import Settings
 from api_server.log_format import configure_logging
+from api_server.workers import serve_workers
 
 _COMMANDS = ("serve", "run", "replay", "keys")
 # Hosted APIs take large requests (images, long documents); the gateway's own default is 4 MiB.
@@ -62,8 +64,24 @@ def _serve_settings(argv: list[str]) -> Settings:
     parser.add_argument("--host", help="address to listen on (default from settings: 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default 8000)")
     parser.add_argument("--models-file", help="model registry YAML (default configs/models.yaml)")
+    _add_workers_flag(parser)
     args = parser.parse_args(argv)
-    return Settings(**_given(host=args.host, port=args.port, models_file=args.models_file))
+    given = _given(
+        host=args.host, port=args.port, models_file=args.models_file, workers=args.workers
+    )
+    try:
+        return Settings(**given)
+    except ValidationError as exc:  # a flag at odds with the settings: a usage error
+        parser.error(_problems(exc))
+
+
+def _add_workers_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        help="gateway processes on the one port (default from settings: INFERSTACK_WORKERS, "
+        "1); they share rate limits and caches through Redis and add up in /metrics",
+    )
 
 
 def _run_settings(argv: list[str]) -> Settings:
@@ -123,6 +141,7 @@ examples:
     parser.add_argument("--printer", action="store_true", help="print every exchange")
     parser.add_argument("--record", metavar="PATH", help="record exchanges for `replay`")
     parser.add_argument("--log-messages", metavar="PATH", help="log exchanges as rotated JSONL")
+    _add_workers_flag(parser)
     args = parser.parse_args(argv)
 
     # The file's values go in as init values, so they win over INFERSTACK_* as the help says;
@@ -141,7 +160,7 @@ examples:
         values["upstream"] = _merged(
             file_upstream if isinstance(file_upstream, dict) else {}, upstream
         )
-    values.update(_given(host=args.host, port=args.port))
+    values.update(_given(host=args.host, port=args.port, workers=args.workers))
     if "max_body_bytes" not in values and "INFERSTACK_MAX_BODY_BYTES" not in os.environ:
         values["max_body_bytes"] = _PROXY_MAX_BODY_BYTES
     if "request_timeout_s" not in values and "INFERSTACK_REQUEST_TIMEOUT_S" not in os.environ:
@@ -225,10 +244,14 @@ def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 def _validation_message(error: ValidationError) -> str:
-    problems = [
-        f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
-    ]
-    return "; ".join(problems) + " (give --base-url and --type, or a --config file with them)"
+    return _problems(error) + " (give --base-url and --type, or a --config file with them)"
+
+
+def _problems(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or 'settings'}: {item['msg']}"
+        for item in error.errors()
+    )
 
 
 def _given(**values: Any) -> dict[str, Any]:
@@ -244,13 +267,16 @@ def _serve(settings: Settings) -> None:
         max_bytes=settings.log_file_max_bytes,
         backups=settings.log_file_backups,
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        timeout_graceful_shutdown=10,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": False,
+        "loop": "uvloop",
+        "http": "httptools",
+        "timeout_graceful_shutdown": 10,
+    }
+    if settings.workers > 1:
+        serve_workers(settings, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)

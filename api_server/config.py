@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     # to the network. Compose sets 0.0.0.0 inside its container (see docker-compose.yaml).
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Gateway processes on the one port (api_server/workers.py): a supervisor and this many
+    # workers, each with its own event loop. Rate limits and caches are shared through
+    # Redis, metrics through files, log files and recordings by locked appends; local-mode
+    # Qdrant (qdrant_path) is one process's alone, so several workers need qdrant_url.
+    workers: int = Field(default=1, ge=1, le=256)
     models_file: Path = Path("configs/models.yaml")
     max_body_bytes: PositiveInt = 4 * 1024 * 1024
     engine_connect_timeout_s: PositiveFloat = 3.0
@@ -376,6 +381,16 @@ class Settings(BaseSettings):
     def privacy_turned_off(self) -> tuple[str, ...]:
         """The content-keeping settings privacy_mode forced off, for the startup log line."""
         return self._privacy_turned_off
+
+    @model_validator(mode="after")
+    def _workers_share_nothing_local(self) -> Settings:
+        if self.workers > 1 and self.qdrant_path is not None and self.qdrant_url is None:
+            raise ValueError(
+                f"workers={self.workers} with qdrant_path: local-mode Qdrant is one process's "
+                "alone. Set qdrant_url (a Qdrant server) for the semantic cache, or unset "
+                "qdrant_path to go without it (natively: make start WORKERS=N does that)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _cors_is_consistent(self) -> Settings:

@@ -16,7 +16,9 @@ from api_server.embeddings.backend import preload_embedder
 from api_server.infra.connections import open_backing_services
 from api_server.interceptors import InterceptorChain
 from api_server.logs.record import RequestLogSink
+from api_server.logs.spool_claim import claim_spool_directory
 from api_server.logs.writer import build_request_log_writer
+from api_server.metrics import SAMPLE_INTERVAL_S
 from api_server.registry import ModelRegistry
 from api_server.state import AppState, build_app_state, build_engine_http_client
 from api_server.system.health import check_engines
@@ -46,11 +48,19 @@ def gateway_lifespan(
             services = await open_backing_services(settings, stack)
             writer = None
             if request_log is None and services.postgres is not None:
-                writer = build_request_log_writer(services.postgres, settings)
+                # Released last of all (after the writer closed its segments): the folder
+                # is this process's alone until then, whatever other workers share the root.
+                claim = claim_spool_directory(settings.request_log_spool_dir)
+                stack.callback(claim.release)
+                writer = build_request_log_writer(services.postgres, settings, claim.directory)
             state = build_app_state(
                 settings, registry, http, services, request_log or writer, key_store
             )
             app.state.inferstack = state
+            if state.metrics.shared_dir is not None:  # one of several workers
+                stack.callback(state.metrics.worker_exits)  # after sampling stopped
+                sampling = asyncio.create_task(_sample_for_scrapes(state))
+                stack.callback(sampling.cancel)
             if writer is not None:
                 writer.start(state.metrics.request_log)
                 # Closed after everything entered below, before the pool it writes with.
@@ -77,6 +87,13 @@ def gateway_lifespan(
             yield
 
     return lifespan
+
+
+async def _sample_for_scrapes(state: AppState) -> None:
+    """A scrape reaches one worker: this one's sampled gauges must be in the shared files."""
+    while True:
+        state.metrics.samplers.run()
+        await asyncio.sleep(SAMPLE_INTERVAL_S)
 
 
 async def _watch_engines(state: AppState) -> None:

@@ -3,13 +3,15 @@ logged it (set by the request-id middleware in a context variable)."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 from datetime import UTC, datetime
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 import orjson
+
+from api_server.shared_file import SharedAppendFile
 
 current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "current_request_id", default=None
@@ -44,6 +46,27 @@ class JsonLineFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class SharedFileHandler(logging.Handler):
+    """Log lines into a file that every gateway worker writes and rolls over safely (where
+    logging's RotatingFileHandler, one per process, would clobber the others' backups)."""
+
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        super().__init__()
+        self.file = SharedAppendFile(path, max_bytes, backups)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            # handle() holds the handler's lock around emit: one thread at a time here.
+            self.file.append((self.format(record) + "\n").encode("utf-8", "backslashreplace"))
+        except Exception:
+            self.handleError(record)
+
+    def close(self) -> None:
+        with self.lock or contextlib.nullcontext():
+            self.file.close()
+        super().close()
+
+
 def configure_logging(
     level: str,
     fmt: str,
@@ -56,10 +79,7 @@ def configure_logging(
     and, given `log_file`, into that file too (rotated at `max_bytes`, `backups` kept)."""
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(
-            RotatingFileHandler(log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
-        )
+        handlers.append(SharedFileHandler(log_file, max_bytes, backups))
     for handler in handlers:
         handler.addFilter(RequestIdFilter())
         if fmt == "json":

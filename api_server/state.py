@@ -18,13 +18,13 @@ from api_server.cache.semantic import SemanticCache
 from api_server.chat.conversation import Conversation
 from api_server.config import Settings
 from api_server.embeddings.backend import Embedder, build_embedder
-from api_server.engines.gauges import EngineGaugeCollector
+from api_server.engines.gauges import engine_gauge_sampler
 from api_server.engines.pool import EnginePool
 from api_server.errors import UnsupportedFeatureError
 from api_server.generation.request import ModelRuntime
 from api_server.infra.connections import BackingServices
 from api_server.logs.record import DiscardingSink, RequestLogSink
-from api_server.metrics import GatewayMetrics
+from api_server.metrics import GatewayMetrics, shared_metrics_dir
 from api_server.prompts import build_formatter
 from api_server.prompts.base import FormattedPrompt
 from api_server.prompts.template_source import load_chat_template
@@ -120,9 +120,14 @@ def build_app_state(
     key_store: KeyStore | None = None,
 ) -> AppState:
     runtimes = {spec.name: build_runtime(spec, http) for spec in registry.models}
-    metrics = GatewayMetrics()
-    metrics.registry.register(
-        EngineGaugeCollector({name: runtime.pool for name, runtime in runtimes.items()})
+    metrics = GatewayMetrics(shared_metrics_dir())
+    metrics.samplers.add(
+        engine_gauge_sampler(
+            metrics.engine_in_flight,
+            metrics.engine_queue_depth,
+            {name: runtime.pool for name, runtime in runtimes.items()},
+            removable=metrics.shared_dir is None,
+        )
     )
     archive = None
     if settings.archive_enabled and services.object_store is not None:

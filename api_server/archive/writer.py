@@ -42,15 +42,20 @@ class ArchiveWriter:
             ["outcome"],
             registry=registry,
         )
-        depth = Gauge(
-            "inferstack_archive_queue_depth", "Archive objects waiting", registry=registry
+        # Kept on every change (not read at scrape time): with workers each one's share sits
+        # in the shared metric files, summed over the live ones.
+        self._depth = Gauge(
+            "inferstack_archive_queue_depth",
+            "Archive objects waiting",
+            registry=registry,
+            multiprocess_mode="livesum",
         )
-        depth.set_function(self._queue.qsize)
 
     def submit(self, entry: ArchiveEntry) -> bool:
         """Queue `entry`; False when the queue is full and it was dropped."""
         try:
             self._queue.put_nowait(entry)
+            self._depth.inc()
         except asyncio.QueueFull:
             self.objects.labels("dropped").inc()
             self._log_drop()
@@ -85,6 +90,7 @@ class ArchiveWriter:
     async def _work(self) -> None:
         while True:
             entry = await self._queue.get()
+            self._depth.dec()
             try:
                 await self.store.put(entry.key, entry.to_json())
             except Exception as exc:  # the store is down or refused: count, log, go on

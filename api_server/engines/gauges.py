@@ -1,35 +1,34 @@
-"""Per-replica gauges read at scrape time from the replicas themselves (no copies to keep
-in sync): requests the gateway has in flight to each engine, and the engine's own queue."""
+"""Per-replica gauges read from the replicas themselves (no copies to keep in sync):
+requests the gateway has in flight to each engine, and the engine's own queue."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
+from prometheus_client import Gauge
 
 from api_server.engines.pool import EnginePool
 
 
-class EngineGaugeCollector(Collector):
-    def __init__(self, pools: Mapping[str, EnginePool]) -> None:
-        self.pools = pools
+def engine_gauge_sampler(
+    in_flight: Gauge,
+    queue_depth: Gauge,
+    pools: Mapping[str, EnginePool],
+    *,
+    removable: bool = True,
+) -> Callable[[], None]:
+    """A sampler (metrics.Samplers) setting both gauges for every replica; a replica whose
+    queue is unknown (its metrics unreadable) has no queue series, except with workers
+    (`removable` False: prometheus_client cannot remove a series from the shared files), where
+    the last reading stays."""
 
-    def collect(self) -> Iterable[Metric]:
-        in_flight = GaugeMetricFamily(
-            "inferstack_engine_requests_in_flight",
-            "Requests the gateway has open to each engine replica",
-            labels=["model", "engine"],
-        )
-        queued = GaugeMetricFamily(
-            "inferstack_engine_queue_depth",
-            "Requests waiting inside the engine for a slot (from its /metrics)",
-            labels=["model", "engine"],
-        )
-        for model, pool in self.pools.items():
+    def sample() -> None:
+        for model, pool in pools.items():
             for replica in pool.replicas:
-                in_flight.add_metric([model, replica.label], replica.in_flight)
+                in_flight.labels(model, replica.label).set(replica.in_flight)
                 if replica.queue_depth is not None:
-                    queued.add_metric([model, replica.label], replica.queue_depth)
-        yield in_flight
-        yield queued
+                    queue_depth.labels(model, replica.label).set(replica.queue_depth)
+                elif removable:
+                    queue_depth.remove(model, replica.label)
+
+    return sample

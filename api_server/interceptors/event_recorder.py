@@ -4,18 +4,19 @@ can re-send (see exchange_log.py for the format; credentials are never written).
 A recording is bounded: each body is cut to `max_body_bytes` (the exchange is then marked
 `request_truncated` / `response_truncated`), and once the file holds `max_bytes` further
 exchanges are left out, counted in `skipped` and logged (at most every few seconds, and
-the total at close): a recorder left on must not fill the disk."""
+the total at close): a recorder left on must not fill the disk. Several gateway workers may
+record into one file: each exchange is one line appended whole (see shared_file.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 from pathlib import Path
-from typing import IO
 
 from api_server.drop_report import DropReport
 from api_server.interceptors.exchange import BodyChunk, Exchange
 from api_server.interceptors.exchange_log import RecordedExchange
+from api_server.shared_file import SharedAppendFile
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class EventRecorder:
         self.max_bytes = max_bytes
         self.skipped = 0  # exchanges left out because the recording was full
         self._skips = DropReport()
-        self._file: IO[bytes] | None = None  # opened on the first exchange, not at startup
+        self._file = SharedAppendFile(path, max_bytes)  # opened on the first exchange
 
     def on_exchange_start(self, exchange: Exchange) -> None:
         """Only finished exchanges are recorded: replay needs the response too."""
@@ -43,8 +44,7 @@ class EventRecorder:
     def on_exchange_end(self, exchange: Exchange) -> None:
         recorded = RecordedExchange.from_exchange(capped(exchange, self.max_body_bytes))
         line = recorded.model_dump_json().encode() + b"\n"
-        file = self._open()
-        if file.tell() + len(line) > self.max_bytes:
+        if not self._file.append(line):
             self.skipped += 1
             if (count := self._skips.add()) is not None:
                 logger.warning(
@@ -53,22 +53,11 @@ class EventRecorder:
                     self.max_bytes,
                     count,
                 )
-            return
-        file.write(line)
-        file.flush()
 
     def close(self) -> None:
         if skipped := self._skips.take():
             logger.warning("recording %s was full: %d exchanges not recorded", self.path, skipped)
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def _open(self) -> IO[bytes]:
-        if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("ab")
-        return self._file
+        self._file.close()
 
 
 def capped(exchange: Exchange, max_body_bytes: int) -> Exchange:

@@ -1,6 +1,7 @@
 """`MessageLogger`: every finished exchange as one JSON line (request and response bodies
 parsed where they are JSON; a stream as its events plus the text they assemble), in a
-rotating file. For reading conversations back, not for re-sending them (see event_recorder).
+rotating file that several gateway workers may share (see shared_file.py). For reading
+conversations back, not for re-sending them (see event_recorder).
 """
 
 from __future__ import annotations
@@ -12,24 +13,24 @@ from typing import Any
 import orjson
 
 from api_server.interceptors.exchange import Exchange
-from api_server.interceptors.rotation import RotatingJsonlFile
 from api_server.interceptors.text import (
     is_event_stream,
     parse_json,
     response_text,
     sse_payloads,
 )
+from api_server.shared_file import SharedAppendFile
 
 
 class MessageLogger:
     def __init__(self, path: Path, max_bytes: int, backup_count: int) -> None:
-        self._file = RotatingJsonlFile(path, max_bytes, backup_count)
+        self._file = SharedAppendFile(path, max_bytes, backup_count)
 
     def on_exchange_start(self, exchange: Exchange) -> None:
         """Only finished exchanges are logged."""
 
     def on_exchange_end(self, exchange: Exchange) -> None:
-        self._file.write_line(orjson.dumps(message_record(exchange)))
+        self._file.append(orjson.dumps(message_record(exchange)) + b"\n")
 
     def close(self) -> None:
         self._file.close()

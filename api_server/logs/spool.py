@@ -63,7 +63,7 @@ class RequestLogSpool:
         self._lock = threading.Lock()
         existing = self.segments()
         self._size = sum(_size_of(path) for path in existing)
-        self._next_seq = _seq_of(existing[-1]) + 1 if existing else 1
+        self._next_seq = segment_seq(existing[-1]) + 1 if existing else 1
         self._file: IO[bytes] | None = None
         self._file_path: Path | None = None
         self._file_bytes = 0
@@ -75,8 +75,7 @@ class RequestLogSpool:
 
     def segments(self) -> list[Path]:
         """Every segment on disk, oldest first (the open one included)."""
-        paths = self.directory.glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}")
-        return sorted((p for p in paths if _seq_of(p) >= 0), key=_seq_of)
+        return segment_paths(self.directory)
 
     def sealed_segments(self) -> list[Path]:
         """Segments ready to replay, oldest first: seals the open one first, so rows spilled
@@ -147,7 +146,7 @@ class RequestLogSpool:
 
     def _open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)  # not before a row needs it
-        path = self.directory / f"{SEGMENT_PREFIX}{self._next_seq:012d}{SEGMENT_SUFFIX}"
+        path = self.directory / segment_name(self._next_seq)
         self._next_seq += 1
         # "xb": a segment is only ever written by the run that created it.
         self._file = path.open("xb")
@@ -166,7 +165,18 @@ class RequestLogSpool:
         self._file_path = None
 
 
-def _seq_of(path: Path) -> int:
+def segment_name(seq: int) -> str:
+    return f"{SEGMENT_PREFIX}{seq:012d}{SEGMENT_SUFFIX}"
+
+
+def segment_paths(directory: Path) -> list[Path]:
+    """The segments in `directory`, oldest first."""
+    paths = directory.glob(f"{SEGMENT_PREFIX}*{SEGMENT_SUFFIX}")
+    return sorted((p for p in paths if segment_seq(p) >= 0), key=segment_seq)
+
+
+def segment_seq(path: Path) -> int:
+    """A segment's sequence number; -1 for a file that only looks like one."""
     digits = path.name[len(SEGMENT_PREFIX) : -len(SEGMENT_SUFFIX)]
     return int(digits) if digits.isascii() and digits.isdigit() else -1
 

@@ -110,8 +110,8 @@ class RequestLogWriter:
         """Start the background task (in the running loop), reporting to `metrics`."""
         if metrics is not None:
             self.metrics = metrics
-        self.metrics.queue_depth.set_function(lambda: self.queue_depth)
-        self.metrics.spool_bytes.set_function(lambda: self.spool.size_bytes)
+        self.metrics.samplers.gauge(self.metrics.queue_depth, lambda: self.queue_depth)
+        self.metrics.samplers.gauge(self.metrics.spool_bytes, lambda: self.spool.size_bytes)
         self._tasks.append(asyncio.create_task(self._run(), name="request-log-writer"))
         if self.retention_days is not None:
             retention = run_retention(self.store, self.retention_days, self.retention_batch)
@@ -292,9 +292,14 @@ class RequestLogWriter:
             )
 
 
-def build_request_log_writer(pool: asyncpg.Pool, settings: Settings) -> RequestLogWriter:
-    """The writer the gateway runs, from its settings."""
-    spool = RequestLogSpool(settings.request_log_spool_dir, settings.request_log_spool_max_bytes)
+def build_request_log_writer(
+    pool: asyncpg.Pool, settings: Settings, spool_dir: Path | None = None
+) -> RequestLogWriter:
+    """The writer the gateway runs, from its settings; `spool_dir` is the folder this
+    process claimed (spool_claim.py), by default the configured one."""
+    spool = RequestLogSpool(
+        spool_dir or settings.request_log_spool_dir, settings.request_log_spool_max_bytes
+    )
     return RequestLogWriter(
         PostgresLogStore(pool),
         spool,

@@ -19,6 +19,7 @@ FLOORS: tuple[frozenset[str], ...] = tuple(
     for floor in (
         "__main__",
         "cli",
+        "workers",  # several gateway processes: the supervisor and each worker's app
         "app lifespan error_handlers",
         # Front doors and the other APIs: routers and their translation.
         "aisdk anthropic system keys_api logs_api embeddings_api dashboard",
@@ -36,7 +37,7 @@ FLOORS: tuple[frozenset[str], ...] = tuple(
         "prompts tools http interceptors middleware openapi_doc",
         "chat validation",
         "client_schemas",  # a client's JSON schemas (tools, response_format), checked safely
-        "errors sse log_format drop_report metrics arg_types api_server",
+        "errors sse log_format shared_file drop_report metrics arg_types api_server",
     )
 )
 

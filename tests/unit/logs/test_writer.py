@@ -95,6 +95,7 @@ async def make_writer(tmp_path: Path, store: FakeStore) -> AsyncIterator[MakeWri
 
 
 def sample(writer: RequestLogWriter, name: str, **labels: str) -> float:
+    writer.metrics.samplers.run()  # as a scrape does
     found = writer.metrics.registry.get_sample_value(f"inferstack_request_log_{name}", labels)
     return 0.0 if found is None else float(found)
 
