@@ -51,6 +51,7 @@ def gateway_lifespan(
                 settings, registry, http, services, request_log or writer, key_store
             )
             app.state.inferstack = state
+            stack.push_async_callback(state.model_catalog.close)  # before the client closes
             if writer is not None:
                 writer.start(state.metrics.request_log)
                 # Closed after everything entered below, before the pool it writes with.
