@@ -90,10 +90,12 @@ def _run_settings(argv: list[str]) -> Settings:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="""\
 Run the gateway as a pure pass-through proxy for one hosted upstream: every model name goes
-there unchanged. Clients of the upstream's own API are relayed byte for byte; clients of the
-other API (OpenAI <-> Anthropic) and AI SDK front ends (/api/chat) are translated. Requests
-are retried before their first byte on 429 (Retry-After up to a cap), 502/503/504 and
-connection errors. Interceptors watch every exchange without slowing it.
+there unchanged, but an Anthropic client's, which anthropic_model_map may map and which an
+OpenAI-style upstream gets spelled as its /models lists it. Clients of the upstream's own API
+are relayed byte for byte; clients of the other API (OpenAI <-> Anthropic) and AI SDK front
+ends (/api/chat) are translated. Requests are retried before their first byte on 429
+(Retry-After up to a cap), 502/503/504 and connection errors. Interceptors watch every
+exchange without slowing it.
 
 Precedence: these flags > the --config file > INFERSTACK_* variables and .env > defaults
 (a request body may be 32 MiB unless max_body_bytes says otherwise, and no whole-request
@@ -107,6 +109,9 @@ The config file is gateway settings (see configs/gateway.yaml) plus an `upstream
     retry: {max_attempts: 3, base_delay_s: 0.5, max_delay_s: 8, retry_after_cap_s: 30}
     timeout_s: 600
   port: 8080
+  anthropic_model_map:                     # Claude names (glob, first match) -> upstream models
+    "claude-*haiku*": gpt-4o-mini
+    "claude-*": gpt-4o                     # default: {"claude-*": default}, the name unchanged
   interceptors:
     - {type: printer}
     - {type: message_logger, path: logs/messages.jsonl, max_bytes: 10485760, backup_count: 5}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import (
@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -151,8 +152,9 @@ class Settings(BaseSettings):
     title_model: str | None = None
     # Titles longer than this are cut at a word (a sidebar fits about 60 characters).
     title_max_chars: int = Field(default=60, ge=8, le=500)
-    # Anthropic clients' model names (glob, case-insensitive, first match) -> a local model;
-    # "default" is the registry's default model. See api_server/anthropic/model_names.py.
+    # Anthropic clients' model names (glob, case-insensitive, first match) -> a model;
+    # "default" is the registry's default model (proxy mode: the name unchanged). Taken whole
+    # from the highest source that sets it. See api_server/anthropic/model_names.py.
     anthropic_model_map: dict[str, str] = Field(default_factory=lambda: {"claude-*": "default"})
     # Anthropic clients' tool names -> the names the model (or upstream) sees, and back in
     # tool calls; wins over the automatic safe-name rewriting. Two client names sharing one
@@ -444,8 +446,32 @@ class Settings(BaseSettings):
         local_file = yaml_file.with_name(f"{yaml_file.stem}.local{yaml_file.suffix}")
         return (
             init_settings,
-            env_settings,
-            dotenv_settings,
-            YamlConfigSettingsSource(settings_cls, yaml_file=local_file),
-            YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file),
+            _OrderedMapsTakenWhole(env_settings),
+            _OrderedMapsTakenWhole(dotenv_settings),
+            _OrderedMapsTakenWhole(YamlConfigSettingsSource(settings_cls, yaml_file=local_file)),
+            _OrderedMapsTakenWhole(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file)),
         )
+
+
+# Maps whose order means something (first match wins): pydantic-settings merges a dict of
+# each source into the one above it key by key, which would put gateway.yaml's
+# `claude-*` before an INFERSTACK_ANTHROPIC_MODEL_MAP's own `claude-*haiku*`.
+_ORDERED_MAPS = frozenset({"anthropic_model_map"})
+
+
+class _OrderedMapsTakenWhole(PydanticBaseSettingsSource):
+    """`source`, less the ordered maps a source above it has set: those are taken whole."""
+
+    def __init__(self, source: PydanticBaseSettingsSource) -> None:
+        super().__init__(source.settings_cls)
+        self._source = source
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._source.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        return {
+            name: value
+            for name, value in self._source().items()
+            if name not in _ORDERED_MAPS or name not in self.current_state
+        }

@@ -57,6 +57,7 @@ def gateway_lifespan(
                 settings, registry, http, services, request_log or writer, key_store
             )
             app.state.inferstack = state
+            stack.push_async_callback(state.model_catalog.close)  # before the client closes
             if state.metrics.shared_dir is not None:  # one of several workers
                 stack.callback(state.metrics.worker_exits)  # after sampling stopped
                 sampling = asyncio.create_task(_sample_for_scrapes(state))

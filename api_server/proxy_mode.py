@@ -1,6 +1,8 @@
 """Proxy mode (`inferstack run --base-url URL --type openai|anthropic`): the gateway as a
 pure pass-through for one hosted upstream. Every model name goes there unchanged, through
-one catch-all registry entry; the interceptors, sessions and request tracking still apply.
+one catch-all registry entry, but an Anthropic client's: `anthropic_model_map` may map it, and
+an OpenAI-style upstream gets it spelled as its model list has it (`upstreams.model_catalog`).
+The interceptors, sessions and request tracking still apply.
 """
 
 from __future__ import annotations

@@ -281,6 +281,17 @@ class ModelRegistry:
             raise ModelNotFoundError(f"{reason} Available models: {available}", param="model")
         return spec
 
+    def is_explicit(self, name: str) -> bool:
+        """Whether an entry of its own claims `name` (its name or an alias, any case): a
+        name only the catch-all entry takes is not."""
+        spec = self._by_key.get(name.casefold())
+        return spec is not None and spec is not self.catch_all
+
+    @property
+    def named_default(self) -> str | None:
+        """The default model, unless there is none but the catch-all (proxy mode)."""
+        return None if self.default_model == CATCH_ALL_MODEL else self.default_model
+
     def _caught(self, name: str, catch_all: ModelSpec) -> ModelSpec:
         # The first names are kept (one spec object each); any later one is built per request
         # and accounted under the catch-all's name: clients choose these names, and each

@@ -31,6 +31,7 @@ from api_server.prompts.template_source import load_chat_template
 from api_server.ratelimit.limiter import RateLimiter, RateLimitMetrics
 from api_server.ratelimit.window import SlidingWindow
 from api_server.registry import CATCH_ALL_MODEL, ModelRegistry, ModelSpec
+from api_server.upstreams.model_catalog import ModelCatalog
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class AppState:
     embedder: Embedder | None = None  # set when embeddings_model is
     semantic_cache: SemanticCache | None = None  # set with Qdrant, an embedder, cache_enabled
     access_log: AccessLog = field(default_factory=AccessLog)
+    # Hosted upstreams' model lists, to spell names as they do (proxy mode's catch-all).
+    model_catalog: ModelCatalog = field(default_factory=ModelCatalog)
 
     def runtime_for(self, requested_model: str) -> ModelRuntime:
         """Resolve a client's model name (aliases, any case) to its runtime, or 404."""

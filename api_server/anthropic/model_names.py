@@ -1,9 +1,11 @@
-"""Which local model serves a Claude model name.
+"""Which model serves a Claude model name.
 
 Anthropic clients ask for `claude-3-5-sonnet-latest` and the like. `anthropic_model_map`
-(settings) maps glob patterns, matched case-insensitively in order, to local model names;
-the target `default` means the registry's default model. A name the registry knows itself
-is never remapped, so a catch-all pattern cannot hide a local model.
+(settings) maps glob patterns, matched case-insensitively in order, to model names; the
+target `default` means the registry's default model, or the name unchanged where there is
+none (proxy mode). A name an entry of the registry claims itself is never remapped, so a
+catch-all pattern cannot hide a registered model; a name only the registry's catch-all
+entry would take is mapped like any other.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ def map_model_name(
     requested: str,
     model_map: Mapping[str, str],
     is_registered: Callable[[str], bool],
-    default_model: str,
+    default_model: str | None,
 ) -> str:
-    """The name to look up in the registry (which then forgives case and aliases)."""
+    """The name to look up in the registry (which then forgives case and aliases).
+    `default_model` None: the registry has no default of its own (only a catch-all)."""
     if is_registered(requested):
         return requested
     folded = requested.casefold()
     for pattern, target in model_map.items():
         if fnmatchcase(folded, pattern.casefold()):
-            return default_model if target == DEFAULT_TARGET else target
+            if target == DEFAULT_TARGET:
+                return requested if default_model is None else default_model
+            return target
     return requested

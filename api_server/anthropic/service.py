@@ -11,7 +11,7 @@ from api_server.anthropic.render import MessageAssembler, MessageStreamRenderer
 from api_server.anthropic.translate import to_conversation, to_sampling, tool_names_for
 from api_server.auth.principal import authorize_model
 from api_server.chat.streaming import JsonResult, RelayResult, start_stream
-from api_server.errors import EngineError, ModelNotFoundError, UnsupportedFeatureError
+from api_server.errors import EngineError, UnsupportedFeatureError
 from api_server.frontdoor.service import FrontDoorResult, FrontDoorService, log_unknown_fields
 from api_server.generation.local import chat_prompt
 from api_server.generation.request import ChatRequest, ModelRuntime
@@ -44,7 +44,7 @@ class AnthropicService(FrontDoorService):
             return relayed
         request = parse_body(MessagesRequest, body)
         log_unknown_fields(request.unknown_fields(), MESSAGES_ENDPOINT)
-        runtime = self._runtime_for(request.model)
+        runtime = await self._runtime_for(request.model)
         end_user = request.metadata.user_id if request.metadata else None
         await self._admit(runtime, tracker, stream=request.stream, end_user=end_user)
         names = tool_names_for(request, self.state.settings.tool_name_map)
@@ -89,7 +89,7 @@ class AnthropicService(FrontDoorService):
             return relayed
         request = parse_body(CountTokensRequest, body)
         log_unknown_fields(request.unknown_fields(), COUNT_TOKENS_ENDPOINT)
-        runtime = self._runtime_for(request.model)
+        runtime = await self._runtime_for(request.model)
         authorize_model(self.principal, runtime.spec)  # counting is not rate limited
         if runtime.spec.engine.is_upstream:  # an Anthropic upstream was relayed above
             raise UnsupportedFeatureError(
@@ -127,21 +127,22 @@ class AnthropicService(FrontDoorService):
             resolve=self._runtime_for,
         )
 
-    def _runtime_for(self, requested: str) -> ModelRuntime:
+    async def _runtime_for(self, requested: str) -> ModelRuntime:
         """Claude names go through `anthropic_model_map`; then the registry resolves the
-        name as for any client (aliases, any letter case) or answers 404."""
+        name as for any client (aliases, any letter case) or answers 404. A name only the
+        catch-all entry takes goes to its OpenAI-style upstream spelled as that lists it."""
         registry = self.state.registry
         name = map_model_name(
             requested,
             self.state.settings.anthropic_model_map,
-            self._is_registered,
-            registry.default_model,
+            registry.is_explicit,
+            registry.named_default,
         )
-        return self.state.runtime_for(name)
-
-    def _is_registered(self, name: str) -> bool:
-        try:
-            self.state.registry.resolve(name)
-        except ModelNotFoundError:
-            return False
-        return True
+        runtime = self.state.runtime_for(name)
+        catch_all = registry.catch_all
+        if catch_all is None or catch_all.engine.kind != "openai" or registry.is_explicit(name):
+            return runtime
+        spelled = await self.state.model_catalog.spelling(
+            self.state.runtimes[catch_all.name], name, self.client_headers
+        )
+        return runtime if spelled == name else self.state.runtime_for(spelled)

@@ -7,8 +7,9 @@ Run it: ``python -m api_server.fakes.upstream --port 9200``; then OpenAI clients
 
 Routes: ``POST /v1/chat/completions`` and ``POST /v1/messages`` (JSON or SSE, each in its
 own API's exact shapes, usage included), ``POST /v1/messages/count_tokens``,
-``GET /v1/models``. Test hooks: ``GET /_requests`` lists every request received (path,
-lower-cased headers, JSON body); ``POST /_reset`` clears it and the failure counters.
+``GET /v1/models`` (``fake-upstream``, and ``Fake-Echo-Model``: an id in mixed case, which
+a proxy spells names as). Test hooks: ``GET /_requests`` lists every request received
+(path, lower-cased headers, JSON body); ``POST /_reset`` clears it and the failure counters.
 
 Behaviour by model name (substring, first row wins):
 
@@ -43,6 +44,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 FAKE_UPSTREAM_KEY = "sk-fake-upstream"
+FAKE_MODEL_IDS = ("fake-upstream", "Fake-Echo-Model")
 _FLAKY_FAILURES = 2
 _SLOW_WORD_S = 0.05
 
@@ -188,7 +190,9 @@ class FakeUpstream:
         return _json({"input_tokens": sum(len(str(m).split()) for m in body.get("messages") or [])})
 
     async def models(self, request: Request) -> Response:
-        return _json({"object": "list", "data": [{"id": "fake-upstream", "object": "model"}]})
+        await self._received(request)
+        data = [{"id": model_id, "object": "model"} for model_id in FAKE_MODEL_IDS]
+        return _json({"object": "list", "data": data})
 
     async def requests(self, request: Request) -> Response:
         return _json(self.state.requests)

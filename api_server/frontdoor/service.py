@@ -200,11 +200,12 @@ class FrontDoorService:
         kind: UpstreamKind,
         path: str,
         render_error: Callable[[InferstackError], bytes],
-        resolve: Callable[[str], ModelRuntime] | None = None,
+        resolve: Callable[[str], Awaitable[ModelRuntime]] | None = None,
     ) -> RelayResult | None:
         """A request for a hosted upstream of the client's own protocol, relayed as is
         (the upstream judges fields this gateway would refuse); None for any other model,
-        which then takes the translated path. `resolve` maps the body's model name."""
+        which then takes the translated path. `resolve` maps the body's model name (it may
+        ask an upstream how that spells it, hence awaited)."""
         if kind not in self.state.registry.upstream_kinds:
             return None  # no such upstream: not even a second parse of the body
         try:
@@ -214,7 +215,7 @@ class FrontDoorService:
         model = raw.get("model") if isinstance(raw, dict) else None
         if not isinstance(model, str):
             return None
-        runtime = (resolve or self.state.runtime_for)(model)
+        runtime = await resolve(model) if resolve is not None else self.state.runtime_for(model)
         if runtime.spec.engine.kind != kind:
             return None
         metadata = raw.get("metadata")

@@ -14,6 +14,7 @@ import anthropic
 import openai
 import pytest
 
+from api_server.fakes.upstream import FAKE_MODEL_IDS
 from tests.integration.services import REPO, free_port, running
 
 
@@ -66,7 +67,7 @@ def test_proxy_relays_prints_records_and_the_recording_replays(
         model="any-upstream-model", messages=[{"role": "user", "content": "hello proxy"}]
     )
     assert (reply.id, reply.model) == ("chatcmpl-fake", "any-upstream-model")
-    assert [model.id for model in client.models.list()] == ["fake-upstream"]  # the upstream's
+    assert [model.id for model in client.models.list()] == list(FAKE_MODEL_IDS)  # the upstream's
     assert reply.choices[0].message.content == "Echo: hello proxy"
     stream = client.chat.completions.create(
         model="any-upstream-model",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,19 @@ def _use_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> N
     config.write_text(text)
     monkeypatch.setenv("INFERSTACK_CONFIG_FILE", str(config))
     monkeypatch.chdir(tmp_path)
+
+
+def test_the_anthropic_model_map_is_taken_whole_from_the_source_that_sets_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its patterns match in order: a map merged key by key into the yaml's would try the
+    yaml's `claude-*` before the variable's `claude-*haiku*`."""
+    _use_config(tmp_path, monkeypatch, 'anthropic_model_map: {"claude-*": default, "x": y}\n')
+    monkeypatch.delenv("INFERSTACK_ANTHROPIC_MODEL_MAP", raising=False)
+    assert Settings().anthropic_model_map == {"claude-*": "default", "x": "y"}
+    (tmp_path / "gateway.local.yaml").write_text('anthropic_model_map: {"claude-3*": a}\n')
+    assert list(Settings().anthropic_model_map.items()) == [("claude-3*", "a")]
+    ordered = {"claude-*haiku*": "gpt-4o-mini", "claude-*": "gpt-4o"}
+    monkeypatch.setenv("INFERSTACK_ANTHROPIC_MODEL_MAP", json.dumps(ordered))
+    assert list(Settings().anthropic_model_map.items()) == list(ordered.items())
+    assert list(Settings(anthropic_model_map={"b*": "b"}).anthropic_model_map) == ["b*"]

@@ -125,6 +125,29 @@ def test_named_models_are_resolved_before_the_catch_all(
         assert (spec.name, spec.engine.served_name) == (resolved, served)
 
 
+@pytest.mark.parametrize(
+    ("name", "explicit"),
+    [
+        ("claude", True),
+        ("CLAUDE", True),
+        ("sonnet", True),  # an alias is the entry's own too
+        ("gpt-4o", False),  # only the catch-all takes it
+        (CATCH_ALL_MODEL, False),
+    ],
+)
+def test_a_name_the_catch_all_takes_is_not_explicit(name: str, explicit: bool) -> None:
+    catch_all = upstream_registry(UPSTREAM).models[0]
+    registry = ModelRegistry((catch_all, named("claude", ("sonnet",))), default_model="claude")
+    assert registry.is_explicit(name) is explicit
+    assert registry.named_default == "claude"
+
+
+def test_the_proxy_registry_has_no_default_of_its_own() -> None:
+    registry = upstream_registry(UPSTREAM)
+    assert (registry.default_model, registry.named_default) == (CATCH_ALL_MODEL, None)
+    assert not registry.is_explicit("gpt-4o")
+
+
 def test_the_models_listing_leaves_out_the_catch_all() -> None:
     """Beside named models the list is theirs (proxy mode alone asks its upstream: see
     tests/unit/upstreams/test_through_gateway.py)."""
@@ -338,6 +361,19 @@ def test_the_proxy_has_no_whole_request_timeout_unless_told(
     assert _run_settings(["--config", str(path)]).request_timeout_s == 90
     monkeypatch.setenv("INFERSTACK_REQUEST_TIMEOUT_S", "45")
     assert _run_settings(flags).request_timeout_s == 45
+
+
+def test_the_config_file_maps_claude_names_in_its_order(clean_env: Path) -> None:
+    path = clean_env / "proxy.yaml"
+    path.write_text(
+        "upstream: {base_url: 'http://u.example/v1', type: openai}\n"
+        "anthropic_model_map: {'claude-*haiku*': gpt-4o-mini, 'claude-*': gpt-4o}\n"
+    )
+    settings = _run_settings(["--config", str(path)])
+    assert list(settings.anthropic_model_map.items()) == [
+        ("claude-*haiku*", "gpt-4o-mini"),
+        ("claude-*", "gpt-4o"),
+    ]
 
 
 def test_one_printer_even_when_the_file_has_one(clean_env: Path, tmp_path: Path) -> None:

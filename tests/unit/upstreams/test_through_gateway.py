@@ -372,7 +372,7 @@ def test_proxy_mode_needs_a_model_name(tmp_path: Path, fake_upstream_url: str) -
         listed = openai.OpenAI(
             base_url=f"{client.base_url}/v1", api_key="k", http_client=client
         ).models.list()
-        assert [model.id for model in listed] == ["fake-upstream"]
+        assert [model.id for model in listed] == ["fake-upstream", "Fake-Echo-Model"]
 
 
 def test_anthropic_stream_and_token_count_are_relayed(
