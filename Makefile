@@ -20,6 +20,11 @@ COMPOSE = docker compose $(foreach e,$(ENGINES),--profile $(e))
 COMPOSE_ALL = docker compose --profile cpu --profile vllm --profile max
 MODE = $$(scripts/stack_mode.sh)
 URL ?= http://localhost:8000
+# make start WORKERS=2: gateway processes on the one port (natively, several go without
+# local-mode Qdrant: it is one process's alone).
+WORKERS ?= $(INFERSTACK_WORKERS)
+NATIVE_WORKERS_ENV = $(if $(WORKERS),STACKCTL_GATEWAY_WORKERS=$(WORKERS)) \
+	$(if $(filter-out 1,$(WORKERS)),STACKCTL_GATEWAY_QDRANT_PATH=)
 # make load-test USERS=8 DURATION=60s SCENARIO=stream PROFILE=gpu
 # make load-test REQUESTS=200 CONCURRENCY=8 SCENARIO=all
 USERS ?= 4
@@ -83,12 +88,12 @@ setup: ## first-time setup: .env, model, schema, then start (harmless to re-run)
 start: ## start the stack: compose when a Docker engine answers (ENGINE=cpu|vllm|max), else native
 	@if [ "$(MODE)" = compose ]; then \
 		scripts/make_env.sh; \
-		$(COMPOSE) up -d --build --wait; \
+		$(if $(WORKERS),INFERSTACK_WORKERS=$(WORKERS)) $(COMPOSE) up -d --build --wait; \
 	else $(MAKE) --no-print-directory start-native; fi
 
 start-native: install engine model $(if $(NATIVE_ENGINES),model-hf) \
 		$(addprefix engine-env-,$(NATIVE_ENGINES))
-	@$(PY) -m stackctl start $(if $(NATIVE_ENGINES),--profile "$(NATIVE_ENGINES)")
+	@$(NATIVE_WORKERS_ENV) $(PY) -m stackctl start $(if $(NATIVE_ENGINES),--profile "$(NATIVE_ENGINES)")
 
 stop: ## stop every service of the stack (no process left behind)
 	@if [ "$(MODE)" = compose ]; then $(COMPOSE_ALL) down; \

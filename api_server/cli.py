@@ -17,8 +17,7 @@ from pydantic import ValidationError
 from api_server.app import create_app
 from api_server.arg_types import positive_int
 from api_server.config import Settings
-from api_server.log_format import configure_logging
-from api_server.workers import serve_workers
+from api_server.workers import configure_gateway_logging, serve_workers
 
 _COMMANDS = ("serve", "run", "replay", "keys")
 # Hosted APIs take large requests (images, long documents); the gateway's own default is 4 MiB.
@@ -265,13 +264,7 @@ def _given(**values: Any) -> dict[str, Any]:
 
 
 def _serve(settings: Settings) -> None:
-    configure_logging(
-        settings.log_level,
-        settings.log_format,
-        settings.log_file,
-        max_bytes=settings.log_file_max_bytes,
-        backups=settings.log_file_backups,
-    )
+    configure_gateway_logging(settings)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,

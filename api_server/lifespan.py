@@ -85,6 +85,9 @@ def gateway_lifespan(
             await check_engines(state)
             monitor = asyncio.create_task(_watch_engines(state))
             stack.callback(monitor.cancel)
+            logger.info(
+                "gateway ready: %d models, auth %s", len(registry.models), settings.auth_mode
+            )
             yield
 
     return lifespan

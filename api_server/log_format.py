@@ -28,6 +28,10 @@ class RequestIdFilter(logging.Filter):
 
 
 class JsonLineFormatter(logging.Formatter):
+    def __init__(self, with_pid: bool = False) -> None:
+        super().__init__()
+        self.with_pid = with_pid  # several workers: whose line it is
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -35,6 +39,8 @@ class JsonLineFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if self.with_pid:
+            entry["pid"] = record.process
         request_id = getattr(record, "request_id", None)
         if request_id is not None:
             entry["request_id"] = request_id
@@ -74,19 +80,22 @@ def configure_logging(
     *,
     max_bytes: int = 10 * 1024 * 1024,
     backups: int = 5,
+    with_pid: bool = False,
 ) -> None:
     """Root logging for the gateway process: JSON lines (default) or plain text, on stderr
-    and, given `log_file`, into that file too (rotated at `max_bytes`, `backups` kept)."""
+    and, given `log_file`, into that file too (rotated at `max_bytes`, `backups` kept);
+    `with_pid` (several workers) names the process on every line."""
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if log_file is not None:
         handlers.append(SharedFileHandler(log_file, max_bytes, backups))
     for handler in handlers:
         handler.addFilter(RequestIdFilter())
         if fmt == "json":
-            handler.setFormatter(JsonLineFormatter())
+            handler.setFormatter(JsonLineFormatter(with_pid))
         else:
+            pid = " [%(process)d]" if with_pid else ""
             handler.setFormatter(
-                logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+                logging.Formatter(f"%(asctime)s{pid} %(levelname)s %(name)s %(message)s")
             )
     root = logging.getLogger()
     root.handlers[:] = handlers

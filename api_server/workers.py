@@ -48,14 +48,20 @@ def serve_workers(settings: Settings, **uvicorn_options: Any) -> None:
 def worker_app() -> FastAPI:
     """The app of one worker (uvicorn calls this in each worker process)."""
     settings = read_worker_settings(Path(os.environ[SETTINGS_FILE_VARIABLE]))
+    configure_gateway_logging(settings)
+    return create_app(settings)
+
+
+def configure_gateway_logging(settings: Settings) -> None:
+    """Logging as the settings say, in the supervisor and in each worker alike."""
     configure_logging(
         settings.log_level,
         settings.log_format,
         settings.log_file,
         max_bytes=settings.log_file_max_bytes,
         backups=settings.log_file_backups,
+        with_pid=settings.workers > 1,
     )
-    return create_app(settings)
 
 
 def write_worker_settings(settings: Settings, path: Path) -> None:

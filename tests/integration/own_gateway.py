@@ -46,13 +46,22 @@ def gateway_env(
 
 
 @contextmanager
-def own_gateway(env: dict[str, str], log: Path) -> Iterator[str]:
+def own_gateway(env: dict[str, str], log: Path, *flags: str) -> Iterator[str]:
     """The gateway's base URL while the block runs."""
+    with own_gateway_process(env, log, *flags) as (url, _):
+        yield url
+
+
+@contextmanager
+def own_gateway_process(
+    env: dict[str, str], log: Path, *flags: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The gateway's base URL and its process (`serve` with `flags`) while the block runs."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     argv = [sys.executable, "-m", "api_server", "--host", "127.0.0.1", "--port", str(port)]
-    with running(argv, f"{url}/health/live", log, timeout_s=60, env=env):
-        yield url
+    with running([*argv, *flags], f"{url}/health/live", log, timeout_s=60, env=env) as process:
+        yield url, process
 
 
 def keys_cli(env: dict[str, str], *args: str) -> str:
