@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PositiveInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
 
 from api_server.errors import InvalidRequestError, ModelNotFoundError
 from api_server.prompts import PROMPT_FAMILIES
@@ -133,6 +141,9 @@ class ModelSpec(_Frozen):
     max_tokens: MaxTokensSpec
     tools: ToolCallSettings = ToolCallSettings()
     timeout_s: float = Field(default=120.0, gt=0)
+    # The whole request's timeout for this model, over the settings' request_timeout_s
+    # (null: none); unset: the settings'. A CPU engine writing 2048 tokens takes minutes.
+    request_timeout_s: PositiveFloat | None = None
     cache_ttl_s: int | None = Field(default=None, ge=0)  # None: settings; 0: never cached
     semantic_cache: bool = False  # opt this model's requests into the semantic cache
     # Images in messages: hosted upstreams take them unless this says false; local prompt
@@ -153,6 +164,11 @@ class ModelSpec(_Frozen):
                 param="max_tokens",
             )
         return max_tokens
+
+    def whole_request_timeout(self, default: float | None) -> float | None:
+        """This model's request_timeout_s where its entry sets one (null included), else
+        `default` (the settings')."""
+        return self.request_timeout_s if "request_timeout_s" in self.model_fields_set else default
 
     @property
     def accepts_images(self) -> bool:

@@ -15,7 +15,7 @@ from api_server.auth.principal import ANONYMOUS, Principal, authorize_model
 from api_server.cache import cache_policy
 from api_server.cache.layered import CachedGeneration
 from api_server.cache.policy import semantic_cache_policy, semantic_cache_requested
-from api_server.chat.deadline import RequestDeadline, deadline_enforced
+from api_server.chat.deadline import RequestDeadline
 from api_server.chat.streaming import JsonResult, RelayResult, StreamResult
 from api_server.errors import InferstackError
 from api_server.frontdoor.caching import cached_chat
@@ -65,7 +65,8 @@ class FrontDoorService:
         self.limit_headers: dict[str, str] = {}  # x-ratelimit-*, once admitted
         # Credentials and protocol headers a hosted upstream may be sent (see upstreams).
         self.client_headers = client_headers or {}
-        # The whole request's (request_timeout_s), from when it is tracked; streams take it on.
+        # The whole request's (request_timeout_s, then the model's), from when it is tracked;
+        # streams take it on.
         self.deadline: RequestDeadline | None = None
         # The admin asked for the translation debug mode and the settings allow it.
         self.debug_translation = debug_translation
@@ -106,10 +107,9 @@ class FrontDoorService:
         )
         tracker.capture_request(body)
         tracker.on_finish.append(self.state.access_log.finished)
-        timeout_s = self.state.settings.request_timeout_s
-        self.deadline = RequestDeadline.from_now(timeout_s) if timeout_s else None
+        self.deadline = RequestDeadline.from_now(self.state.settings.request_timeout_s)
         try:
-            async with deadline_enforced(self.deadline):
+            async with self.deadline.enforced():  # the model may set its own timeout later
                 result = await handler(body, tracker)
         except BaseException as exc:
             tracker.finish(exc)
@@ -134,6 +134,10 @@ class FrontDoorService:
         """The caller may use this model and is within its rate limits (403 / 429 if not);
         from here on the request is counted under the model."""
         authorize_model(self.principal, runtime.spec)
+        if self.deadline is not None:  # the model's own whole-request timeout, if it has one
+            self.deadline.change_timeout(
+                runtime.spec.whole_request_timeout(self.state.settings.request_timeout_s)
+            )
         # Metrics and the concurrency valve count under this name; the log row keeps the
         # model's own (they differ only for names a catch-all entry takes beyond its cap).
         accounted = self.state.registry.accounting_name(runtime.spec)

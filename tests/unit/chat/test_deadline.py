@@ -40,3 +40,19 @@ async def test_the_works_own_timeout_error_passes_through() -> None:
 async def test_no_deadline_bounds_nothing() -> None:
     async with deadline_enforced(None):
         await asyncio.sleep(0)
+
+
+async def test_a_later_timeout_moves_the_running_deadline() -> None:
+    deadline = RequestDeadline.from_now(0.05)
+    async with deadline.enforced():
+        deadline.change_timeout(5.0)  # the model's own, longer: the work may finish
+        await asyncio.sleep(0.2)
+    deadline = RequestDeadline.from_now(None)
+    with pytest.raises(RequestTimeoutError):
+        async with deadline.enforced():
+            deadline.change_timeout(0.05)  # the model's own, where the settings had none
+            await asyncio.sleep(5)
+    deadline = RequestDeadline.from_now(0.05)
+    async with deadline.enforced():
+        deadline.change_timeout(None)  # a model without any
+        await asyncio.sleep(0.2)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from api_server.app import create_app
@@ -114,3 +115,36 @@ def test_no_timeout_when_it_is_off(models_file: Path, engine: ScriptedEngine) ->
         body = {"model": "tiny", "messages": HELLO}
         response = client.post("/v1/chat/completions", json=body)
     assert response.status_code == 200, response.text
+
+
+def _with_model_timeout(models_file: Path, timeout: float | None) -> Path:
+    """The models file with `tiny` setting its own request_timeout_s."""
+    registry = yaml.safe_load(models_file.read_text())
+    for model in registry["models"]:
+        if "tiny" in model.get("aliases", ()):
+            model["request_timeout_s"] = timeout
+    path = models_file.with_name("models-own-timeout.yaml")
+    path.write_text(yaml.safe_dump(registry))
+    return path
+
+
+@pytest.mark.parametrize("own", [5.0, None])
+def test_a_models_own_longer_timeout_or_none_wins_over_the_settings(
+    models_file: Path, engine: ScriptedEngine, own: float | None
+) -> None:
+    engine.script = Scripted(200, sse_completion_stream(["Hi"]), SSE, delay_s=0.5)
+    with gateway(_with_model_timeout(models_file, own), 0.2) as client:
+        response = client.post("/v1/chat/completions", json={"model": "tiny", "messages": HELLO})
+        assert response.status_code == 200, response.text
+        # Another model of the same gateway still has the settings' 0.2 s.
+        body = {"model": "llama-on-cpu", "messages": HELLO}
+        assert client.post("/v1/chat/completions", json=body).status_code == 504
+
+
+def test_a_models_own_shorter_timeout_wins_over_the_settings(
+    models_file: Path, hung_engine: ScriptedEngine
+) -> None:
+    with gateway(_with_model_timeout(models_file, 0.2), 60.0) as client:
+        response = client.post("/v1/chat/completions", json={"model": "tiny", "messages": HELLO})
+    assert response.status_code == 504, response.text
+    assert "request timeout (0.2 s)" in response.json()["error"]["message"]
