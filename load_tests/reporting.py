@@ -34,7 +34,9 @@ def write_report(stats: RequestStats, options: Namespace, report_dir: Path, work
     duration_s = (
         total.last_request_timestamp - total.start_time if total.last_request_timestamp else 0.0
     )
-    profile = load_profile(options.load_profile, Path(options.load_test_config))
+    profile = load_profile(
+        options.load_profile, Path(options.load_test_config), scenario=options.scenario
+    )
     config = {
         "scenario": options.scenario,
         "users": options.num_users,

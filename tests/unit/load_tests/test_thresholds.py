@@ -44,6 +44,12 @@ def test_the_cpu_profile_is_looser_than_the_gpu_one() -> None:
         ("profiles: [", "load_test.yaml"),
         ("profiles: [gpu]", "no profile 'gpu'"),
         ("profiles: {gpu: [1]}", "expected max_tokens and thresholds"),
+        ("profiles: {gpu: {scenarios: {long: {}}}}", "scenarios: expected"),
+        ("profiles: {gpu: {scenarios: [long]}}", "scenarios: expected"),
+        (
+            "profiles: {gpu: {scenarios: {long: {thresholds: {latency_p42_ms: 1}}}}}",
+            "unknown thresholds",
+        ),
     ],
 )
 def test_a_bad_profile_file_is_refused(tmp_path: Path, text: str, message: str) -> None:
@@ -51,6 +57,14 @@ def test_a_bad_profile_file_is_refused(tmp_path: Path, text: str, message: str) 
     path.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_profile("gpu", path)
+
+
+def test_a_scenario_may_change_some_thresholds_of_its_own() -> None:
+    cpu, long = load_profile("cpu"), load_profile("cpu", scenario="long")
+    assert long.thresholds["latency_p50_ms"] > cpu.thresholds["latency_p50_ms"]
+    assert long.thresholds["error_rate"] == cpu.thresholds["error_rate"]  # the rest: the same
+    assert load_profile("cpu", scenario="short") == cpu
+    assert load_profile("cpu", scenario="mixed") == cpu  # a mix holds the profile's own
 
 
 OVERALL = {
