@@ -148,3 +148,14 @@ def fake_engine(fake_engine_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=fake_engine_url, timeout=10) as client:
         client.post("/_reset")
         yield client
+
+
+@pytest.fixture(scope="module")
+def upstream_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The fake hosted OpenAI-style upstream (api_server/fakes/upstream.py), one per module."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("fake-upstream") / "fake-upstream.log"
+    argv = [sys.executable, "-m", "api_server.fakes.upstream", "--port", str(port)]
+    with running(argv, f"{url}/v1/models", log, timeout_s=30):
+        yield url

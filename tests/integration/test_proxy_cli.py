@@ -18,16 +18,6 @@ from api_server.fakes.upstream import FAKE_MODEL_IDS
 from tests.integration.services import REPO, free_port, running
 
 
-@pytest.fixture(scope="module")
-def upstream_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("fake-upstream") / "fake-upstream.log"
-    argv = [sys.executable, "-m", "api_server.fakes.upstream", "--port", str(port)]
-    with running(argv, f"{url}/v1/models", log, timeout_s=30):
-        yield url
-
-
 def proxy_argv(base_url: str, port: int, *flags: str) -> list[str]:
     inferstack = [sys.executable, "-c", "from api_server.cli import main; main()"]
     return [

@@ -153,16 +153,6 @@ def test_two_workers_count_log_and_spool_as_one_gateway(
     assert (spool / ".lock").exists() and (spool / "worker-1" / ".lock").exists()
 
 
-@pytest.fixture(scope="module")
-def upstream_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("workers-upstream") / "fake-upstream.log"
-    argv = [sys.executable, "-m", "api_server.fakes.upstream", "--port", str(port)]
-    with running(argv, f"{url}/v1/models", log, timeout_s=30):
-        yield url
-
-
 def test_two_proxy_workers_record_into_one_recording(upstream_url: str, tmp_path: Path) -> None:
     recording, log_file = tmp_path / "recording.jsonl", tmp_path / "proxy.jsonl"
     port = free_port()
