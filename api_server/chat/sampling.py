@@ -1,9 +1,12 @@
-"""The sampling a chat or completion asks for, whichever engine serves it."""
+"""The sampling a chat or completion asks for, whichever engine serves it: the sampler's
+settings, what the output must be (`OutputFormat`, structured outputs) and what to report of
+it (`logprobs`). All of it can change the answer, so all of it keys the caches."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from api_server.errors import InvalidRequestError
 
@@ -11,6 +14,21 @@ from api_server.errors import InvalidRequestError
 # and text that could start one held back, on every piece of text the engine streams.
 MAX_STOP_SEQUENCES = 4
 MAX_STOP_CHARS = 256
+
+
+# OpenAI's bound on top_logprobs (llama.cpp's and vLLM's defaults allow as many).
+MAX_TOP_LOGPROBS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFormat:
+    """A structured output: any JSON object (`schema` None: OpenAI's `json_object`), or JSON
+    valid against `schema` (`json_schema`, already refused or accepted by client_schemas).
+    Engines that can constrain their decoding to it do; others refuse it (400)."""
+
+    schema: dict[str, Any] | None = None
+    name: str | None = None  # the client's name for the schema
+    strict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +41,10 @@ class SamplingParams:
     seed: int | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
+    output_format: OutputFormat | None = None
+    # None: no logprobs; k (0 to MAX_TOP_LOGPROBS): each token's logprob and its k likeliest
+    # alternatives.
+    logprobs: int | None = None
 
 
 def bounded_stops(stops: Sequence[str], *, param: str) -> tuple[str, ...]:
