@@ -30,6 +30,11 @@ class OutputFormat:
     name: str | None = None  # the client's name for the schema
     strict: bool = False
 
+    @property
+    def constraint(self) -> dict[str, Any]:
+        """The schema an engine holds the answer to (`json_object`: any object)."""
+        return self.schema if self.schema is not None else {"type": "object"}
+
 
 @dataclass(frozen=True, slots=True)
 class SamplingParams:

@@ -30,6 +30,9 @@ from api_server.registry import EngineKind
 ADDS_OWN_BOS_KINDS: tuple[EngineKind, ...] = ("llamacpp", "max")
 # Engines that keep the stop string in the text they return.
 ECHOES_STOP_KINDS: tuple[EngineKind, ...] = ("max",)
+# Engines that constrain a raw completion to a JSON schema (structured outputs, a forced
+# tool call's arguments): llama.cpp by a grammar, vLLM by its structured-output backend.
+CONSTRAINED_DECODING_KINDS: tuple[EngineKind, ...] = ("llamacpp", "vllm")
 
 
 def uses_native_completion(kind: EngineKind, request: CompletionRequest) -> bool:
@@ -82,7 +85,8 @@ def build_completion_body(
     if request.json_schema is not None:
         # llama.cpp turns `json_schema` into a grammar; vLLM (>= 0.10) takes structured
         # outputs. MAX Serve has none on raw completions: there a forced tool call is made by
-        # the prompt alone (it ends inside the call), its arguments unconstrained.
+        # the prompt alone (it ends inside the call), its arguments unconstrained, and a
+        # structured output is refused before it gets here (generation/local.py).
         if kind == "llamacpp":
             body["json_schema"] = request.json_schema
         elif kind == "vllm":

@@ -15,11 +15,15 @@ from api_server.chat.events import (
     ToolCallStart,
     Usage,
 )
+from api_server.chat.sampling import OutputFormat
+from api_server.engines.dialects import CONSTRAINED_DECODING_KINDS
+from api_server.engines.schema_support import unenforced
 from api_server.engines.types import CompletionRequest
-from api_server.errors import EngineError, InvalidRequestError
+from api_server.errors import EngineError, InvalidRequestError, UnsupportedFeatureError
 from api_server.generation.request import ChatRequest, GenerationObserver, ModelRuntime
 from api_server.prompts.base import FormattedPrompt
 from api_server.prompts.errors import PromptFormatError
+from api_server.registry import ModelSpec
 from api_server.tools import build_tool_parser
 from api_server.tools.base import ToolCallParser
 from api_server.tools.forcing import forced_call_prefix
@@ -39,7 +43,11 @@ def generate_local_chat(
         sampling=request.sampling,
         request_id=request.request_id,
         bos_token=request.model.bos_token,
-        json_schema=_forced_arguments_schema(conversation) if forced else None,
+        json_schema=(
+            _forced_arguments_schema(conversation)
+            if forced
+            else output_schema(spec, request.sampling.output_format, conversation)
+        ),
     )
     return generate_text(
         request.model,
@@ -65,6 +73,40 @@ def chat_prompt(model: ModelRuntime, conversation: Conversation) -> tuple[Format
     if forced:
         prompt = replace(prompt, text=prompt.text + forced)
     return prompt, forced
+
+
+def output_schema(
+    spec: ModelSpec, output_format: OutputFormat | None, conversation: Conversation
+) -> dict[str, Any] | None:
+    """The schema the engine must hold the whole answer to, for a structured output; a 400
+    naming the engine where that cannot be enforced (never an unconstrained answer)."""
+    if output_format is None:
+        return None
+    kind = spec.engine.kind
+    if kind not in CONSTRAINED_DECODING_KINDS:
+        raise UnsupportedFeatureError(
+            f"response_format cannot be enforced for model {spec.name}: its engine ({kind}) "
+            "has no constrained decoding on raw completions; use a model on llama.cpp or vLLM",
+            param="response_format",
+        )
+    if conversation.offers_tools:
+        # The constraint covers the whole answer, so no tool call could be written.
+        raise UnsupportedFeatureError(
+            f"response_format together with tools cannot be enforced for model {spec.name} "
+            f"({kind}): the constrained answer could never call a tool; send tool_choice "
+            "'none', name the tool to call, or leave one of them out",
+            param="response_format",
+        )
+    gaps = unenforced(kind, output_format.constraint)
+    if gaps:
+        shown = ", ".join(gaps[:5]) + (f" and {len(gaps) - 5} more" if len(gaps) > 5 else "")
+        raise UnsupportedFeatureError(
+            f"response_format cannot be enforced for model {spec.name}: its engine ({kind}) "
+            f"would not hold the answer to {shown}; leave these out of the schema, or use a "
+            "model on vLLM",
+            param="response_format",
+        )
+    return output_format.constraint
 
 
 def _forced_arguments_schema(conversation: Conversation) -> dict[str, Any] | None:

@@ -14,8 +14,6 @@ from api_server.errors import InvalidRequestError
 
 # OpenAI's rule for a schema's name.
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# What `json_object` asks for: one JSON object, any keys.
-ANY_JSON_OBJECT: dict[str, Any] = {"type": "object"}
 
 
 def output_format_from(
@@ -62,6 +60,6 @@ def json_schema_format(
     strict = spec.get("strict")
     if strict is not None and not isinstance(strict, bool):
         raise InvalidRequestError(f"'{param}.strict' must be a boolean", param=f"{param}.strict")
-    schema = spec.get("schema", ANY_JSON_OBJECT)
+    schema = spec.get("schema", OutputFormat().constraint)
     checked = compile_client_schema(schema, param=f"{param}.schema", request=schemas)
     return OutputFormat(schema=checked.schema, name=name, strict=bool(strict))

@@ -14,6 +14,7 @@ from api_server.generation.local import generate_text
 from api_server.generation.request import ChatRequest
 from api_server.generation.translation import TranslationCapture
 from api_server.openai.completions import TextCompletionState
+from api_server.openai.output_format import output_format_from
 from api_server.openai.protocol import ChatCompletionRequest, CompletionRequestIn, SamplingFields
 from api_server.openai.render import ChatChunkRenderer, ChatCompletionAssembler
 from api_server.openai.translate import to_conversation, to_sampling
@@ -51,13 +52,18 @@ class OpenAIService(FrontDoorService):
         conversation = await self._translated(
             bool(request.tools), to_conversation, request, runtime.spec.accepts_images
         )
+        output_format = await self._translated(
+            request.response_format is not None, output_format_from, request.response_format
+        )
         translation = TranslationCapture() if self.debug_translation else None
         if translation is not None:
             tracker.capture_translation(translation)
         chat = ChatRequest(
             model=runtime,
             conversation=conversation,
-            sampling=to_sampling(request, runtime.spec, self._default_temperature(runtime)),
+            sampling=to_sampling(
+                request, runtime.spec, self._default_temperature(runtime), output_format
+            ),
             request_id=self.request_id,
             client_headers=self.client_headers,
             end_user=request.user,

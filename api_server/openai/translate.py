@@ -11,7 +11,7 @@ from api_server.chat.conversation import (
     ToolChoice,
     ToolSpec,
 )
-from api_server.chat.sampling import SamplingParams
+from api_server.chat.sampling import OutputFormat, SamplingParams
 from api_server.client_schemas import RequestSchemas
 from api_server.errors import InvalidRequestError, UnsupportedFeatureError
 from api_server.generation.limits import checked_completion
@@ -58,14 +58,7 @@ def to_conversation(request: ChatCompletionRequest, accepts_images: bool = False
 
 def _reject_unsupported(request: ChatCompletionRequest) -> None:
     """Options that would change the output and that this gateway cannot honour yet are
-    refused, not silently dropped: a client asking for JSON must not get prose."""
-    response_type = (request.response_format or {}).get("type", "text")
-    if response_type != "text":
-        raise UnsupportedFeatureError(
-            f"response_format of type '{response_type}' is not supported yet; "
-            "ask for JSON in the prompt or use tools",
-            param="response_format",
-        )
+    refused, not silently dropped."""
     if request.logprobs:
         raise UnsupportedFeatureError("logprobs are not supported yet", param="logprobs")
 
@@ -159,7 +152,9 @@ def to_sampling(
     request: ChatCompletionRequest | CompletionRequestIn,
     spec: ModelSpec,
     default_temperature: float | None,
+    output_format: OutputFormat | None = None,
 ) -> SamplingParams:
+    """`output_format`: the request's response_format, checked (output_format_from)."""
     requested = request.max_tokens
     if isinstance(request, ChatCompletionRequest) and request.max_completion_tokens:
         requested = request.max_completion_tokens
@@ -173,4 +168,5 @@ def to_sampling(
         seed=request.seed,
         presence_penalty=request.presence_penalty,
         frequency_penalty=request.frequency_penalty,
+        output_format=output_format,
     )

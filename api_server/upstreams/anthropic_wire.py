@@ -17,7 +17,7 @@ from api_server.chat.events import (
     Usage,
 )
 from api_server.chat.sampling import SamplingParams
-from api_server.errors import EngineOverloadedError, EngineResponseError
+from api_server.errors import EngineOverloadedError, EngineResponseError, UnsupportedFeatureError
 
 # Anthropic's stop_reason as ours.
 _FINISH_REASONS: dict[str, FinishReason] = {
@@ -40,6 +40,12 @@ def anthropic_messages_body(
     """A streaming Messages request. System messages become `system`; tool results become
     `tool_result` blocks at the head of the next user turn, as the API requires; seed and
     penalties have no Anthropic field and are left out."""
+    if sampling.output_format is not None:
+        raise UnsupportedFeatureError(
+            f"response_format cannot be enforced for model {model}: its Anthropic-style "
+            "upstream has no structured output in its Messages API; use tools",
+            param="response_format",
+        )
     system = [m.content for m in conversation.messages if m.role == "system" and m.content]
     body: dict[str, Any] = {
         "model": model,

@@ -15,7 +15,7 @@ from api_server.chat.events import (
     ToolCallStart,
     Usage,
 )
-from api_server.chat.sampling import SamplingParams
+from api_server.chat.sampling import OutputFormat, SamplingParams
 
 # OpenAI's finish reasons; "function_call" is the legacy name, the rest end a turn.
 _FINISH_REASONS: dict[str, FinishReason] = {
@@ -69,7 +69,22 @@ def openai_chat_body(
         )
         if not conversation.parallel_tool_calls:
             body["parallel_tool_calls"] = False
+    if sampling.output_format is not None:
+        body["response_format"] = _response_format(sampling.output_format)
     return body
+
+
+def _response_format(output_format: OutputFormat) -> dict[str, Any]:
+    if output_format.schema is None:
+        return {"type": "json_object"}
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": output_format.name or "response",
+            "schema": output_format.schema,
+            "strict": output_format.strict,
+        },
+    }
 
 
 def _message(message: ChatMessage) -> dict[str, Any]:

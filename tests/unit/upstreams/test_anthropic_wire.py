@@ -25,8 +25,13 @@ from api_server.chat.events import (
     ToolCallStart,
     Usage,
 )
-from api_server.chat.sampling import SamplingParams
-from api_server.errors import EngineError, EngineOverloadedError, EngineResponseError
+from api_server.chat.sampling import OutputFormat, SamplingParams
+from api_server.errors import (
+    EngineError,
+    EngineOverloadedError,
+    EngineResponseError,
+    UnsupportedFeatureError,
+)
 from api_server.upstreams.anthropic_wire import (
     AnthropicEventReader,
     anthropic_messages_body,
@@ -58,6 +63,13 @@ def test_the_minimal_body() -> None:
         "max_tokens": 64,
         "stream": True,
     }
+
+
+def test_a_structured_output_is_refused_naming_the_model() -> None:
+    sampling = SamplingParams(max_tokens=64, output_format=OutputFormat())
+    with pytest.raises(UnsupportedFeatureError, match="claude-x") as refused:
+        body(Conversation(HELLO), sampling)
+    assert refused.value.param == "response_format" and refused.value.status_code == 400
 
 
 @pytest.mark.parametrize(

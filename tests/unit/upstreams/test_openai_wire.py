@@ -23,7 +23,7 @@ from api_server.chat.events import (
     ToolCallStart,
     Usage,
 )
-from api_server.chat.sampling import SamplingParams
+from api_server.chat.sampling import OutputFormat, SamplingParams
 from api_server.upstreams.openai_wire import OpenAIChunkReader, openai_chat_body
 
 WEATHER = ToolSpec(
@@ -48,6 +48,34 @@ def test_the_minimal_body_streams_with_usage() -> None:
         "stream": True,
         "stream_options": {"include_usage": True},
     }
+
+
+@pytest.mark.parametrize(
+    ("output_format", "expected"),
+    [
+        (OutputFormat(), {"type": "json_object"}),
+        (
+            OutputFormat(schema={"type": "object"}, name="city", strict=True),
+            {
+                "type": "json_schema",
+                "json_schema": {"name": "city", "schema": {"type": "object"}, "strict": True},
+            },
+        ),
+        (
+            OutputFormat(schema={"type": "array"}),
+            {
+                "type": "json_schema",
+                "json_schema": {"name": "response", "schema": {"type": "array"}, "strict": False},
+            },
+        ),
+    ],
+)
+def test_a_structured_output_is_asked_as_response_format(
+    output_format: OutputFormat, expected: dict[str, Any]
+) -> None:
+    sampling = SamplingParams(max_tokens=64, output_format=output_format)
+    assert body(sampling=sampling)["response_format"] == expected
+    assert "response_format" not in body()
 
 
 @pytest.mark.parametrize(
