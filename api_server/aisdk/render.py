@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from api_server.chat.events import ChatEvent, Finished, TextDelta, ToolCallStart
+from api_server.chat.events import ChatEvent, Finished, Logprobs, TextDelta, ToolCallStart
 from api_server.errors import InferstackError
 from api_server.openai.render import client_tool_call_id
 from api_server.tools.collect import parsed_arguments
@@ -64,6 +64,8 @@ class UIMessageChunks:
         return [{"type": "start", "messageId": self.message_id}, {"type": "start-step"}]
 
     def add(self, event: ChatEvent) -> list[Chunk]:
+        if isinstance(event, Logprobs):  # the AI SDK's stream has no place for them
+            return []
         if isinstance(event, Finished):
             return [*self._close(), {"type": "finish-step"}, {"type": "finish"}]
         if isinstance(event, TextDelta):

@@ -19,6 +19,7 @@ from api_server.chat.events import (
     ChatEvent,
     Finished,
     FinishReason,
+    Logprobs,
     TextDelta,
     ToolCallArgumentsDelta,
     ToolCallStart,
@@ -167,7 +168,7 @@ class MessageAssembler(_MessageShell):
     def add(self, event: ChatEvent) -> None:
         if isinstance(event, Finished):
             self.finished = event
-        else:
+        elif not isinstance(event, Logprobs):  # Anthropic's API has none
             self.blocks.add(event)
 
     def result(self) -> dict[str, Any]:
@@ -202,6 +203,8 @@ class MessageStreamRenderer(_MessageShell):
                 )
             )
             pairs.append(("message_stop", {"type": "message_stop"}))
+        elif isinstance(event, Logprobs):  # Anthropic's API has none
+            return b""
         else:
             pairs = self._after_first_start(self.blocks.add(event))
         return b"".join(sse_event(kind, payload) for kind, payload in pairs)

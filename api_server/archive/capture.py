@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from api_server.chat.events import ChatEvent, Finished, ParserEvent
+from api_server.chat.events import ChatEvent, Finished, Logprobs, ParserEvent
 from api_server.errors import InferstackError
 from api_server.generation.translation import TranslationCapture
 from api_server.logs.record import RequestLogRecord
@@ -36,7 +36,7 @@ class PayloadCapture:
             async for event in events:
                 if isinstance(event, Finished):
                     self.finished = event
-                else:
+                elif not isinstance(event, Logprobs):  # the archive keeps the answer itself
                     self.events.append(event)
                 yield event
         finally:

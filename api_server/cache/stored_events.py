@@ -14,9 +14,12 @@ from api_server.chat.events import (
     ChatEvent,
     Finished,
     FinishReason,
+    Logprobs,
     TextDelta,
+    TokenLogprob,
     ToolCallArgumentsDelta,
     ToolCallStart,
+    TopLogprob,
     Usage,
 )
 
@@ -57,10 +60,26 @@ def _encode(ms: float, event: ChatEvent) -> list[Any]:
             return [offset, "s", index, name, model_id]
         case ToolCallArgumentsDelta(index, fragment):
             return [offset, "a", index, fragment]
+        case Logprobs(tokens):
+            return [offset, "l", [_encode_token(token) for token in tokens]]
         case Finished(reason, usage, stop_sequence):
             return [
                 offset, "f", reason, usage.prompt_tokens, usage.completion_tokens, stop_sequence
             ]  # fmt: skip
+
+
+def _encode_token(token: TokenLogprob) -> list[Any]:
+    top = [[t.token, t.logprob, t.bytes] for t in token.top]
+    return [token.token, token.logprob, token.bytes, top]
+
+
+def _decode_token(item: list[Any]) -> TokenLogprob:
+    top = tuple(TopLogprob(str(t), float(lp), _bytes(b)) for t, lp, b in item[3])
+    return TokenLogprob(str(item[0]), float(item[1]), _bytes(item[2]), top)
+
+
+def _bytes(value: Any) -> tuple[int, ...] | None:
+    return None if value is None else tuple(int(b) for b in value)
 
 
 def _decode(item: list[Any]) -> TimedEvent:
@@ -72,6 +91,8 @@ def _decode(item: list[Any]) -> TimedEvent:
         event = ToolCallStart(int(item[2]), str(item[3]), item[4])
     elif kind == "a":
         event = ToolCallArgumentsDelta(int(item[2]), str(item[3]))
+    elif kind == "l":
+        event = Logprobs(tuple(_decode_token(token) for token in item[2]))
     elif kind == "f" and item[2] in _FINISH_REASONS:
         event = Finished(item[2], Usage(int(item[3]), int(item[4])), item[5])
     else:

@@ -43,6 +43,34 @@ class ToolCallArgumentsDelta:
     fragment: str
 
 
+@dataclass(frozen=True, slots=True)
+class TopLogprob:
+    """One of the likeliest tokens at a place in the output."""
+
+    token: str
+    logprob: float
+    bytes: tuple[int, ...] | None = None  # the token's UTF-8 bytes, where the engine says
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """A generated token, its log probability and the likeliest tokens at its place (the
+    token itself may be among them)."""
+
+    token: str
+    logprob: float
+    bytes: tuple[int, ...] | None = None
+    top: tuple[TopLogprob, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Logprobs:
+    """The log probabilities of the next generated tokens (only when a request asks): their
+    text comes in the text and tool-call events that follow."""
+
+    tokens: tuple[TokenLogprob, ...]
+
+
 ParserEvent = TextDelta | ToolCallStart | ToolCallArgumentsDelta
 
 FinishReason = Literal["stop", "length", "tool_calls"]
@@ -56,15 +84,18 @@ class Finished:
     stop_sequence: str | None = None
 
 
-ChatEvent = TextDelta | ToolCallStart | ToolCallArgumentsDelta | Finished
+ChatEvent = TextDelta | ToolCallStart | ToolCallArgumentsDelta | Logprobs | Finished
 
 __all__ = [
     "ChatEvent",
     "FinishReason",
     "Finished",
+    "Logprobs",
     "ParserEvent",
     "TextDelta",
+    "TokenLogprob",
     "ToolCallArgumentsDelta",
     "ToolCallStart",
+    "TopLogprob",
     "Usage",
 ]

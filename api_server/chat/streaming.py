@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from api_server.chat.deadline import RequestDeadline, deadline_enforced
-from api_server.chat.events import ChatEvent, Finished
+from api_server.chat.events import Finished
 from api_server.errors import EngineResponseError, InferstackError
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,15 @@ class RelayResult:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+# What a stream is made of: chat events, or something carrying them (a choice's, for `n`).
+Event = TypeVar("Event")
+
+
+def is_finished(event: object) -> bool:
+    """The last event of a complete chat generation."""
+    return isinstance(event, Finished)
+
+
 class StreamEnd(Protocol):
     """Told once how the stream ended (`api_server.tracking.RequestTracker`)."""
 
@@ -50,19 +59,21 @@ class StreamEnd(Protocol):
 
 
 async def start_stream(
-    events: AsyncGenerator[ChatEvent, None],
+    events: AsyncGenerator[Event, None],
     *,
-    render: Callable[[ChatEvent], bytes],
+    render: Callable[[Event], bytes],
     render_error: Callable[[InferstackError], bytes],
     opening: bytes,
     end: StreamEnd,
     request_id: str,
     headers: dict[str, str] | None = None,
     deadline: RequestDeadline | None = None,
+    completes: Callable[[Event], bool] = is_finished,
 ) -> StreamResult:
     """Pull the first event before answering, so an engine that is down or refuses the
     request gets a proper HTTP error instead of a 200 stream. From here on the stream owns
-    `end`, and `deadline` (the whole request's) bounds the wait for each further event."""
+    `end`, and `deadline` (the whole request's) bounds the wait for each further event.
+    `completes` says whether the last event shows a complete answer."""
     first = await anext(events)
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -73,7 +84,7 @@ async def start_stream(
             while (event := await _next_event(events, deadline)) is not None:
                 last = event
                 yield render(event)
-            if not isinstance(last, Finished):
+            if not completes(last):
                 # Every path raises for an answer cut off; this is the net under them all:
                 # an unfinished stream is never shown (nor logged) as a complete one.
                 raise EngineResponseError("The answer ended before it finished")
@@ -99,8 +110,8 @@ async def start_stream(
 
 
 async def _next_event(
-    events: AsyncGenerator[ChatEvent, None], deadline: RequestDeadline | None
-) -> ChatEvent | None:
+    events: AsyncGenerator[Event, None], deadline: RequestDeadline | None
+) -> Event | None:
     """The next event, None at the end; RequestTimeoutError past the deadline. The wait,
     not the client's reading, is bounded: a deadline is never checked inside a yield."""
     async with deadline_enforced(deadline):

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_server.chat.events import Usage
+from api_server.chat.events import TokenLogprob, Usage
 from api_server.chat.sampling import SamplingParams
+from api_server.engines.logprobs import parse_legacy_logprobs, parse_token_logprobs
 from api_server.engines.types import CompletionChunk, CompletionRequest
 from api_server.prompts.base import FormattedPrompt
 from api_server.registry import EngineKind
@@ -92,6 +93,12 @@ def build_completion_body(
         elif kind == "vllm":
             body["structured_outputs"] = {"json": request.json_schema}
 
+    if sampling.logprobs is not None:
+        # llama.cpp (and MAX, it seems) report nothing for 0 alternatives: they are asked for
+        # one, and the front door keeps as many as the client asked for. vLLM's 0 is the
+        # sampled token alone.
+        body["logprobs"] = sampling.logprobs if kind == "vllm" else max(sampling.logprobs, 1)
+
     if kind in ADDS_OWN_BOS_KINDS and request.prompt.starts_with_bos and engine_adds_bos:
         # Drop our BOS text where the engine adds its own, so the model never sees two.
         body["prompt"] = prompt_text.removeprefix(request.bos_token)
@@ -108,6 +115,8 @@ def build_completion_body(
         body["cache_prompt"] = not _is_deterministic(sampling)
         if uses_native_completion(kind, request):  # the same fields, native names
             body["n_predict"] = body.pop("max_tokens")
+            if "logprobs" in body:
+                body["n_probs"] = body.pop("logprobs")
             del body["model"], body["stream_options"]
     return body
 
@@ -195,7 +204,8 @@ def parse_completion_chunk(payload: dict[str, Any]) -> CompletionChunk | None:
     finish_reason = choice.get("finish_reason")
     if not isinstance(text, str) or not isinstance(finish_reason, str | None):
         raise TypeError("choice text and finish_reason must be strings")
-    if not text and finish_reason is None and usage is None:
+    logprobs = _completion_logprobs(choice.get("logprobs"), text)
+    if not text and finish_reason is None and usage is None and not logprobs:
         return None
     stop_reason = choice.get("stop_reason")  # vLLM: the stop string, or a stop token's id
     return CompletionChunk(
@@ -203,7 +213,16 @@ def parse_completion_chunk(payload: dict[str, Any]) -> CompletionChunk | None:
         finish_reason=finish_reason,
         usage=usage,
         stop_reason=stop_reason if isinstance(stop_reason, str) else None,
+        logprobs=logprobs,
     )
+
+
+def _completion_logprobs(raw: Any, text: str) -> tuple[TokenLogprob, ...]:
+    """llama.cpp sends per-token objects under `content`; vLLM and MAX the legacy parallel
+    lists."""
+    if isinstance(raw, dict) and "content" in raw:
+        return parse_token_logprobs(raw["content"])
+    return parse_legacy_logprobs(raw, text)
 
 
 def parse_native_completion_chunk(payload: dict[str, Any]) -> CompletionChunk | None:
@@ -212,12 +231,14 @@ def parse_native_completion_chunk(payload: dict[str, Any]) -> CompletionChunk | 
     text = payload.get("content") or ""
     if not isinstance(text, str):
         raise TypeError("content must be a string")
+    logprobs = parse_token_logprobs(payload.get("completion_probabilities"))
     if not payload.get("stop"):
-        return CompletionChunk(text=text) if text else None
+        return CompletionChunk(text=text, logprobs=logprobs) if text or logprobs else None
     stop_type = payload.get("stop_type")
     word = payload.get("stopping_word")
     return CompletionChunk(
         text=text,
+        logprobs=logprobs,
         finish_reason="length" if stop_type == "limit" else "stop",
         usage=Usage(
             prompt_tokens=int(payload.get("tokens_evaluated") or 0),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from api_server.chat.events import Usage
+from api_server.chat.events import TokenLogprob, Usage
 from api_server.chat.sampling import SamplingParams
 from api_server.prompts.base import FormattedPrompt
 
@@ -33,3 +33,5 @@ class CompletionChunk:
     usage: Usage | None = None
     # The stop string that ended the generation, where the engine reports it (vLLM).
     stop_reason: str | None = None
+    # The tokens of `text` with their log probabilities, when the request asked for them.
+    logprobs: tuple[TokenLogprob, ...] = ()

@@ -18,7 +18,7 @@ from api_server.cache.policy import semantic_cache_policy, semantic_cache_reques
 from api_server.chat.deadline import RequestDeadline
 from api_server.chat.streaming import JsonResult, RelayResult, StreamResult
 from api_server.errors import InferstackError
-from api_server.frontdoor.caching import cached_chat
+from api_server.frontdoor.caching import CacheObserver, cached_chat
 from api_server.generation.request import ChatRequest, ModelRuntime
 from api_server.ratelimit import admit_request, with_headers
 from api_server.registry import UpstreamKind
@@ -152,7 +152,7 @@ class FrontDoorService:
     async def _cached_generation(
         self,
         chat: ChatRequest,
-        tracker: RequestTracker,
+        tracker: CacheObserver,
         *,
         paced: bool,
         cache_requested: bool | None = None,

@@ -7,14 +7,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from api_server.chat.sampling import MAX_STOP_SEQUENCES, bounded_stops
-from api_server.errors import UnsupportedFeatureError
+from api_server.errors import InvalidRequestError
 from api_server.registry import ModelSpec
+
+# Choices one request may ask for (OpenAI's `n`): each is a generation of its own.
+MAX_CHOICES = 16
 
 
 @dataclass(frozen=True, slots=True)
 class CompletionLimits:
     max_tokens: int
     stops: tuple[str, ...]
+    choices: int = 1
 
 
 def checked_completion(
@@ -25,13 +29,16 @@ def checked_completion(
     stop: str | Sequence[str] | None = None,
     max_stops: int | None = MAX_STOP_SEQUENCES,
 ) -> CompletionLimits:
-    """The request's max_tokens budget and stop sequences, or a 400: max_tokens over the
-    model's limit, more than one choice (`n`), more stop sequences than `max_stops`."""
-    if n not in (None, 1):
-        raise UnsupportedFeatureError(
-            f"n={n} is not supported: this gateway returns one choice per request", param="n"
+    """The request's max_tokens budget, stop sequences and number of choices, or a 400:
+    max_tokens over the model's limit, `n` outside 1 to MAX_CHOICES, more stop sequences
+    than `max_stops`."""
+    choices = 1 if n is None else n
+    if not 1 <= choices <= MAX_CHOICES:
+        raise InvalidRequestError(
+            f"n must be between 1 and {MAX_CHOICES} (each choice is a generation), got {n}",
+            param="n",
         )
     stops = (stop,) if isinstance(stop, str) else tuple(stop or ())
     if max_stops is not None:
         stops = bounded_stops(stops, param="stop")
-    return CompletionLimits(spec.completion_budget(max_tokens), stops)
+    return CompletionLimits(spec.completion_budget(max_tokens), stops, choices)

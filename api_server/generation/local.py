@@ -12,6 +12,7 @@ from api_server.chat.events import (
     ChatEvent,
     Finished,
     FinishReason,
+    Logprobs,
     ToolCallStart,
     Usage,
 )
@@ -151,6 +152,8 @@ async def generate_text(
                 if chunk.finish_reason is not None:
                     engine_finish = chunk.finish_reason
                     engine_stop = chunk.stop_reason
+                if chunk.logprobs:  # before the text they belong to
+                    yield Logprobs(chunk.logprobs)
                 if not chunk.text:
                     continue
                 if not first_token_seen:

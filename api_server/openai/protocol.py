@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from api_server.chat.sampling import MAX_TOP_LOGPROBS
 from api_server.validation import MAX_TOOLS, LenientModel
 
 
@@ -110,6 +111,7 @@ class ChatCompletionRequest(SamplingFields):
     parallel_tool_calls: bool | None = None
     response_format: dict[str, Any] | None = None
     logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
     cache: bool | None = None  # an inferstack extension: opt in or out of the response cache
     semantic_cache: bool | None = None  # an inferstack extension: the semantic cache too
 
@@ -117,6 +119,6 @@ class ChatCompletionRequest(SamplingFields):
 class CompletionRequestIn(SamplingFields):
     prompt: str | list[str]
     echo: bool | None = None
-    logprobs: int | None = None
+    logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
     suffix: str | None = None
     best_of: int | None = None

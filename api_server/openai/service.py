@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Callable
+from dataclasses import replace
 
-from api_server.chat.events import ChatEvent
-from api_server.chat.streaming import JsonResult, RelayResult, StreamResult, start_stream
+from api_server.chat.events import Finished
+from api_server.chat.streaming import (
+    Event,
+    JsonResult,
+    RelayResult,
+    StreamResult,
+    is_finished,
+    start_stream,
+)
 from api_server.engines.types import CompletionRequest
 from api_server.errors import InferstackError, UnsupportedFeatureError
+from api_server.frontdoor.choices import ChoicesObserver, merged_choices
 from api_server.frontdoor.service import FrontDoorResult, FrontDoorService, log_unknown_fields
 from api_server.generation.local import generate_text
 from api_server.generation.request import ChatRequest
@@ -69,6 +78,9 @@ class OpenAIService(FrontDoorService):
             end_user=request.user,
             translation=translation,
         )
+        choices = request.n or 1
+        if choices > 1:
+            return await self._choices(chat, choices, request, tracker, translation)
         generation = await self._cached_generation(
             chat,
             tracker,
@@ -77,8 +89,11 @@ class OpenAIService(FrontDoorService):
             semantic_requested=request.semantic_cache,
         )
         events = tracker.observed(generation.events)
+        top_logprobs = chat.sampling.logprobs
         if request.stream:
-            renderer = ChatChunkRenderer(runtime.spec.name, _include_usage(request), translation)
+            renderer = ChatChunkRenderer(
+                runtime.spec.name, _include_usage(request), translation, top_logprobs
+            )
             return await self._stream(
                 tracker,
                 events,
@@ -87,10 +102,53 @@ class OpenAIService(FrontDoorService):
                 renderer.opening(),
                 generation.headers,
             )
-        assembler = ChatCompletionAssembler(runtime.spec.name, translation)
+        assembler = ChatCompletionAssembler(runtime.spec.name, translation, top_logprobs)
         async for event in events:
             assembler.add(event)
         return JsonResult(assembler.result(), generation.headers)
+
+    async def _choices(
+        self,
+        chat: ChatRequest,
+        choices: int,
+        request: ChatCompletionRequest,
+        tracker: RequestTracker,
+        translation: TranslationCapture | None,
+    ) -> OpenAIResult:
+        """`n` choices: a generation each (a seed given is made one per choice, seed + i,
+        so that the choices differ as OpenAI's do), never from or into the caches (one
+        cached answer would be every choice)."""
+        observer = ChoicesObserver(tracker, choices)
+        streams = []
+        for index in range(choices):
+            seed = chat.sampling.seed
+            sampling = replace(chat.sampling, seed=None if seed is None else seed + index)
+            generation = await self._cached_generation(
+                replace(chat, sampling=sampling),
+                observer,
+                paced=False,
+                cache_requested=False,
+                semantic_requested=False,
+            )
+            streams.append(generation.events)
+        events = merged_choices(streams)
+        model, top_logprobs = chat.model.spec.name, chat.sampling.logprobs
+        if request.stream:
+            renderer = ChatChunkRenderer(
+                model, _include_usage(request), translation, top_logprobs, choices
+            )
+            return await self._stream(
+                tracker,
+                events,
+                renderer.render_choice,
+                renderer.render_error,
+                renderer.opening(),
+                completes=lambda choice_event: isinstance(choice_event.event, Finished),
+            )
+        assembler = ChatCompletionAssembler(model, translation, top_logprobs, choices)
+        async for choice_event in events:
+            assembler.add(choice_event.event, choice_event.index)
+        return JsonResult(assembler.result())
 
     async def _text_completion(self, body: bytes, tracker: RequestTracker) -> OpenAIResult:
         if (relayed := await self._relay(body, tracker, "/v1/completions")) is not None:
@@ -114,7 +172,9 @@ class OpenAIService(FrontDoorService):
         events = tracker.observed(
             generate_text(runtime, completion, build_tool_parser("none"), tracker)
         )
-        state = TextCompletionState(runtime.spec.name, _include_usage(request))
+        state = TextCompletionState(
+            runtime.spec.name, _include_usage(request), completion.sampling.logprobs
+        )
         if request.stream:
             return await self._stream(
                 tracker, events, state.render, ChatChunkRenderer.render_error, b""
@@ -132,11 +192,12 @@ class OpenAIService(FrontDoorService):
     async def _stream(
         self,
         tracker: RequestTracker,
-        events: AsyncGenerator[ChatEvent, None],
-        render: Callable[[ChatEvent], bytes],
+        events: AsyncGenerator[Event, None],
+        render: Callable[[Event], bytes],
         render_error: Callable[[InferstackError], bytes],
         opening: bytes,
         headers: dict[str, str] | None = None,
+        completes: Callable[[Event], bool] = is_finished,
     ) -> StreamResult:
         return await start_stream(
             events,
@@ -147,6 +208,7 @@ class OpenAIService(FrontDoorService):
             request_id=self.request_id,
             headers=headers,
             deadline=self.deadline,
+            completes=completes,
         )
 
 
@@ -157,8 +219,8 @@ def _include_usage(request: SamplingFields) -> bool:
 def _single_prompt(request: CompletionRequestIn) -> str:
     # Refused rather than dropped: each would change what the client gets back.
     refused = {
+        "n": (request.n or 1) > 1,  # several choices: chat completions only
         "echo": bool(request.echo),
-        "logprobs": request.logprobs is not None,
         "suffix": request.suffix is not None,
         "best_of": (request.best_of or 1) > 1,
     }

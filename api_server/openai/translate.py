@@ -28,7 +28,6 @@ from api_server.registry import ModelSpec
 
 def to_conversation(request: ChatCompletionRequest, accepts_images: bool = False) -> Conversation:
     """`accepts_images`: the model takes image parts (a hosted upstream); else they are 400."""
-    _reject_unsupported(request)
     messages = tuple(
         _to_message(message, index, accepts_images)
         for index, message in enumerate(request.messages)
@@ -54,13 +53,6 @@ def to_conversation(request: ChatCompletionRequest, accepts_images: bool = False
         tool_choice=choice,
         parallel_tool_calls=request.parallel_tool_calls is not False,
     )
-
-
-def _reject_unsupported(request: ChatCompletionRequest) -> None:
-    """Options that would change the output and that this gateway cannot honour yet are
-    refused, not silently dropped."""
-    if request.logprobs:
-        raise UnsupportedFeatureError("logprobs are not supported yet", param="logprobs")
 
 
 def _to_message(message: ChatMessageIn, index: int, accepts_images: bool) -> ChatMessage:
@@ -169,4 +161,16 @@ def to_sampling(
         presence_penalty=request.presence_penalty,
         frequency_penalty=request.frequency_penalty,
         output_format=output_format,
+        logprobs=_logprobs(request),
     )
+
+
+def _logprobs(request: ChatCompletionRequest | CompletionRequestIn) -> int | None:
+    """How many alternatives per token to report; None: no logprobs at all."""
+    if isinstance(request, CompletionRequestIn):
+        return request.logprobs
+    if request.logprobs:
+        return request.top_logprobs or 0
+    if request.top_logprobs is not None:
+        raise InvalidRequestError("top_logprobs needs logprobs: true", param="top_logprobs")
+    return None

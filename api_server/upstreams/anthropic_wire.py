@@ -46,6 +46,12 @@ def anthropic_messages_body(
             "upstream has no structured output in its Messages API; use tools",
             param="response_format",
         )
+    if sampling.logprobs is not None:
+        raise UnsupportedFeatureError(
+            f"logprobs are not available for model {model}: its Anthropic-style upstream "
+            "returns none",
+            param="logprobs",
+        )
     system = [m.content for m in conversation.messages if m.role == "system" and m.content]
     body: dict[str, Any] = {
         "model": model,

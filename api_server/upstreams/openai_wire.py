@@ -10,12 +10,14 @@ from api_server.chat.events import (
     ChatEvent,
     Finished,
     FinishReason,
+    Logprobs,
     TextDelta,
     ToolCallArgumentsDelta,
     ToolCallStart,
     Usage,
 )
 from api_server.chat.sampling import OutputFormat, SamplingParams
+from api_server.engines.logprobs import parse_token_logprobs
 
 # OpenAI's finish reasons; "function_call" is the legacy name, the rest end a turn.
 _FINISH_REASONS: dict[str, FinishReason] = {
@@ -71,6 +73,10 @@ def openai_chat_body(
             body["parallel_tool_calls"] = False
     if sampling.output_format is not None:
         body["response_format"] = _response_format(sampling.output_format)
+    if sampling.logprobs is not None:
+        body["logprobs"] = True
+        if sampling.logprobs:
+            body["top_logprobs"] = sampling.logprobs
     return body
 
 
@@ -132,6 +138,11 @@ class OpenAIChunkReader:
             if choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
+            logprobs = choice.get("logprobs")
+            if isinstance(logprobs, dict) and (
+                tokens := parse_token_logprobs(logprobs.get("content"))
+            ):
+                events.append(Logprobs(tokens))  # before the text they belong to
             if content := delta.get("content"):
                 self.text_chunks += 1
                 events.append(TextDelta(content))

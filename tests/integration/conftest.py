@@ -133,8 +133,11 @@ def gateway_url(native_stack: NativeStack) -> str:
 
 
 @pytest.fixture
-def client(gateway_url: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{gateway_url}/v1", api_key="unused", max_retries=0)
+def client(gateway_url: str) -> Iterator[openai.OpenAI]:
+    # Closed, not left to the garbage collector: an unclosed pooled socket found at exit
+    # is a ResourceWarning, which fails the session.
+    with openai.OpenAI(base_url=f"{gateway_url}/v1", api_key="unused", max_retries=0) as sdk:
+        yield sdk
 
 
 @pytest.fixture

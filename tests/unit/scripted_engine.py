@@ -30,12 +30,36 @@ class Scripted:
     stall_after_chunks_s: float = 0.0  # silence after the chunks before the response ends
 
 
+# Each scripted text is one token: logprob -0.5, and "X" (-2.0) its runner-up.
+def token_logprobs(text: str, style: str) -> dict[str, Any]:
+    """llama.cpp's per-token shape ("llama"), OpenAI's legacy lists ("legacy", vLLM), or
+    those without the tokens named ("unnamed", MAX Serve)."""
+    if style in ("legacy", "unnamed"):
+        return {
+            "tokens": [text] if style == "legacy" else None,
+            "token_logprobs": [-0.5],
+            "top_logprobs": [{"X": -2.0, text: -0.5}],
+            "text_offset": [0],
+        }
+    top = [
+        {"token": text, "logprob": -0.5, "bytes": list(text.encode())},
+        {"token": "X", "logprob": -2.0, "bytes": [88]},
+    ]
+    return {"content": [{**top[0], "top_logprobs": top}]}
+
+
 def sse_completion_stream(
-    texts: list[str], finish_reason: str = "stop", usage: tuple[int, int] | None = (7, 3)
+    texts: list[str],
+    finish_reason: str = "stop",
+    usage: tuple[int, int] | None = (7, 3),
+    logprobs: str | None = None,
 ) -> list[bytes]:
     chunks = []
     for text in texts:
-        payload = {"choices": [{"index": 0, "text": text, "finish_reason": None}]}
+        choice: dict[str, Any] = {"index": 0, "text": text, "finish_reason": None}
+        if logprobs:
+            choice["logprobs"] = token_logprobs(text, logprobs)
+        payload = {"choices": [choice]}
         chunks.append(f"data: {json.dumps(payload)}\n\n".encode())
     last: dict[str, Any] = {"choices": [{"index": 0, "text": "", "finish_reason": finish_reason}]}
     if usage is not None:
@@ -130,12 +154,24 @@ class ScriptedEngine:
             answer = {"choices": [{"index": 0, "text": "x", "finish_reason": "length"}]}
             await _respond(send, Scripted(200, [json.dumps({**answer, "usage": usage}).encode()]))
         else:
-            self.requests.append(json.loads(body))
+            request = json.loads(body)
+            self.requests.append(request)
             self.request_headers.append({k.decode(): v.decode() for k, v in scope["headers"]})
+            # Logprobs when asked, in the shape of the engine asking (vLLM's bodies always
+            # say skip_special_tokens, llama.cpp's cache_prompt).
+            style = None
+            if request.get("logprobs") is not None:
+                style = (
+                    "legacy"
+                    if "skip_special_tokens" in request
+                    else "llama"
+                    if "cache_prompt" in request
+                    else "unnamed"
+                )
             chunks = (
                 sse_native_stream(self.texts, self.finish_reason, self.stopping_word)
                 if path == "/completion"
-                else sse_completion_stream(self.texts, self.finish_reason)
+                else sse_completion_stream(self.texts, self.finish_reason, logprobs=style)
             )
             script = self.script or Scripted(200, chunks, {"content-type": "text/event-stream"})
             await _respond(send, script)

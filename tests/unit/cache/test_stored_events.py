@@ -14,13 +14,27 @@ from api_server.cache.stored_events import (
 from api_server.chat.events import (
     ChatEvent,
     Finished,
+    Logprobs,
     TextDelta,
+    TokenLogprob,
     ToolCallArgumentsDelta,
     ToolCallStart,
+    TopLogprob,
     Usage,
 )
 
 EVENTS: list[TimedEvent] = [
+    (
+        10.0,
+        Logprobs(
+            (
+                TokenLogprob(
+                    "Let", -0.1, (76, 101, 116), (TopLogprob("Let", -0.1, (76, 101, 116)),)
+                ),
+                TokenLogprob(" me", -0.2, None, ()),
+            )
+        ),
+    ),
     (12.34, TextDelta("Let me check.")),
     (20.0, ToolCallStart(0, "get_weather", "abc123")),
     (25.5, ToolCallArgumentsDelta(0, '{"city": ')),

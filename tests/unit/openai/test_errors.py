@@ -66,9 +66,10 @@ def test_unknown_model_is_404_listing_models(client: TestClient) -> None:
     assert error["param"] == "model"
 
 
-def test_n_other_than_one_is_400(client: TestClient) -> None:
+@pytest.mark.parametrize("n", [0, 17, -1])
+def test_n_outside_1_to_16_is_400(client: TestClient, n: int) -> None:
     error = assert_envelope(
-        client.post(CHAT, json={"model": "tiny", "messages": HELLO, "n": 2}), 400
+        client.post(CHAT, json={"model": "tiny", "messages": HELLO, "n": n}), 400
     )
     assert error["param"] == "n"
 
@@ -216,7 +217,8 @@ def test_dropped_engine_connection_ends_the_stream_with_an_error_event(
             },
             "response_format.json_schema.schema",
         ),
-        ({"logprobs": True}, "logprobs"),
+        ({"top_logprobs": 3}, "top_logprobs"),
+        ({"logprobs": True, "top_logprobs": 21}, "top_logprobs"),
         ({"tool_choice": "required"}, "tool_choice"),
         ({"messages": [{"role": "tool", "content": "42"}]}, "messages[0].tool_call_id"),
     ],
@@ -291,7 +293,7 @@ def test_engine_chunks_of_the_wrong_shape_are_502(
 @pytest.mark.parametrize(
     ("extra", "param"),
     [
-        ({"logprobs": 5}, "logprobs"),
+        ({"logprobs": 21}, "logprobs"),
         ({"suffix": "x"}, "suffix"),
         ({"best_of": 3}, "best_of"),
         ({"echo": True}, "echo"),

@@ -65,11 +65,19 @@ def test_the_minimal_body() -> None:
     }
 
 
-def test_a_structured_output_is_refused_naming_the_model() -> None:
-    sampling = SamplingParams(max_tokens=64, output_format=OutputFormat())
+@pytest.mark.parametrize(
+    ("sampling", "param"),
+    [
+        (SamplingParams(max_tokens=64, output_format=OutputFormat()), "response_format"),
+        (SamplingParams(max_tokens=64, logprobs=0), "logprobs"),
+    ],
+)
+def test_what_anthropic_has_not_is_refused_naming_the_model(
+    sampling: SamplingParams, param: str
+) -> None:
     with pytest.raises(UnsupportedFeatureError, match="claude-x") as refused:
         body(Conversation(HELLO), sampling)
-    assert refused.value.param == "response_format" and refused.value.status_code == 400
+    assert refused.value.param == param and refused.value.status_code == 400
 
 
 @pytest.mark.parametrize(

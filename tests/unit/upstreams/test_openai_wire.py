@@ -18,7 +18,9 @@ from api_server.chat.conversation import (
 from api_server.chat.events import (
     ChatEvent,
     Finished,
+    Logprobs,
     TextDelta,
+    TokenLogprob,
     ToolCallArgumentsDelta,
     ToolCallStart,
     Usage,
@@ -268,6 +270,18 @@ def test_text_deltas_and_usage() -> None:
     )
     assert events == [TextDelta("Hel"), TextDelta("lo")]
     assert finished == Finished("stop", Usage(11, 2))
+
+
+def test_logprobs_are_asked_for_and_read_before_their_text() -> None:
+    assert {"logprobs": True, "top_logprobs": 3}.items() <= body(
+        sampling=SamplingParams(max_tokens=8, logprobs=3)
+    ).items()
+    assert "top_logprobs" not in body(sampling=SamplingParams(max_tokens=8, logprobs=0))
+    hel = {"token": "Hel", "logprob": -0.5, "bytes": [72, 101, 108], "top_logprobs": []}
+    with_logprobs = chunk({"content": "Hel"})
+    with_logprobs["choices"][0]["logprobs"] = {"content": [hel], "refusal": None}
+    events, _ = read([with_logprobs, chunk({}, "stop")])
+    assert events == [Logprobs((TokenLogprob("Hel", -0.5, (72, 101, 108)),)), TextDelta("Hel")]
 
 
 def test_a_tool_call_at_upstream_index_2_is_renumbered_to_0() -> None:

@@ -23,7 +23,7 @@ HELLO = [{"role": "user", "content": "one two three"}]
     [
         ({"max_tokens": 257}, "max_tokens"),
         ({"max_completion_tokens": 1000}, "max_tokens"),
-        ({"n": 2}, "n"),
+        ({"n": 17}, "n"),
         ({"stop": ["a", "b", "c", "d", "e"]}, "stop"),
         ({"max_tokens": "lots"}, "max_tokens"),
     ],
@@ -43,7 +43,7 @@ def test_an_openai_relay_over_the_models_limits_is_refused(
 def test_a_text_completion_relay_is_held_to_the_same_limits(
     gateway: TestClient, upstream: httpx.Client
 ) -> None:
-    response = gateway.post("/v1/completions", json={"model": "gpt-up", "prompt": "x", "n": 3})
+    response = gateway.post("/v1/completions", json={"model": "gpt-up", "prompt": "x", "n": 17})
     assert response.status_code == 400 and response.json()["error"]["param"] == "n"
     assert received(upstream) == []
 

@@ -1,0 +1,124 @@
+"""logprobs / top_logprobs: each engine asked (llama.cpp and MAX Serve for at least one
+alternative), its own shape read back into OpenAI's (llama.cpp's per-token objects, vLLM's
+legacy lists, MAX's lists without the tokens named), streamed and not, on chat and on legacy
+completions. An Anthropic-style upstream, which has none, refuses (test_anthropic_wire.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from api_server.app import create_app
+from api_server.config import Settings
+from api_server.registry import ModelRegistry
+from tests.unit.scripted_engine import ScriptedEngine
+
+HELLO = [{"role": "user", "content": "hi"}]
+TEXTS = ["The capital", " of France", " is Paris."]
+# (model, engine asked for at least one alternative)
+MODELS = [("tiny", True), ("Llama-3.1-8B-Instruct", False), ("on-max", True)]
+
+
+@pytest.fixture
+def gateway(models_file: Path, tmp_path: Path) -> Iterator[TestClient]:
+    """The usual models plus one on MAX Serve."""
+    registry = yaml.safe_load(models_file.read_text())
+    tiny = next(m for m in registry["models"] if m["name"] == "tiny-chatml")
+    registry["models"].append(
+        {**tiny, "name": "on-max", "aliases": [], "engine": {**tiny["engine"], "kind": "max"}}
+    )
+    path = tmp_path / "models-with-max.yaml"
+    path.write_text(yaml.safe_dump(registry))
+    settings = Settings(models_file=path, cache_enabled=False)
+    with TestClient(create_app(settings, ModelRegistry.from_file(path))) as client:
+        yield client
+
+
+def _sdk(client: TestClient) -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url="http://testserver/v1", api_key="unused", http_client=client, max_retries=0
+    )
+
+
+def _expected(top_logprobs: int) -> list[dict[str, Any]]:
+    """What each scripted token's entry must be."""
+    return [
+        {
+            "token": text,
+            "logprob": -0.5,
+            "bytes": list(text.encode()),
+            "top_logprobs": [
+                {"token": text, "logprob": -0.5, "bytes": list(text.encode())},
+                {"token": "X", "logprob": -2.0, "bytes": [88]},
+            ][:top_logprobs],
+        }
+        for text in TEXTS
+    ]
+
+
+@pytest.mark.parametrize(("model", "at_least_one"), MODELS)
+@pytest.mark.parametrize("top_logprobs", [0, 1, 2])
+def test_chat_logprobs(
+    gateway: TestClient,
+    engine: ScriptedEngine,
+    model: str,
+    at_least_one: bool,
+    top_logprobs: int,
+) -> None:
+    reply = _sdk(gateway).chat.completions.create(
+        model=model, messages=HELLO, logprobs=True, top_logprobs=top_logprobs
+    )  # type: ignore[call-overload]
+    assert reply.choices[0].message.content == "".join(TEXTS)
+    content = reply.model_dump()["choices"][0]["logprobs"]["content"]
+    assert content == _expected(top_logprobs)
+    # llama.cpp reports nothing for 0 alternatives, so it is asked for at least one.
+    expected_ask = max(top_logprobs, 1) if at_least_one else top_logprobs
+    assert engine.last_request["logprobs"] == expected_ask
+
+
+@pytest.mark.parametrize(("model", "at_least_one"), MODELS)
+def test_streamed_chat_logprobs_ride_on_their_texts_chunks(
+    gateway: TestClient, engine: ScriptedEngine, model: str, at_least_one: bool
+) -> None:
+    chunks = list(
+        _sdk(gateway).chat.completions.create(
+            model=model, messages=HELLO, logprobs=True, top_logprobs=1, stream=True
+        )  # type: ignore[call-overload]
+    )
+    with_text = [c for c in chunks if c.choices and c.choices[0].delta.content]
+    assert [c.choices[0].delta.content for c in with_text] == TEXTS
+    entries = [
+        entry.model_dump()
+        for chunk in with_text
+        for entry in chunk.choices[0].logprobs.content  # type: ignore[union-attr]
+    ]
+    assert entries == _expected(1)
+    assert "logprobs" in engine.last_request
+
+
+def test_without_logprobs_there_are_none(gateway: TestClient, engine: ScriptedEngine) -> None:
+    reply = _sdk(gateway).chat.completions.create(model="tiny", messages=HELLO)  # type: ignore[arg-type]
+    assert reply.choices[0].logprobs is None
+    assert "logprobs" not in engine.last_request
+
+
+def test_legacy_completions_logprobs(gateway: TestClient, engine: ScriptedEngine) -> None:
+    sdk = _sdk(gateway)
+    reply = sdk.completions.create(model="tiny", prompt="The capital", logprobs=1)
+    logprobs = reply.choices[0].logprobs
+    assert logprobs is not None
+    assert logprobs.tokens == TEXTS
+    assert logprobs.token_logprobs == [-0.5] * 3
+    assert logprobs.top_logprobs == [{text: -0.5} for text in TEXTS]
+    assert logprobs.text_offset == [0, 11, 21]
+    streamed = list(
+        sdk.completions.create(model="tiny", prompt="The capital", logprobs=1, stream=True)
+    )
+    offsets = [c.choices[0].logprobs.text_offset for c in streamed if c.choices[0].text]  # type: ignore[union-attr]
+    assert offsets == [[0], [11], [21]]
