@@ -11,15 +11,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from api_server.chat.events import ChatEvent, Usage
+from api_server.chat.sampling import SamplingParams
 from api_server.engines.client import EngineReplica
 from api_server.errors import EngineError
 from api_server.frontdoor.caching import CacheObserver
 
 # Events a slow reader may leave waiting before the generations wait for it.
 _BUFFERED_EVENTS = 256
+
+
+def choice_sampling(sampling: SamplingParams, index: int) -> SamplingParams:
+    """Choice `index`'s sampling: a seed given becomes one per choice (seed + index), so
+    that the choices differ, as OpenAI's do; without one they differ by chance."""
+    if sampling.seed is None or index == 0:
+        return sampling
+    return replace(sampling, seed=sampling.seed + index)
 
 
 @dataclass(frozen=True, slots=True)

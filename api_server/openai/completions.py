@@ -7,7 +7,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from api_server.chat.events import ChatEvent, Finished, Logprobs, TextDelta, TokenLogprob
-from api_server.openai.render import SSE_DONE, new_completion_id, sse, usage_dict, with_usage
+from api_server.frontdoor.choices import ChoiceEvent
+from api_server.openai.render import (
+    SSE_DONE,
+    new_completion_id,
+    sse,
+    summed_usage,
+    usage_dict,
+    with_usage,
+)
 
 
 def legacy_logprobs(
@@ -34,73 +42,106 @@ def legacy_logprobs(
     }
 
 
+class _ChoiceText:
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.logprobs: list[TokenLogprob] = []  # all of them (JSON), or the next text's
+        self.offset = 0  # characters of text already streamed
+        self.finished: Finished | None = None
+
+
 class TextCompletionState:
-    """`top_logprobs`: the request's `logprobs` (None: none asked for)."""
+    """One `text_completion` of `choices` choices (their events told apart by `choice`).
+    `top_logprobs`: the request's `logprobs` (None: none asked for)."""
 
     def __init__(
-        self, model: str, include_usage: bool = False, top_logprobs: int | None = None
+        self,
+        model: str,
+        include_usage: bool = False,
+        top_logprobs: int | None = None,
+        choices: int = 1,
     ) -> None:
         self.id = new_completion_id("cmpl")
         self.created = int(time.time())
         self.model = model
         self.include_usage = include_usage
         self.top_logprobs = top_logprobs
-        self._text: list[str] = []
-        self._logprobs: list[TokenLogprob] = []  # all of them (JSON), or the next text's
-        self._offset = 0  # characters of text already streamed
-        self.finished: Finished | None = None
+        self.choices = [_ChoiceText() for _ in range(choices)]
+        self._finished = 0
 
-    def _object(
-        self, text: str, finish_reason: str | None, logprobs: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+    def _object(self, choices: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             "id": self.id,
             "object": "text_completion",
             "created": self.created,
             "model": self.model,
             "system_fingerprint": None,
-            "choices": [
-                {"index": 0, "text": text, "logprobs": logprobs, "finish_reason": finish_reason}
-            ],
+            "choices": choices,
         }
 
-    def add(self, event: ChatEvent) -> None:
+    def _choice(self, index: int, text: str, finish_reason: str | None) -> dict[str, Any]:
+        return {
+            "index": index,
+            "text": text,
+            "logprobs": self._take_logprobs(index),
+            "finish_reason": finish_reason,
+        }
+
+    def add(self, event: ChatEvent, choice: int = 0) -> None:
+        state = self.choices[choice]
         if isinstance(event, TextDelta):
-            self._text.append(event.text)
+            state.text.append(event.text)
         elif isinstance(event, Logprobs):
-            self._logprobs.extend(event.tokens)
+            state.logprobs.extend(event.tokens)
         elif isinstance(event, Finished):
-            self.finished = event
+            state.finished = event
 
     def result(self) -> dict[str, Any]:
-        assert self.finished is not None, "the generation ended without Finished"
-        body = self._object("".join(self._text), self.finished.reason, self._take_logprobs())
-        body["usage"] = usage_dict(self.finished.usage)
+        finished = [state.finished for state in self.choices]
+        assert all(finished), "the generation ended without Finished"
+        body = self._object(
+            [
+                self._choice(index, "".join(state.text), state.finished.reason)
+                for index, state in enumerate(self.choices)
+                if state.finished is not None
+            ]
+        )
+        body["usage"] = usage_dict(summed_usage([f.usage for f in finished if f is not None]))
         return body
 
-    def render(self, event: ChatEvent) -> bytes:
+    def render_choice(self, choice_event: ChoiceEvent) -> bytes:
+        return self.render(choice_event.event, choice_event.index)
+
+    def render(self, event: ChatEvent, choice: int = 0) -> bytes:
+        state = self.choices[choice]
         if isinstance(event, Logprobs):
-            self._logprobs.extend(event.tokens)
+            state.logprobs.extend(event.tokens)
             return b""
         if isinstance(event, TextDelta):
-            return self._chunk(event.text, None)
+            return self._chunk(choice, event.text, None)
         if isinstance(event, Finished):
-            closing = self._chunk("", event.reason)
+            state.finished = event
+            self._finished += 1
+            closing = self._chunk(choice, "", event.reason)
+            if self._finished < len(self.choices):
+                return closing
             if self.include_usage:
-                closing += sse(with_usage(self._object("", None), event.usage))
+                usages = [s.finished.usage for s in self.choices if s.finished is not None]
+                closing += sse(with_usage(self._object([]), summed_usage(usages)))
             return closing + SSE_DONE
         return b""
 
-    def _chunk(self, text: str, finish_reason: str | None) -> bytes:
-        payload = self._object(text, finish_reason, self._take_logprobs())
-        self._offset += len(text)
+    def _chunk(self, choice: int, text: str, finish_reason: str | None) -> bytes:
+        payload = self._object([self._choice(choice, text, finish_reason)])
+        self.choices[choice].offset += len(text)
         if self.include_usage:
             payload["usage"] = None  # as OpenAI: every chunk but the last carries null
         return sse(payload)
 
-    def _take_logprobs(self) -> dict[str, Any] | None:
+    def _take_logprobs(self, choice: int) -> dict[str, Any] | None:
         if self.top_logprobs is None:
             return None
-        logprobs = legacy_logprobs(self._logprobs, self.top_logprobs, self._offset)
-        self._logprobs = []
+        state = self.choices[choice]
+        logprobs = legacy_logprobs(state.logprobs, self.top_logprobs, state.offset)
+        state.logprobs = []
         return logprobs

@@ -17,7 +17,12 @@ from api_server.chat.streaming import (
 )
 from api_server.engines.types import CompletionRequest
 from api_server.errors import InferstackError, UnsupportedFeatureError
-from api_server.frontdoor.choices import ChoicesObserver, merged_choices
+from api_server.frontdoor.choices import (
+    ChoiceEvent,
+    ChoicesObserver,
+    choice_sampling,
+    merged_choices,
+)
 from api_server.frontdoor.service import FrontDoorResult, FrontDoorService, log_unknown_fields
 from api_server.generation.local import generate_text
 from api_server.generation.request import ChatRequest
@@ -115,16 +120,13 @@ class OpenAIService(FrontDoorService):
         tracker: RequestTracker,
         translation: TranslationCapture | None,
     ) -> OpenAIResult:
-        """`n` choices: a generation each (a seed given is made one per choice, seed + i,
-        so that the choices differ as OpenAI's do), never from or into the caches (one
-        cached answer would be every choice)."""
+        """`n` choices: a generation each (choice_sampling), never from or into the caches
+        (one cached answer would be every choice)."""
         observer = ChoicesObserver(tracker, choices)
         streams = []
         for index in range(choices):
-            seed = chat.sampling.seed
-            sampling = replace(chat.sampling, seed=None if seed is None else seed + index)
             generation = await self._cached_generation(
-                replace(chat, sampling=sampling),
+                replace(chat, sampling=choice_sampling(chat.sampling, index)),
                 observer,
                 paced=False,
                 cache_requested=False,
@@ -143,7 +145,7 @@ class OpenAIService(FrontDoorService):
                 renderer.render_choice,
                 renderer.render_error,
                 renderer.opening(),
-                completes=lambda choice_event: isinstance(choice_event.event, Finished),
+                completes=_choice_completes,
             )
         assembler = ChatCompletionAssembler(model, translation, top_logprobs, choices)
         async for choice_event in events:
@@ -169,11 +171,37 @@ class OpenAIService(FrontDoorService):
             sampling=to_sampling(request, runtime.spec, self._default_temperature(runtime)),
             request_id=self.request_id,
         )
+        choices = request.n or 1
+        state = TextCompletionState(
+            runtime.spec.name, _include_usage(request), completion.sampling.logprobs, choices
+        )
+        if choices > 1:
+            observer = ChoicesObserver(tracker, choices)
+            merged = merged_choices(
+                [
+                    generate_text(
+                        runtime,
+                        replace(completion, sampling=choice_sampling(completion.sampling, i)),
+                        build_tool_parser("none"),
+                        observer,
+                    )
+                    for i in range(choices)
+                ]
+            )
+            if request.stream:
+                return await self._stream(
+                    tracker,
+                    merged,
+                    state.render_choice,
+                    ChatChunkRenderer.render_error,
+                    b"",
+                    completes=_choice_completes,
+                )
+            async for choice_event in merged:
+                state.add(choice_event.event, choice_event.index)
+            return state.result()
         events = tracker.observed(
             generate_text(runtime, completion, build_tool_parser("none"), tracker)
-        )
-        state = TextCompletionState(
-            runtime.spec.name, _include_usage(request), completion.sampling.logprobs
         )
         if request.stream:
             return await self._stream(
@@ -212,6 +240,10 @@ class OpenAIService(FrontDoorService):
         )
 
 
+def _choice_completes(choice_event: ChoiceEvent) -> bool:
+    return isinstance(choice_event.event, Finished)
+
+
 def _include_usage(request: SamplingFields) -> bool:
     return bool(request.stream_options and request.stream_options.include_usage)
 
@@ -219,7 +251,6 @@ def _include_usage(request: SamplingFields) -> bool:
 def _single_prompt(request: CompletionRequestIn) -> str:
     # Refused rather than dropped: each would change what the client gets back.
     refused = {
-        "n": (request.n or 1) > 1,  # several choices: chat completions only
         "echo": bool(request.echo),
         "suffix": request.suffix is not None,
         "best_of": (request.best_of or 1) > 1,

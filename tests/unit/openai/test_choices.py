@@ -121,3 +121,19 @@ def test_a_failing_choice_fails_the_request_in_the_clients_envelope(
     assert response.json()["error"]["type"]
     (row,) = sink.records
     assert row.status_code == 503
+
+
+def test_legacy_completions_choices(models_file: Path, engine: ScriptedEngine) -> None:
+    with _gateway(models_file, ListSink()) as client:
+        sdk = _sdk(client)
+        reply = sdk.completions.create(model="tiny", prompt="The", n=2, seed=1)
+        streamed = list(sdk.completions.create(model="tiny", prompt="The", n=2, stream=True))
+    assert [choice.index for choice in reply.choices] == [0, 1]
+    assert {choice.text for choice in reply.choices} == {ANSWER}
+    assert reply.usage is not None and reply.usage.completion_tokens == 6
+    assert sorted(r["seed"] for r in engine.requests[:2]) == [1, 2]
+    texts = {0: "", 1: ""}
+    for chunk in streamed:
+        for choice in chunk.choices:
+            texts[choice.index] += choice.text
+    assert texts == {0: ANSWER, 1: ANSWER}
