@@ -113,6 +113,11 @@ class MessagesRequest(LenientModel):
     stop_sequences: list[str] | None = None
     stream: bool = False
     metadata: Metadata | None = None
+    # Structured outputs (Anthropic's `{"type": "json_schema", "schema": ...}`).
+    output_format: dict[str, Any] | None = None
+    # Extended thinking: accepted; only an Anthropic upstream (relayed) writes thinking
+    # blocks, other models answer without them.
+    thinking: dict[str, Any] | None = None
 
 
 class CountTokensRequest(LenientModel):

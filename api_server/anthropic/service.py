@@ -8,7 +8,12 @@ import logging
 from api_server.anthropic.model_names import map_model_name
 from api_server.anthropic.protocol import CountTokensRequest, MessagesRequest
 from api_server.anthropic.render import MessageAssembler, MessageStreamRenderer
-from api_server.anthropic.translate import to_conversation, to_sampling, tool_names_for
+from api_server.anthropic.translate import (
+    to_conversation,
+    to_output_format,
+    to_sampling,
+    tool_names_for,
+)
 from api_server.auth.principal import authorize_model
 from api_server.chat.streaming import JsonResult, RelayResult, start_stream
 from api_server.errors import EngineError, UnsupportedFeatureError
@@ -56,10 +61,17 @@ class AnthropicService(FrontDoorService):
             runtime.spec.name,
             runtime.spec.accepts_images,
         )
+        output_format = await self._translated(
+            request.output_format is not None, to_output_format, request.output_format
+        )
+        if request.thinking is not None:
+            logger.info("model %s writes no thinking blocks: answering without", runtime.spec.name)
         chat = ChatRequest(
             model=runtime,
             conversation=conversation,
-            sampling=to_sampling(request, runtime.spec, self._default_temperature(runtime)),
+            sampling=to_sampling(
+                request, runtime.spec, self._default_temperature(runtime), output_format
+            ),
             request_id=self.request_id,
             client_headers=self.client_headers,
             end_user=end_user,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from api_server.anthropic.protocol import (
     Base64ImageSource,
@@ -31,9 +32,10 @@ from api_server.chat.conversation import (
     ToolChoice,
     ToolSpec,
 )
-from api_server.chat.sampling import SamplingParams, bounded_stops
+from api_server.chat.sampling import OutputFormat, SamplingParams, bounded_stops
 from api_server.client_schemas import RequestSchemas
 from api_server.errors import InvalidRequestError, UnsupportedFeatureError
+from api_server.openai.output_format import json_schema_format
 from api_server.registry import ModelSpec
 
 PromptRequest = MessagesRequest | CountTokensRequest
@@ -193,8 +195,12 @@ def _to_tool_choice(
 
 
 def to_sampling(
-    request: MessagesRequest, spec: ModelSpec, default_temperature: float | None
+    request: MessagesRequest,
+    spec: ModelSpec,
+    default_temperature: float | None,
+    output_format: OutputFormat | None = None,
 ) -> SamplingParams:
+    """`output_format`: the request's, checked (`to_output_format`)."""
     max_tokens = spec.completion_budget(request.max_tokens)
     temperature = request.temperature
     return SamplingParams(
@@ -203,4 +209,19 @@ def to_sampling(
         top_p=request.top_p,
         top_k=request.top_k,
         stop=bounded_stops(request.stop_sequences or [], param="stop_sequences"),
+        output_format=output_format,
+    )
+
+
+def to_output_format(output_format: dict[str, Any] | None) -> OutputFormat | None:
+    """Anthropic's structured output, `{"type": "json_schema", "schema": {...}}`, through
+    the same schema checks as OpenAI's."""
+    if output_format is None:
+        return None
+    if output_format.get("type") != "json_schema":
+        raise InvalidRequestError(
+            "output_format.type must be 'json_schema'", param="output_format.type"
+        )
+    return json_schema_format(
+        {"name": "output", "schema": output_format.get("schema")}, param="output_format"
     )

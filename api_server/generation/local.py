@@ -86,7 +86,8 @@ def output_schema(
     kind = spec.engine.kind
     if kind not in CONSTRAINED_DECODING_KINDS:
         raise UnsupportedFeatureError(
-            f"response_format cannot be enforced for model {spec.name}: its engine ({kind}) "
+            f"a structured output (response_format) cannot be enforced for model {spec.name}: "
+            f"its engine ({kind}) "
             "has no constrained decoding on raw completions; use a model on llama.cpp or vLLM",
             param="response_format",
         )
@@ -102,7 +103,8 @@ def output_schema(
     if gaps:
         shown = ", ".join(gaps[:5]) + (f" and {len(gaps) - 5} more" if len(gaps) > 5 else "")
         raise UnsupportedFeatureError(
-            f"response_format cannot be enforced for model {spec.name}: its engine ({kind}) "
+            f"a structured output (response_format) cannot be enforced for model {spec.name}: "
+            f"its engine ({kind}) "
             f"would not hold the answer to {shown}; leave these out of the schema, or use a "
             "model on vLLM",
             param="response_format",
