@@ -15,9 +15,16 @@ from api_server.state import AppState
 
 def gateway_batch_runner(state: AppState) -> BatchRunner | None:
     """None when batches cannot run here (no storage) or the runner is turned off."""
+    if not state.settings.batch_runner_enabled:
+        return None
+    return build_batch_runner(state)
+
+
+def build_batch_runner(state: AppState) -> BatchRunner | None:
+    """The runner, not started; None without the storage batches need."""
     storage = state.batch_storage
     settings = state.settings
-    if storage is None or not settings.batch_runner_enabled:
+    if storage is None:
         return None
     slots = BatchSlots(
         settings.batch_max_concurrency_per_model,

@@ -4,11 +4,20 @@ unit tests: one server per test module, its version-5 tables emptied before each
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
+from fastapi.testclient import TestClient
 
+from api_server.app import create_app
+from api_server.batches.background import build_batch_runner
 from api_server.batchstore.schema import migrate_batch_tables
+from api_server.config import Settings
+from api_server.registry import ModelRegistry
+from api_server.state import AppState
+from tests.unit.auth.fakes import ListSink
 from tests.unit.stackctl.test_postgres import Server, free_port
 
 
@@ -48,3 +57,32 @@ def empty_tables(pg_server: Server) -> Server:
         " TRUNCATE files, batches, batch_lines; END IF; END $$"
     )
     return pg_server
+
+
+def storage_gateway(
+    models_file: Path, server: Server | None, objects: Path | None, **settings: Any
+) -> TestClient:
+    """The gateway with the Files and Batch APIs' storage (PostgreSQL when `server`, the
+    folder `objects`), its runner not started (a test runs it: `run_batches`), request-log
+    rows in `settings["request_log"]` when given."""
+    request_log = settings.pop("request_log", None) or ListSink()
+    app = create_app(
+        Settings(
+            models_file=models_file,
+            database_url=database_url(server) if server is not None else None,  # type: ignore[arg-type]
+            object_store_path=objects,
+            batch_runner_enabled=False,
+            **settings,
+        ),
+        ModelRegistry.from_file(models_file),
+        request_log=request_log,
+    )
+    return TestClient(app)
+
+
+def run_batches(client: TestClient) -> list[str]:
+    """Run every batch waiting, to its end, on the app's own event loop."""
+    state: AppState = client.app.state.inferstack  # type: ignore[attr-defined]
+    runner = build_batch_runner(state)
+    assert runner is not None and client.portal is not None
+    return client.portal.call(runner.run_pending)

@@ -4,6 +4,7 @@ and files as bytes."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncGenerator
 from pathlib import Path
@@ -165,7 +166,7 @@ class MemoryBatchFiles:
     async def save(
         self, batch: BatchRecord, kind: str, path: Path, size: int, now: float
     ) -> FileRecord:
-        contents = path.read_bytes()
+        contents = await asyncio.to_thread(path.read_bytes)
         assert len(contents) == size
         record = FileRecord(
             id=new_file_id(),

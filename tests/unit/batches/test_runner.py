@@ -243,9 +243,7 @@ async def test_failed_requests_go_to_the_error_file(
 
     done = queue.batches[record.id]
     assert (done.status, done.completed, done.failed) == ("completed", 1, 2)
-    assert [line["custom_id"] for line in parsed(files.contents(done.output_file_id))] == [
-        "good"
-    ]
+    assert [line["custom_id"] for line in parsed(files.contents(done.output_file_id))] == ["good"]
     errors = parsed(files.contents(done.error_file_id))
     assert [(e["custom_id"], e["response"]["status_code"]) for e in errors] == [
         ("no-such-model", 404),
