@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from api_server.batchstore.lines import LineTooLongError
+from api_server.batchstore.records import storable
 from api_server.errors import InvalidRequestError
 
 MAX_CUSTOM_ID_CHARS = 512
@@ -49,6 +50,8 @@ def parse_input_line(number: int, raw: bytes, endpoint: str) -> InputLine:
         raise _bad(number, "needs a custom_id: a non-empty string")
     if len(custom_id) > MAX_CUSTOM_ID_CHARS:
         raise _bad(number, f"custom_id is longer than {MAX_CUSTOM_ID_CHARS} characters")
+    if not storable(custom_id):
+        raise _bad(number, "custom_id holds a NUL character")
     if item.get("method") != "POST":
         raise _bad(number, 'method must be "POST"')
     if item.get("url") != endpoint:
@@ -57,7 +60,7 @@ def parse_input_line(number: int, raw: bytes, endpoint: str) -> InputLine:
     if not isinstance(body, dict):
         raise _bad(number, "body must be a JSON object: the request for the endpoint")
     model = body.get("model")
-    if not isinstance(model, str) or not model:
+    if not isinstance(model, str) or not model or not storable(model):
         raise _bad(number, "body.model must name the model")
     if body.get("stream") not in (None, False):
         raise _bad(number, "body.stream: a batch's answers are never streamed")

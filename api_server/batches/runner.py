@@ -258,6 +258,8 @@ class BatchRunner:
             run.stop("storage")
         finally:
             heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
             if run.writes:  # results in flight are kept: those lines are done
                 await asyncio.wait(run.writes)
             if run.reason == "shutdown":

@@ -26,6 +26,8 @@ from api_server.batchstore.records import (
     FileRecord,
     new_batch_id,
     owner_of,
+    plausible_id,
+    storable,
 )
 from api_server.batchstore.storage import require_storage, storage_errors_as_503
 from api_server.embeddings_api.service import names_model
@@ -54,9 +56,11 @@ class BatchesService:
     async def create(self, body: bytes) -> dict[str, Any]:
         request = parse_body(BatchCreateRequest, body)
         window_s = _checked(request)
+        file = None
         async with storage_errors_as_503():
             await self.storage.ready()
-            file = await self.storage.files.get(self.owner, request.input_file_id)
+            if plausible_id(request.input_file_id):
+                file = await self.storage.files.get(self.owner, request.input_file_id)
         if file is None:
             raise StoredFileNotFoundError(
                 f"No file with id {request.input_file_id!r}", param="input_file_id"
@@ -90,23 +94,29 @@ class BatchesService:
         return batch_object(record)
 
     async def get(self, batch_id: str) -> dict[str, Any]:
+        record = None
         async with storage_errors_as_503():
             await self.storage.ready()
-            record = await self.storage.batches.get(self.owner, batch_id)
+            if plausible_id(batch_id):
+                record = await self.storage.batches.get(self.owner, batch_id)
         if record is None:
             raise BatchNotFoundError(f"No batch with id {batch_id!r}", param="batch_id")
         return batch_object(record)
 
     async def list(self, *, after: str | None, limit: int) -> dict[str, Any]:
+        if after is not None and not plausible_id(after):
+            raise InvalidRequestError("after must be a batch id", param="after")
         async with storage_errors_as_503():
             await self.storage.ready()
             records = await self.storage.batches.page(self.owner, after=after, limit=limit)
         return batch_list(records, limit)
 
     async def cancel(self, batch_id: str) -> dict[str, Any]:
+        record = None
         async with storage_errors_as_503():
             await self.storage.ready()
-            record = await self.storage.batches.cancel(self.owner, batch_id, time.time())
+            if plausible_id(batch_id):
+                record = await self.storage.batches.cancel(self.owner, batch_id, time.time())
         if record is None:
             raise BatchNotFoundError(f"No batch with id {batch_id!r}", param="batch_id")
         if record.status not in ("cancelling", "cancelled"):
@@ -170,6 +180,10 @@ def _checked(request: BatchCreateRequest) -> int:
             f"metadata holds at most {METADATA_MAX_KEYS} keys", param="metadata"
         )
     for key, value in metadata.items():
+        if not storable(key) or not storable(value):
+            raise InvalidRequestError(
+                "metadata holds a NUL or an unpaired surrogate", param="metadata"
+            )
         if len(key) > METADATA_MAX_KEY_CHARS or len(value) > METADATA_MAX_VALUE_CHARS:
             raise InvalidRequestError(
                 f"metadata keys are at most {METADATA_MAX_KEY_CHARS} characters, values at "

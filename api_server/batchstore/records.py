@@ -3,6 +3,7 @@ Unix seconds (floats); the repositories turn them into `timestamptz` and back.""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -25,6 +26,26 @@ BatchStatus = Literal[
 ACTIVE_STATUSES: tuple[BatchStatus, ...] = ("validating", "in_progress", "finalizing", "cancelling")
 # A batch in these may be cancelled.
 CANCELLABLE_STATUSES: tuple[BatchStatus, ...] = ("validating", "in_progress")
+
+
+# Every id we mint (file-<hex>, batch_<hex>) fits; anything else names nothing we store.
+_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def plausible_id(value: str) -> bool:
+    """Could be one of our ids: an id that cannot is answered as absent without a query."""
+    return _ID.fullmatch(value) is not None
+
+
+def storable(text: str) -> bool:
+    """PostgreSQL text takes it: no NUL, no lone surrogate (which UTF-8 cannot encode)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def owner_of(tenant: str | None) -> str:

@@ -10,7 +10,13 @@ from typing import Any
 
 from api_server.auth.principal import Principal
 from api_server.batchstore.files import Order, file_object_key
-from api_server.batchstore.records import FileRecord, new_file_id, owner_of
+from api_server.batchstore.records import (
+    FileRecord,
+    new_file_id,
+    owner_of,
+    plausible_id,
+    storable,
+)
 from api_server.batchstore.storage import require_storage, storage_errors_as_503
 from api_server.errors import InvalidRequestError, StoredFileNotFoundError
 from api_server.files_api.protocol import UPLOAD_PURPOSES, file_list, file_object
@@ -45,7 +51,7 @@ class FilesService:
             id=file_id,
             owner=self.owner,
             purpose=purpose,
-            filename=upload.filename,
+            filename=_storable_name(upload.filename),
             bytes=upload.bytes,
             created_at=time.time(),
             object_key=file_object_key(self.owner, file_id),
@@ -59,6 +65,10 @@ class FilesService:
     async def list(
         self, *, after: str | None, limit: int, order: Order, purpose: str | None
     ) -> dict[str, Any]:
+        if after is not None and not plausible_id(after):
+            raise InvalidRequestError("after must be a file id", param="after")
+        if purpose is not None and not storable(purpose):
+            raise InvalidRequestError("purpose must be a file purpose", param="purpose")
         async with storage_errors_as_503():
             await self.storage.ready()
             records = await self.storage.files.page(
@@ -79,6 +89,8 @@ class FilesService:
         return chunks
 
     async def delete(self, file_id: str) -> dict[str, Any]:
+        if not plausible_id(file_id):
+            raise StoredFileNotFoundError(f"No file with id {file_id!r}", param="file_id")
         async with storage_errors_as_503():
             await self.storage.ready()
             record = await self.storage.files.delete(self.owner, file_id)
@@ -90,9 +102,16 @@ class FilesService:
         return {"id": file_id, "object": "file", "deleted": True}
 
     async def _record(self, file_id: str) -> FileRecord:
+        if not plausible_id(file_id):
+            raise StoredFileNotFoundError(f"No file with id {file_id!r}", param="file_id")
         async with storage_errors_as_503():
             await self.storage.ready()
             record = await self.storage.files.get(self.owner, file_id)
         if record is None:
             raise StoredFileNotFoundError(f"No file with id {file_id!r}", param="file_id")
         return record
+
+
+def _storable_name(filename: str) -> str:
+    """The client's file name as a row can hold it (no NUL), at most 255 characters."""
+    return filename.replace("\x00", "")[:255] or "upload.jsonl"

@@ -169,10 +169,10 @@ def test_a_batch_survives_its_gateway_being_killed(
             }
         ],
     }
-    (tmp_path / "models.yaml").write_text(yaml.safe_dump(models))
+    (tmp_path / "batch-models.yaml").write_text(yaml.safe_dump(models))
     env = gateway_env(
         native_stack, fake_engine_url, tmp_path,
-        INFERSTACK_MODELS_FILE=str(tmp_path / "models.yaml"),
+        INFERSTACK_MODELS_FILE=str(tmp_path / "batch-models.yaml"),
         INFERSTACK_AUTH_MODE="none",
         INFERSTACK_BATCH_MAX_CONCURRENCY_PER_MODEL="1",
         INFERSTACK_REQUEST_TIMEOUT_S="60",
@@ -201,7 +201,7 @@ def test_a_batch_survives_its_gateway_being_killed(
     assert [r["custom_id"] for r in outputs] == [f"k{i}" for i in range(count)]
     stats = fake_engine.get("/_stats").json()
     assert stats["completed_streams"] == count, stats  # never a finished line twice
-    assert "batch " in (tmp_path / "gateway-2.log").read_text()  # the second one ran it
+    assert f"batch {batch.id}: claimed" in (tmp_path / "gateway-2.log").read_text()
 
 
 def test_tenants_never_see_each_others_files_or_batches(

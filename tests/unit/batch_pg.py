@@ -63,15 +63,15 @@ def storage_gateway(
     models_file: Path, server: Server | None, objects: Path | None, **settings: Any
 ) -> TestClient:
     """The gateway with the Files and Batch APIs' storage (PostgreSQL when `server`, the
-    folder `objects`), its runner not started (a test runs it: `run_batches`), request-log
-    rows in `settings["request_log"]` when given."""
+    folder `objects`), its runner not started unless `batch_runner_enabled` (a test runs it:
+    `run_batches`), request-log rows in `settings["request_log"]` when given."""
     request_log = settings.pop("request_log", None) or ListSink()
+    settings.setdefault("batch_runner_enabled", False)
     app = create_app(
         Settings(
             models_file=models_file,
             database_url=database_url(server) if server is not None else None,  # type: ignore[arg-type]
             object_store_path=objects,
-            batch_runner_enabled=False,
             **settings,
         ),
         ModelRegistry.from_file(models_file),

@@ -4,6 +4,7 @@ download; validation naming the line; cancel; pagination; and tenants kept apart
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -238,6 +239,23 @@ def test_batch_lines_are_logged_as_the_creators_requests(
     assert (row.tenant, row.agent_id, row.client_request_id) == (None, batch.id, "x")
 
 
+def test_the_lifespans_runner_runs_batches_by_itself(
+    models_file: Path, empty_tables: Server, tmp_path: Path, engine: ScriptedEngine
+) -> None:
+    settings = {"batch_runner_enabled": True, "batch_poll_interval_s": 0.05, "batch_lease_s": 5}
+    with storage_gateway(models_file, empty_tables, tmp_path / "objects", **settings) as gateway:
+        client = sdk(gateway, "unused")
+        file_id = client.files.create(file=("in.jsonl", chat_line("x")), purpose="batch").id
+        batch = client.batches.create(
+            input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h"
+        )
+        deadline = time.monotonic() + 30
+        while (batch := client.batches.retrieve(batch.id)).status != "completed":
+            assert time.monotonic() < deadline, batch
+            time.sleep(0.05)  # a poll with a deadline: the runner is on its own loop
+    assert batch.request_counts is not None and batch.request_counts.completed == 1
+
+
 def test_deleting_a_file_removes_its_row_and_object(gateway: TestClient, tmp_path: Path) -> None:
     client = sdk(gateway)
     file_id = client.files.create(file=("in.jsonl", chat_line("a")), purpose="batch").id
@@ -281,6 +299,24 @@ def test_without_their_storage_the_apis_say_what_is_missing(
             assert answer.status_code == 503, path
             error = answer.json()["error"]
             assert error["code"] == "batches_unavailable" and missing in error["message"]
+
+
+def test_what_names_nothing_storable_is_refused_without_a_query(gateway: TestClient) -> None:
+    """Ids, cursors and texts PostgreSQL could not even compare (NUL, lone surrogates) are a
+    404 or a 400, never the database's error."""
+    headers = auth(KEY_A)
+    for path in ("/v1/files/file%00x", "/v1/files/a%20b/content", "/v1/batches/batch%00"):
+        assert gateway.get(path, headers=headers).status_code == 404, path
+    assert gateway.delete("/v1/files/..%2f..", headers=headers).status_code == 404
+    assert gateway.post("/v1/batches/x%00/cancel", headers=headers).status_code == 404
+    for path in ("/v1/files?after=a%00", "/v1/batches?after=%2e%2e", "/v1/files?purpose=%00"):
+        assert gateway.get(path, headers=headers).status_code == 400, path
+    body = {"input_file_id": "file-x", "endpoint": "/v1/chat/completions",
+            "completion_window": "24h", "metadata": {"k": "v\u0000"}}  # fmt: skip
+    refused = gateway.post("/v1/batches", json=body, headers=headers)
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "metadata"
+    body = {**body, "metadata": None, "input_file_id": "file\u0000"}
+    assert gateway.post("/v1/batches", json=body, headers=headers).status_code == 404
 
 
 def auth(key: str) -> dict[str, str]:
