@@ -109,24 +109,18 @@ class GatewayLineExecutor:
     async def _answer(
         self, batch: BatchRecord, line: InputLine, request_id: str
     ) -> FrontDoorResult:
-        body = orjson.dumps(line.body)
-        principal = batch_principal(batch)
-        if batch.endpoint == "/v1/embeddings":
-            embeddings = EmbeddingsService(
-                self.state,
-                request_id,
-                principal=principal,
-                agent_id=batch.id,
-                client_request_id=line.custom_id,
-            )
-            return await embeddings.create(body)
-        service = OpenAIService(
+        door = EmbeddingsService if batch.endpoint == "/v1/embeddings" else OpenAIService
+        service = door(
             self.state,
             request_id,
-            principal=principal,
+            principal=batch_principal(batch),
             agent_id=batch.id,
             client_request_id=line.custom_id,
         )
+        body = orjson.dumps(line.body)
+        if isinstance(service, EmbeddingsService):
+            return await service.create(body)
+        assert isinstance(service, OpenAIService)
         if batch.endpoint == "/v1/completions":
             return await service.text_completion(body)
         return await service.chat_completion(body)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from api_server.batchstore.records import BatchRecord
+from api_server.files_api.protocol import cursor_page
 from api_server.validation import LenientModel
 
 # The endpoints a batch may run, each through its own front door (batches/execute.py).
@@ -119,11 +120,4 @@ def batch_object(record: BatchRecord) -> dict[str, Any]:
 
 
 def batch_list(records: list[BatchRecord], limit: int) -> dict[str, Any]:
-    page = [batch_object(record) for record in records[:limit]]
-    return {
-        "object": "list",
-        "data": page,
-        "first_id": page[0]["id"] if page else None,
-        "last_id": page[-1]["id"] if page else None,
-        "has_more": len(records) > limit,
-    }
+    return cursor_page([batch_object(record) for record in records[:limit]], len(records) > limit)

@@ -29,7 +29,7 @@ from api_server.batchstore.records import (
     plausible_id,
     storable,
 )
-from api_server.batchstore.storage import require_storage, storage_errors_as_503
+from api_server.batchstore.storage import storage_errors_as_503
 from api_server.embeddings_api.service import names_model
 from api_server.errors import (
     BatchNotFoundError,
@@ -38,6 +38,7 @@ from api_server.errors import (
     PermissionDeniedError,
     StoredFileNotFoundError,
 )
+from api_server.files_api.service import required_storage
 from api_server.state import AppState
 from api_server.validation import parse_body
 
@@ -47,11 +48,7 @@ class BatchesService:
         self.state = state
         self.principal = principal
         self.owner = owner_of(principal.tenant)
-        self.storage = require_storage(
-            state.batch_storage,
-            has_database=state.services.postgres is not None,
-            has_object_store=state.services.object_store is not None,
-        )
+        self.storage = required_storage(state)
 
     async def create(self, body: bytes) -> dict[str, Any]:
         request = parse_body(BatchCreateRequest, body)

@@ -50,13 +50,17 @@ def file_object(record: FileRecord) -> dict[str, Any]:
 
 
 def file_list(records: list[FileRecord], limit: int) -> dict[str, Any]:
-    page = [file_object(record) for record in records[:limit]]
+    return cursor_page([file_object(record) for record in records[:limit]], len(records) > limit)
+
+
+def cursor_page(page: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    """OpenAI's cursor-paginated list (the SDK asks for the next page `after` last_id)."""
     return {
         "object": "list",
         "data": page,
         "first_id": page[0]["id"] if page else None,
         "last_id": page[-1]["id"] if page else None,
-        "has_more": len(records) > limit,
+        "has_more": has_more,
     }
 
 

@@ -17,7 +17,7 @@ from api_server.batchstore.records import (
     plausible_id,
     storable,
 )
-from api_server.batchstore.storage import require_storage, storage_errors_as_503
+from api_server.batchstore.storage import BatchStorage, require_storage, storage_errors_as_503
 from api_server.errors import InvalidRequestError, StoredFileNotFoundError
 from api_server.files_api.protocol import UPLOAD_PURPOSES, file_list, file_object
 from api_server.files_api.upload import Upload
@@ -28,14 +28,19 @@ logger = logging.getLogger(__name__)
 JSONL_MEDIA_TYPE = "application/jsonl"
 
 
+def required_storage(state: AppState) -> BatchStorage:
+    """The Files and Batch APIs' storage, or a 503 naming the settings missing."""
+    return require_storage(
+        state.batch_storage,
+        has_database=state.services.postgres is not None,
+        has_object_store=state.services.object_store is not None,
+    )
+
+
 class FilesService:
     def __init__(self, state: AppState, principal: Principal) -> None:
         self.owner = owner_of(principal.tenant)
-        self.storage = require_storage(
-            state.batch_storage,
-            has_database=state.services.postgres is not None,
-            has_object_store=state.services.object_store is not None,
-        )
+        self.storage = required_storage(state)
 
     async def create(self, upload: Upload) -> dict[str, Any]:
         purpose = upload.fields.get("purpose")
@@ -85,33 +90,38 @@ class FilesService:
             chunks = await self.storage.objects.open_stream(record.object_key)
         if chunks is None:
             logger.warning("file %s: its object %s is gone", file_id, record.object_key)
-            raise StoredFileNotFoundError(f"No file with id {file_id!r}", param="file_id")
+            raise _not_found(file_id)
         return chunks
 
     async def delete(self, file_id: str) -> dict[str, Any]:
-        if not plausible_id(file_id):
-            raise StoredFileNotFoundError(f"No file with id {file_id!r}", param="file_id")
+        record = None
         async with storage_errors_as_503():
             await self.storage.ready()
-            record = await self.storage.files.delete(self.owner, file_id)
+            if plausible_id(file_id):
+                record = await self.storage.files.delete(self.owner, file_id)
             if record is None:
-                raise StoredFileNotFoundError(f"No file with id {file_id!r}", param="file_id")
+                raise _not_found(file_id)
             # The row first: a failure here leaves an object no row names, never a row
             # naming no object.
             await self.storage.objects.delete(record.object_key)
         return {"id": file_id, "object": "file", "deleted": True}
 
     async def _record(self, file_id: str) -> FileRecord:
-        if not plausible_id(file_id):
-            raise StoredFileNotFoundError(f"No file with id {file_id!r}", param="file_id")
+        record = None
         async with storage_errors_as_503():
             await self.storage.ready()
-            record = await self.storage.files.get(self.owner, file_id)
+            if plausible_id(file_id):
+                record = await self.storage.files.get(self.owner, file_id)
         if record is None:
-            raise StoredFileNotFoundError(f"No file with id {file_id!r}", param="file_id")
+            raise _not_found(file_id)
         return record
 
 
 def _storable_name(filename: str) -> str:
     """The client's file name as a row can hold it (no NUL), at most 255 characters."""
     return filename.replace("\x00", "")[:255] or "upload.jsonl"
+
+
+def _not_found(file_id: str) -> StoredFileNotFoundError:
+    """Absent, another tenant's, or no id of ours: all the same to the caller."""
+    return StoredFileNotFoundError(f"No file with id {file_id!r}", param="file_id")
