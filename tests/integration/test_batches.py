@@ -34,6 +34,11 @@ FAST_RUNNER = {
 }
 
 
+def sdk_client(url: str, key: str) -> openai.OpenAI:
+    """A client of one of the test's own gateways (closed with its block)."""
+    return openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0)
+
+
 def request_line(custom_id: str, model: str, content: str, **body: Any) -> bytes:
     request = {"model": model, "messages": [{"role": "user", "content": content}], **body}
     line = {
@@ -179,8 +184,10 @@ def test_a_batch_survives_its_gateway_being_killed(
         **FAST_RUNNER,
     )  # fmt: skip
     count = 5
-    with own_gateway_process(env, tmp_path / "gateway-1.log") as (url, process):
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+    with (
+        own_gateway_process(env, tmp_path / "gateway-1.log") as (url, process),
+        sdk_client(url, "unused") as client,
+    ):
         batch = start_batch(
             client, [request_line(f"k{i}", "batch-slow", f"line {i}") for i in range(count)]
         )
@@ -190,8 +197,7 @@ def test_a_batch_survives_its_gateway_being_killed(
     stats = fake_engine.get("/_stats").json()
     assert stats["completed_streams"] == 2, stats
 
-    with own_gateway(env, tmp_path / "gateway-2.log") as url:
-        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+    with own_gateway(env, tmp_path / "gateway-2.log") as url, sdk_client(url, "unused") as client:
         done = wait_for(client, batch.id, ended)
         outputs = lines_of(client, done.output_file_id)
     assert done.status == "completed", done
@@ -213,9 +219,12 @@ def test_tenants_never_see_each_others_files_or_batches(
     )
     _, key_a = create_key(env, "--name", "batch-tenant-a")
     _, key_b = create_key(env, "--name", "batch-tenant-b")
-    with own_gateway(env, tmp_path / "gateway.log") as url:
-        alice = openai.OpenAI(base_url=f"{url}/v1", api_key=key_a, max_retries=0)
-        bob = openai.OpenAI(base_url=f"{url}/v1", api_key=key_b, max_retries=0)
+    with (
+        own_gateway(env, tmp_path / "gateway.log") as url,
+        sdk_client(url, key_a) as alice,
+        sdk_client(url, key_b) as bob,
+        sdk_client(url, "nope") as stranger,
+    ):
         batch = start_batch(alice, [request_line("a", "fake-other", "mine")])
         file_id = batch.input_file_id
         for attempt in (
@@ -235,7 +244,7 @@ def test_tenants_never_see_each_others_files_or_batches(
         assert alice.files.retrieve(file_id).id == file_id
         assert alice.batches.cancel(batch.id).status == "cancelling"
         with pytest.raises(openai.AuthenticationError):
-            openai.OpenAI(base_url=f"{url}/v1", api_key="nope", max_retries=0).files.list()
+            stranger.files.list()
 
 
 def test_the_example_runs_its_prompts_as_a_batch(gateway_url: str, tmp_path: Path) -> None:
