@@ -11,11 +11,13 @@ from api_server import __version__
 from api_server.aisdk.router import router as aisdk_router
 from api_server.anthropic.router import router as anthropic_router
 from api_server.auth.repository import KeyStore
+from api_server.batches.router import router as batches_router
 from api_server.config import Settings
 from api_server.dashboard.router import router as dashboard_router
 from api_server.deps import get_principal
 from api_server.embeddings_api.router import router as embeddings_router
 from api_server.error_handlers import install_error_handlers
+from api_server.files_api.router import router as files_router
 from api_server.interceptors import InterceptorChain, InterceptorMiddleware
 from api_server.keys_api.router import router as admin_keys_router
 from api_server.lifespan import gateway_lifespan
@@ -69,6 +71,8 @@ def create_app(
     app.include_router(embeddings_router, dependencies=authenticated)
     app.include_router(anthropic_router, dependencies=authenticated)
     app.include_router(aisdk_router, dependencies=authenticated)
+    app.include_router(files_router, dependencies=authenticated)
+    app.include_router(batches_router, dependencies=authenticated)
     app.include_router(dashboard_router, dependencies=authenticated)
     if settings.logs_api_enabled:  # off unless asked for (404); scoped by its own access
         app.include_router(logs_router)  # rule: the admin key, a tenant's own rows, or 403

@@ -236,6 +236,26 @@ class Settings(BaseSettings):
     # logs_api_allow_anonymous (then anyone who reaches the gateway reads every row).
     logs_api_enabled: bool = False
     logs_api_allow_anonymous: bool = False
+    # The Files and Batch APIs (/v1/files, /v1/batches; api_server/files_api, batches): file
+    # contents in the object store, their rows and the batches' progress in PostgreSQL; both
+    # are needed (else a 503 naming what is missing). An upload is streamed to a temporary
+    # file and refused past batch_max_file_bytes (413); a batch holds at most
+    # batch_max_lines requests, each at most max_body_bytes.
+    batch_max_file_bytes: PositiveInt = 100 * 1024 * 1024
+    batch_max_lines: PositiveInt = 50_000
+    # The batch runner in each gateway process (api_server/batches/runner.py) runs batches'
+    # lines through the chat path at the lowest priority: per process at most
+    # batch_max_concurrency_per_model lines of one model at once, and a line waits while
+    # more than batch_interactive_threshold interactive requests of its model are in flight
+    # here (0: batches run only on an idle model). A runner holds a batch for batch_lease_s,
+    # renewed every batch_poll_interval_s (also how often it looks for work and notices a
+    # cancel): a batch a dead process held is taken over once its lease ends.
+    batch_runner_enabled: bool = True
+    batch_max_concurrency_per_model: PositiveInt = 2
+    batch_interactive_threshold: int = Field(default=2, ge=0)
+    batch_max_active: PositiveInt = 4  # batches one process works on at once
+    batch_poll_interval_s: PositiveFloat = 1.0
+    batch_lease_s: PositiveFloat = 30.0
     # An admin-key caller's `X-Inferstack-Debug: translation` on /v1/chat/completions gets
     # the exact prompt sent to a local engine and its raw text back (`inferstack_debug`).
     # Off by default: the prompt shows the system prompt and template a client never sees.
@@ -391,6 +411,15 @@ class Settings(BaseSettings):
                 f"workers={self.workers} with qdrant_path: local-mode Qdrant is one process's "
                 "alone. Set qdrant_url (a Qdrant server) for the semantic cache, or unset "
                 "qdrant_path to go without it (natively: make start WORKERS=N does that)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _batch_lease_outlasts_renewals(self) -> Settings:
+        if self.batch_lease_s < 3 * self.batch_poll_interval_s:
+            raise ValueError(
+                "batch_lease_s must be at least 3 x batch_poll_interval_s: a runner renews its "
+                "lease every poll interval, and must not lose it to one slow renewal"
             )
         return self
 

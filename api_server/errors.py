@@ -11,6 +11,8 @@ InferstackError                   500 server_error
 ├── ModelNotFoundError            404 code=model_not_found
 ├── LogNotFoundError              404 code=not_found (GET /v1/logs/{id})
 ├── KeyNotFoundError              404 code=not_found (DELETE /v1/admin/keys/{id})
+├── StoredFileNotFoundError       404 code=not_found (/v1/files/{id}, or another tenant's)
+├── BatchNotFoundError            404 code=not_found (/v1/batches/{id}, or another tenant's)
 ├── RequestTooLargeError          413
 ├── UnsupportedMediaTypeError     415 (a JSON route's body sent as anything but JSON)
 ├── RateLimitExceededError        429 (the caller's rpm/tpm; carries x-ratelimit-* headers)
@@ -19,6 +21,7 @@ InferstackError                   500 server_error
 ├── LogsUnavailableError          503 (PostgreSQL down or not configured: logs cannot be read)
 ├── AuthUnavailableError          503 (a key cannot be checked: PostgreSQL or the JWKS is down)
 ├── EmbeddingsUnavailableError    503 (no embedding model: extra not installed, or not configured)
+├── BatchesUnavailableError       503 (files, batches: PostgreSQL or object store missing/down)
 └── EngineError                   upstream trouble, never reported as a plain 500
     ├── EngineUnavailableError    503 (connection refused, engine loading, no healthy replica)
     ├── EngineOverloadedError     429 (engine said 429; carries its Retry-After)
@@ -134,6 +137,27 @@ class KeyNotFoundError(InferstackError):
     status_code = 404
     error_type = "invalid_request_error"
     code = "not_found"
+
+
+class StoredFileNotFoundError(InferstackError):
+    status_code = 404
+    error_type = "invalid_request_error"
+    code = "not_found"
+
+
+class BatchNotFoundError(InferstackError):
+    status_code = 404
+    error_type = "invalid_request_error"
+    code = "not_found"
+
+
+class BatchesUnavailableError(InferstackError):
+    """The Files and Batch APIs need PostgreSQL and an object store: one is not configured,
+    or is down right now."""
+
+    status_code = 503
+    error_type = "service_unavailable"
+    code = "batches_unavailable"
 
 
 class RequestTooLargeError(InferstackError):

@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from fastapi import FastAPI
 
 from api_server.auth.repository import KeyStore
+from api_server.batches.background import gateway_batch_runner
 from api_server.config import Settings
 from api_server.embeddings.backend import preload_embedder
 from api_server.infra.connections import open_backing_services
@@ -85,6 +86,10 @@ def gateway_lifespan(
             await check_engines(state)
             monitor = asyncio.create_task(_watch_engines(state))
             stack.callback(monitor.cancel)
+            # Last in, first out: its lines stop (leases given back) before anything they use.
+            if (batch_runner := gateway_batch_runner(state)) is not None:
+                batch_runner.start()
+                stack.push_async_callback(batch_runner.close)
             logger.info(
                 "gateway ready: %d models, auth %s", len(registry.models), settings.auth_mode
             )

@@ -13,6 +13,7 @@ from api_server.access_log import AccessLog
 from api_server.archive.writer import ArchiveWriter
 from api_server.auth.authenticator import Authenticator, build_authenticator
 from api_server.auth.repository import KeyStore
+from api_server.batchstore.storage import BatchStorage
 from api_server.cache import ExactCache
 from api_server.cache.semantic import SemanticCache
 from api_server.chat.conversation import Conversation
@@ -52,6 +53,7 @@ class AppState:
     exact_cache: ExactCache | None = None  # set when cache_enabled and Redis is configured
     embedder: Embedder | None = None  # set when embeddings_model is
     semantic_cache: SemanticCache | None = None  # set with Qdrant, an embedder, cache_enabled
+    batch_storage: BatchStorage | None = None  # the Files and Batch APIs': PostgreSQL + store
     access_log: AccessLog = field(default_factory=AccessLog)
     # Hosted upstreams' model lists, to spell names as they do (proxy mode's catch-all).
     model_catalog: ModelCatalog = field(default_factory=ModelCatalog)
@@ -178,6 +180,11 @@ def build_app_state(
         exact_cache=exact_cache,
         embedder=embedder,
         semantic_cache=semantic_cache,
+        batch_storage=(
+            BatchStorage(services.postgres, services.object_store)
+            if services.postgres is not None and services.object_store is not None
+            else None
+        ),
         access_log=AccessLog(
             enabled=settings.access_log,
             slow_request_warning_s=settings.slow_request_warning_s,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import urllib3
@@ -18,6 +19,7 @@ from minio import Minio
 from minio.error import S3Error
 
 from api_server.archive.object_keys import check_key
+from api_server.archive.store import CHUNK_BYTES
 
 T = TypeVar("T")
 
@@ -68,6 +70,21 @@ class S3ObjectStore:
     async def get(self, key: str) -> bytes | None:
         return await self._run(self._get, check_key(key))
 
+    async def put_file(self, key: str, path: Path, content_type: str) -> None:
+        # fput_object uploads a large file in parts, each read from disk as it goes.
+        await self._run(
+            self.client.fput_object, self.bucket, check_key(key), str(path), content_type
+        )
+
+    async def open_stream(self, key: str) -> AsyncGenerator[bytes, None] | None:
+        response = await self._run(self._open, check_key(key))
+        if response is None:
+            return None
+        return self._chunks_of(response)
+
+    async def delete(self, key: str) -> None:
+        await self._run(self.client.remove_object, self.bucket, check_key(key))
+
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -79,6 +96,22 @@ class S3ObjectStore:
         self.client.put_object(
             self.bucket, key, io.BytesIO(data), len(data), content_type="application/json"
         )
+
+    def _open(self, key: str) -> Any:
+        try:
+            return self.client.get_object(self.bucket, key)
+        except S3Error as exc:
+            if exc.code in _MISSING:
+                return None
+            raise
+
+    async def _chunks_of(self, response: Any) -> AsyncGenerator[bytes, None]:
+        try:
+            while chunk := await self._run(response.read, CHUNK_BYTES):
+                yield chunk
+        finally:
+            response.close()
+            response.release_conn()
 
     def _get(self, key: str) -> bytes | None:
         try:

@@ -94,4 +94,66 @@ CREATE INDEX IF NOT EXISTS request_logs_agent_received_at_idx
     ON request_logs (agent_id, received_at) WHERE agent_id IS NOT NULL;
 INSERT INTO schema_migrations (version) VALUES (3) ON CONFLICT (version) DO NOTHING;
 
+-- Version 5: the Files and Batch APIs (api_server/batchstore). Owners are tenants
+-- ('anonymous' for callers without one); the contents live in the object store.
+-- api_server/batchstore/schema.py runs the same statements before their first use.
+CREATE TABLE IF NOT EXISTS files (
+    id         text PRIMARY KEY,             -- file-<hex>
+    owner      text NOT NULL,
+    purpose    text NOT NULL,                -- batch | batch_output
+    filename   text NOT NULL,
+    bytes      bigint NOT NULL,
+    object_key text NOT NULL,                -- files/<owner digest>/<id>
+    created_at timestamptz NOT NULL
+);
+-- GET /v1/files: a tenant's files, by time.
+CREATE INDEX IF NOT EXISTS files_owner_created_at_idx ON files (owner, created_at, id);
+CREATE TABLE IF NOT EXISTS batches (
+    id                text PRIMARY KEY,      -- batch_<hex>
+    owner             text NOT NULL,
+    api_key_id        text,                  -- the creator's key, for its lines' log rows
+    endpoint          text NOT NULL,
+    model             text NOT NULL,         -- one model per batch
+    input_file_id     text NOT NULL,
+    input_object_key  text NOT NULL,
+    completion_window text NOT NULL,
+    status            text NOT NULL,         -- OpenAI's: validating, in_progress, ...
+    metadata          jsonb,
+    total             integer NOT NULL,
+    completed         integer NOT NULL DEFAULT 0,
+    failed            integer NOT NULL DEFAULT 0,
+    input_tokens      bigint NOT NULL DEFAULT 0,
+    output_tokens     bigint NOT NULL DEFAULT 0,
+    output_file_id    text,
+    error_file_id     text,
+    errors            jsonb,
+    created_at        timestamptz NOT NULL,
+    expires_at        timestamptz NOT NULL,
+    in_progress_at    timestamptz,
+    finalizing_at     timestamptz,
+    completed_at      timestamptz,
+    failed_at         timestamptz,
+    expired_at        timestamptz,
+    cancelling_at     timestamptz,
+    cancelled_at      timestamptz,
+    lease_owner       text,                  -- the runner working on it, until lease_until
+    lease_until       timestamptz
+);
+-- GET /v1/batches: a tenant's batches, newest first.
+CREATE INDEX IF NOT EXISTS batches_owner_created_at_idx ON batches (owner, created_at, id);
+-- The runners' search for work.
+CREATE INDEX IF NOT EXISTS batches_active_idx ON batches (created_at)
+    WHERE status IN ('validating', 'in_progress', 'finalizing', 'cancelling');
+-- Each finished line of a running batch, its output-file line ready; a line with a row
+-- here is never run again. Deleted when the batch's output files are written.
+CREATE TABLE IF NOT EXISTS batch_lines (
+    batch_id  text NOT NULL,
+    line      integer NOT NULL,              -- 1-based line number in the input file
+    custom_id text NOT NULL,
+    ok        boolean NOT NULL,              -- a 2xx answer: the output file, else the error file
+    output    bytea NOT NULL,
+    PRIMARY KEY (batch_id, line)
+);
+INSERT INTO schema_migrations (version) VALUES (5) ON CONFLICT (version) DO NOTHING;
+
 COMMIT;

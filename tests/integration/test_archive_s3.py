@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from api_server.app import create_app
 from api_server.archive.s3 import S3ObjectStore
+from api_server.archive.store import CHUNK_BYTES
 from api_server.config import Settings
 from api_server.registry import ModelRegistry
 from tests.integration.services import free_port, running
@@ -65,6 +66,24 @@ async def test_overwrite_and_large_object(store: S3ObjectStore) -> None:
 
 async def test_missing_key_is_none(store: S3ObjectStore) -> None:
     assert await store.get("2025/01/02/never-written.json") is None
+
+
+async def test_large_files_stream_in_and_out(store: S3ObjectStore, tmp_path: Path) -> None:
+    """The Files API's way: a file put from disk (in parts past 5 MiB), read in pieces."""
+    source = tmp_path / "requests.jsonl"
+    data = b"".join(b'{"custom_id": "%d"}\n' % i for i in range(500_000))  # ~10 MiB
+    source.write_bytes(data)
+    await store.put_file("files/abc/file-1", source, "application/jsonl")
+    stat = store.client.stat_object("archive", "files/abc/file-1")
+    assert (stat.size, stat.content_type) == (len(data), "application/jsonl")
+    chunks = await store.open_stream("files/abc/file-1")
+    assert chunks is not None
+    pieces = [piece async for piece in chunks]
+    assert b"".join(pieces) == data and max(map(len, pieces)) <= CHUNK_BYTES
+    assert await store.open_stream("files/abc/none") is None
+    await store.delete("files/abc/file-1")
+    await store.delete("files/abc/file-1")  # already gone: no error
+    assert await store.get("files/abc/file-1") is None
 
 
 async def test_missing_bucket_raises(s3_url: str) -> None:

@@ -22,14 +22,14 @@ FLOORS: tuple[frozenset[str], ...] = tuple(
         "workers",  # several gateway processes: the supervisor and each worker's app
         "app lifespan error_handlers",
         # Front doors and the other APIs: routers and their translation.
-        "aisdk anthropic system keys_api logs_api embeddings_api dashboard",
+        "aisdk anthropic system keys_api logs_api embeddings_api dashboard files_api batches",
         "fakes",  # stand-in engines and upstreams for tests and `make bench`
         "openai",  # the AI SDK door reuses OpenAI's tool definitions
         "deps",
         # One tracked, admitted request, from a cache or generated, for every front door.
         "frontdoor",
         "state",
-        "tracking ratelimit cache upstreams infra access_log",
+        "tracking ratelimit cache upstreams infra access_log batchstore",
         "generation archive",
         "engines auth logs embeddings sessions agent_ids",
         "config proxy_mode",

@@ -1,0 +1,111 @@
+"""The Files and Batch APIs' tables (init.sql's version-5 block), created by the gateway
+itself before their first use.
+
+stackctl applies init.sql at every native start, but compose's PostgreSQL runs it only on
+an empty volume, and a database may come up after the gateway: so the first query of either
+API (or of the batch runner) runs these statements, all idempotent, once per process. Several
+gateway processes may start at once: an advisory lock runs them one at a time. A unit test
+keeps them equal to init.sql's block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+SCHEMA_VERSION = 5
+MIGRATION_V5 = (
+    "CREATE TABLE IF NOT EXISTS files ("
+    " id text PRIMARY KEY,"
+    " owner text NOT NULL,"
+    " purpose text NOT NULL,"
+    " filename text NOT NULL,"
+    " bytes bigint NOT NULL,"
+    " object_key text NOT NULL,"
+    " created_at timestamptz NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS files_owner_created_at_idx ON files (owner, created_at, id)",
+    "CREATE TABLE IF NOT EXISTS batches ("
+    " id text PRIMARY KEY,"
+    " owner text NOT NULL,"
+    " api_key_id text,"
+    " endpoint text NOT NULL,"
+    " model text NOT NULL,"
+    " input_file_id text NOT NULL,"
+    " input_object_key text NOT NULL,"
+    " completion_window text NOT NULL,"
+    " status text NOT NULL,"
+    " metadata jsonb,"
+    " total integer NOT NULL,"
+    " completed integer NOT NULL DEFAULT 0,"
+    " failed integer NOT NULL DEFAULT 0,"
+    " input_tokens bigint NOT NULL DEFAULT 0,"
+    " output_tokens bigint NOT NULL DEFAULT 0,"
+    " output_file_id text,"
+    " error_file_id text,"
+    " errors jsonb,"
+    " created_at timestamptz NOT NULL,"
+    " expires_at timestamptz NOT NULL,"
+    " in_progress_at timestamptz,"
+    " finalizing_at timestamptz,"
+    " completed_at timestamptz,"
+    " failed_at timestamptz,"
+    " expired_at timestamptz,"
+    " cancelling_at timestamptz,"
+    " cancelled_at timestamptz,"
+    " lease_owner text,"
+    " lease_until timestamptz)",
+    "CREATE INDEX IF NOT EXISTS batches_owner_created_at_idx ON batches (owner, created_at, id)",
+    "CREATE INDEX IF NOT EXISTS batches_active_idx ON batches (created_at)"
+    " WHERE status IN ('validating', 'in_progress', 'finalizing', 'cancelling')",
+    "CREATE TABLE IF NOT EXISTS batch_lines ("
+    " batch_id text NOT NULL,"
+    " line integer NOT NULL,"
+    " custom_id text NOT NULL,"
+    " ok boolean NOT NULL,"
+    " output bytea NOT NULL,"
+    " PRIMARY KEY (batch_id, line))",
+    "INSERT INTO schema_migrations (version) VALUES (5) ON CONFLICT (version) DO NOTHING",
+)
+_LOCK_ID = 0x696E66626174  # any constant of ours ("infbat"), not the request logs' one
+_IS_CURRENT = "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)"
+_HAS_MIGRATIONS_TABLE = "SELECT to_regclass('schema_migrations') IS NOT NULL"
+_CREATE_MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+)
+
+
+async def migrate_batch_tables(conn: asyncpg.Connection | PoolConnectionProxy) -> bool:
+    """Create the version-5 tables unless there; True when it had to."""
+    if await conn.fetchval(_HAS_MIGRATIONS_TABLE) and await conn.fetchval(
+        _IS_CURRENT, SCHEMA_VERSION
+    ):
+        return False
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
+        await conn.execute(_CREATE_MIGRATIONS_TABLE)
+        if await conn.fetchval(_IS_CURRENT, SCHEMA_VERSION):
+            return False  # another process did it while we waited
+        for statement in MIGRATION_V5:
+            await conn.execute(statement)
+    return True
+
+
+class SchemaGate:
+    """Runs the migration once per process, on first use; a failure (database down) is
+    tried again on the next use."""
+
+    def __init__(self) -> None:
+        self._done = False
+        self._lock = asyncio.Lock()
+
+    async def ensure(self, pool: asyncpg.Pool) -> None:
+        if self._done:
+            return
+        async with self._lock:
+            if not self._done:
+                async with pool.acquire() as conn:
+                    await migrate_batch_tables(conn)
+                self._done = True
