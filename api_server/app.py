@@ -28,6 +28,8 @@ from api_server.openai.router import router as openai_router
 from api_server.openapi_doc import install_openapi
 from api_server.proxy_mode import upstream_registry
 from api_server.registry import ModelRegistry
+from api_server.response_store.record import ResponseStore
+from api_server.responses.router import router as responses_router
 from api_server.system.router import router as system_router
 
 logger = logging.getLogger(__name__)
@@ -38,10 +40,12 @@ def create_app(
     registry: ModelRegistry | None = None,
     request_log: RequestLogSink | None = None,
     key_store: KeyStore | None = None,
+    response_store: ResponseStore | None = None,
 ) -> FastAPI:
     """Build the gateway; `registry` defaults to the one in `settings.models_file`, and
-    `request_log` and `key_store` (tests) replace the sink request-log rows go to and the
-    PostgreSQL store API keys are checked against."""
+    `request_log`, `key_store` and `response_store` (tests) replace the sink request-log
+    rows go to, the PostgreSQL store API keys are checked against and the one the
+    Responses API keeps responses in."""
     settings = settings or Settings()
     # Load the registry now, not in the lifespan: a bad models file fails before serving.
     if registry is None:
@@ -58,7 +62,9 @@ def create_app(
     app = FastAPI(
         title="inferstack",
         version=__version__,
-        lifespan=gateway_lifespan(settings, registry, interceptors, request_log, key_store),
+        lifespan=gateway_lifespan(
+            settings, registry, interceptors, request_log, key_store, response_store
+        ),
         summary="OpenAI-compatible gateway over vLLM, MAX Serve and llama.cpp",
     )
     app.add_middleware(RequestIdMiddleware)
@@ -68,6 +74,7 @@ def create_app(
     authenticated = [Depends(get_principal)]
     app.include_router(system_router, dependencies=authenticated)
     app.include_router(openai_router, dependencies=authenticated)
+    app.include_router(responses_router, dependencies=authenticated)
     app.include_router(embeddings_router, dependencies=authenticated)
     app.include_router(anthropic_router, dependencies=authenticated)
     app.include_router(aisdk_router, dependencies=authenticated)

@@ -13,6 +13,7 @@ InferstackError                   500 server_error
 ├── KeyNotFoundError              404 code=not_found (DELETE /v1/admin/keys/{id})
 ├── StoredFileNotFoundError       404 code=not_found (/v1/files/{id}, or another tenant's)
 ├── BatchNotFoundError            404 code=not_found (/v1/batches/{id}, or another tenant's)
+├── ResponseNotFoundError         404 code=not_found (a stored response: unknown, or another's)
 ├── RequestTooLargeError          413
 ├── UnsupportedMediaTypeError     415 (a JSON route's body sent as anything but JSON)
 ├── RateLimitExceededError        429 (the caller's rpm/tpm; carries x-ratelimit-* headers)
@@ -22,6 +23,7 @@ InferstackError                   500 server_error
 ├── AuthUnavailableError          503 (a key cannot be checked: PostgreSQL or the JWKS is down)
 ├── EmbeddingsUnavailableError    503 (no embedding model: extra not installed, or not configured)
 ├── BatchesUnavailableError       503 (files, batches: PostgreSQL or object store missing/down)
+├── ResponsesUnavailableError     503 (PostgreSQL down: stored responses cannot be read or written)
 └── EngineError                   upstream trouble, never reported as a plain 500
     ├── EngineUnavailableError    503 (connection refused, engine loading, no healthy replica)
     ├── EngineOverloadedError     429 (engine said 429; carries its Retry-After)
@@ -158,6 +160,23 @@ class BatchesUnavailableError(InferstackError):
     status_code = 503
     error_type = "service_unavailable"
     code = "batches_unavailable"
+
+
+class ResponseNotFoundError(InferstackError):
+    """A stored response (Responses API) that does not exist for this caller: never stored,
+    deleted, or another tenant's (404 either way, so ids reveal nothing)."""
+
+    status_code = 404
+    error_type = "invalid_request_error"
+    code = "not_found"
+
+
+class ResponsesUnavailableError(InferstackError):
+    """PostgreSQL is down: stored responses cannot be read or written right now."""
+
+    status_code = 503
+    error_type = "service_unavailable"
+    code = "responses_unavailable"
 
 
 class RequestTooLargeError(InferstackError):

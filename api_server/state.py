@@ -32,6 +32,8 @@ from api_server.prompts.template_source import load_chat_template
 from api_server.ratelimit.limiter import RateLimiter, RateLimitMetrics
 from api_server.ratelimit.window import SlidingWindow
 from api_server.registry import CATCH_ALL_MODEL, ModelRegistry, ModelSpec
+from api_server.response_store.pg_store import PostgresResponseStore
+from api_server.response_store.record import ResponseStore
 from api_server.upstreams.model_catalog import ModelCatalog
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ class AppState:
     access_log: AccessLog = field(default_factory=AccessLog)
     # Hosted upstreams' model lists, to spell names as they do (proxy mode's catch-all).
     model_catalog: ModelCatalog = field(default_factory=ModelCatalog)
+    response_store: ResponseStore | None = None  # the Responses API's; needs PostgreSQL
 
     def runtime_for(self, requested_model: str) -> ModelRuntime:
         """Resolve a client's model name (aliases, any case) to its runtime, or 404."""
@@ -123,6 +126,7 @@ def build_app_state(
     services: BackingServices,
     request_log: RequestLogSink | None = None,
     key_store: KeyStore | None = None,
+    response_store: ResponseStore | None = None,
 ) -> AppState:
     runtimes = {spec.name: build_runtime(spec, http) for spec in registry.models}
     metrics = GatewayMetrics(shared_metrics_dir())
@@ -189,6 +193,8 @@ def build_app_state(
             enabled=settings.access_log,
             slow_request_warning_s=settings.slow_request_warning_s,
         ),
+        response_store=response_store
+        or (PostgresResponseStore(services.postgres) if services.postgres is not None else None),
     )
 
 

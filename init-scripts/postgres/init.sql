@@ -1,4 +1,4 @@
--- inferstack schema, version 3.
+-- inferstack schema, version 5.
 --
 -- Applied inside the `inferstack` database by its owner: by the postgres image at its first
 -- start in compose (docker-entrypoint-initdb.d), and by stackctl after every native start.
@@ -93,6 +93,25 @@ ALTER TABLE request_logs ADD COLUMN IF NOT EXISTS agent_id text;
 CREATE INDEX IF NOT EXISTS request_logs_agent_received_at_idx
     ON request_logs (agent_id, received_at) WHERE agent_id IS NOT NULL;
 INSERT INTO schema_migrations (version) VALUES (3) ON CONFLICT (version) DO NOTHING;
+
+-- Version 4: the Responses API's stored responses (POST /v1/responses, store: true), one row
+-- per response, per tenant. A conversation is the chain of rows read back through
+-- previous_response_id; depth and history_bytes bound it before it is read. Items are json,
+-- not jsonb: kept as written (jsonb refuses a NUL character a model may write).
+CREATE TABLE IF NOT EXISTS responses (
+    tenant               text NOT NULL,     -- key:<id> | jwt:<hash> | admin; '' anonymous
+    id                   text NOT NULL,     -- resp_...
+    created_at           timestamptz NOT NULL,
+    model                text NOT NULL,
+    previous_response_id text,              -- the response it continues, the same tenant's
+    depth                integer NOT NULL,  -- responses in its chain, itself included
+    history_bytes        bigint NOT NULL,   -- the chain's items as JSON, in bytes
+    input_items          json NOT NULL,     -- its own input items, with their ids
+    output_items         json NOT NULL,
+    response             json NOT NULL,     -- the Response object, less its output
+    PRIMARY KEY (tenant, id)                -- every read is one tenant's
+);
+INSERT INTO schema_migrations (version) VALUES (4) ON CONFLICT (version) DO NOTHING;
 
 -- Version 5: the Files and Batch APIs (api_server/batchstore). Owners are tenants
 -- ('anonymous' for callers without one); the contents live in the object store.

@@ -72,6 +72,7 @@ def test_every_post_declares_its_json_request_body(document: dict[str, Any]) -> 
         "/v1/batches",
         *MULTIPART_POSTS,
         *BODILESS_POSTS,
+        "/v1/responses",
     }
     for path, operation in posts:
         body = operation.get("requestBody")
@@ -97,6 +98,7 @@ def test_every_post_declares_its_json_request_body(document: dict[str, Any]) -> 
         ("/v1/chat/completions", {"model", "messages"}),
         ("/v1/completions", {"model", "prompt"}),
         ("/v1/messages", {"model", "messages", "max_tokens"}),
+        ("/v1/responses", {"model", "input"}),
     ],
 )
 def test_request_models_are_the_front_doors_own(
@@ -128,7 +130,8 @@ def test_every_operation_declares_its_errors_in_its_clients_envelope(
 
 
 def test_streaming_routes_declare_json_and_server_sent_events(document: dict[str, Any]) -> None:
-    for path in ("/v1/chat/completions", "/v1/completions", "/v1/messages", "/api/chat"):
+    streaming = ("/v1/chat/completions", "/v1/completions", "/v1/messages", "/api/chat")
+    for path in (*streaming, "/v1/responses"):
         content = document["paths"][path]["post"]["responses"]["200"]["content"]
         assert {"application/json", "text/event-stream"} <= set(content), path
 

@@ -97,10 +97,10 @@ def test_serve_initializes_once_and_setup_applies_the_schema_idempotently(
             result = server.setup(INIT_SQL)
             assert result.returncode == 0, result.stderr
             assert result.stderr == ""  # no "already exists, skipping" notices
-        assert server.query("SELECT version FROM schema_migrations ORDER BY 1") == "1\n2\n3\n5\n"
+        assert server.query("SELECT version FROM schema_migrations ORDER BY 1") == "1\n2\n3\n4\n5\n"
         tables = server.query("SELECT string_agg(tablename, ',' ORDER BY tablename) "
                               "FROM pg_tables WHERE schemaname = 'public'")  # fmt: skip
-        assert tables == ("api_keys,batch_lines,batches,files,request_logs,schema_migrations\n")
+        assert tables == ("api_keys,batch_lines,batches,files,request_logs,responses,schema_migrations\n")
         server.query("INSERT INTO api_keys (name, prefix, key_hash) VALUES ('k', 'sk-1', 'h')")
     finally:
         server.stop()
