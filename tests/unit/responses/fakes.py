@@ -1,4 +1,5 @@
-"""An in-memory response store behind the same protocol as PostgreSQL's, for unit tests."""
+"""An in-memory response store behind the same protocol as PostgreSQL's, and a function
+tool, for unit tests of the Responses API."""
 
 from __future__ import annotations
 
@@ -6,6 +7,18 @@ import copy
 
 from api_server.errors import ResponsesUnavailableError
 from api_server.response_store.record import StoredResponse
+
+# A Responses API function tool (flat: no "function" object around it, unlike chat's).
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
 
 
 class MemoryResponseStore:

@@ -14,26 +14,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api_server.app import create_app
-from api_server.chat.sampling import OutputFormat
 from api_server.config import Settings
-from api_server.frontdoor.generation import generate_chat
-from api_server.generation.request import ChatRequest
 from api_server.registry import ModelRegistry
 from api_server.responses import service as responses_service
 from api_server.sse import parse_sse
 from tests.unit.auth.fakes import ListSink, MemoryKeyStore
-from tests.unit.responses.fakes import MemoryResponseStore
+from tests.unit.responses.fakes import WEATHER, MemoryResponseStore
 from tests.unit.scripted_engine import Scripted, ScriptedEngine
 
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Weather for a city",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-    },
+CITY_SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}},
+    "required": ["city"],
+    "additionalProperties": False,
 }
 HERMES_CALL = [
     "<tool_call>\n",
@@ -474,40 +467,6 @@ def test_chains_are_bounded(
     assert "bytes" in raised.value.message
 
 
-def test_text_format_reaches_the_generation_as_its_output_format(
-    sdk: openai.OpenAI, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The structured output reaches the chat domain; each engine's constrained decoding
-    is the generation path's (tested with the engines)."""
-    seen: list[ChatRequest] = []
-
-    def recording(request: ChatRequest, observer: Any) -> Any:
-        seen.append(request)
-        return generate_chat(request, observer)
-
-    monkeypatch.setattr("api_server.frontdoor.caching.generate_chat", recording)
-    schema = {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    }
-    response = sdk.responses.create(
-        model="tiny",
-        input="Capital of France, as JSON",
-        text={"format": {"type": "json_schema", "name": "city", "schema": schema, "strict": True}},
-    )
-    assert response.text is not None and response.text.format is not None
-    assert response.text.format.type == "json_schema"
-    sdk.responses.create(
-        model="tiny", input="JSON please", text={"format": {"type": "json_object"}}
-    )
-    assert [request.sampling.output_format for request in seen] == [
-        OutputFormat(schema=schema, name="city", strict=True),
-        OutputFormat(),
-    ]
-
-
 @pytest.fixture
 def no_database(models_file: Path) -> Iterator[TestClient]:
     app = create_app(Settings(models_file=models_file), ModelRegistry.from_file(models_file))
@@ -527,3 +486,19 @@ def test_without_a_database_responses_work_but_are_not_kept(no_database: TestCli
         sdk.responses.create(model="tiny", input="more", previous_response_id=response.id)
     assert refused.value.body["param"] == "previous_response_id"  # type: ignore[index]
     assert "database" in refused.value.message
+
+
+def test_a_json_schema_format_is_the_engines_constraint(
+    sdk: openai.OpenAI, engine: ScriptedEngine
+) -> None:
+    engine.texts = ['{"city": ', '"Paris"}']
+    schema = CITY_SCHEMA
+    response = sdk.responses.create(
+        model="tiny",  # llama.cpp
+        input="Capital of France, as JSON",
+        text={"format": {"type": "json_schema", "name": "city", "schema": schema}},
+    )
+    assert json.loads(response.output_text) == {"city": "Paris"}
+    assert engine.last_request["json_schema"] == schema
+    sdk.responses.create(model="tiny", input="JSON", text={"format": {"type": "json_object"}})
+    assert engine.last_request["json_schema"] == {"type": "object"}

@@ -16,20 +16,9 @@ from fastapi.testclient import TestClient
 from api_server.app import create_app
 from api_server.config import Settings
 from api_server.registry import ModelRegistry
-from tests.unit.responses.fakes import MemoryResponseStore
+from tests.unit.responses.fakes import WEATHER, MemoryResponseStore
 from tests.unit.upstreams.conftest import upstream_models
 from tests.unit.upstreams.sdk import openai_client, received
-
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Weather for a city",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-    },
-}
 
 
 @pytest.fixture
