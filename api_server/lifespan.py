@@ -14,7 +14,6 @@ from api_server.auth.repository import KeyStore
 from api_server.batches.background import gateway_batch_runner
 from api_server.config import Settings
 from api_server.embeddings.backend import preload_embedder
-from api_server.errors import ResponsesUnavailableError
 from api_server.infra.connections import open_backing_services
 from api_server.interceptors import InterceptorChain
 from api_server.logs.record import RequestLogSink
@@ -22,7 +21,6 @@ from api_server.logs.spool_claim import claim_spool_directory
 from api_server.logs.writer import build_request_log_writer
 from api_server.metrics import SAMPLE_INTERVAL_S
 from api_server.registry import ModelRegistry
-from api_server.response_store.pg_store import PostgresResponseStore
 from api_server.response_store.record import ResponseStore
 from api_server.state import AppState, build_app_state, build_engine_http_client
 from api_server.system.health import check_engines
@@ -92,11 +90,6 @@ def gateway_lifespan(
                     await preload_embedder(state.embedder)
             if state.semantic_cache is not None:  # its pending stores, before Qdrant closes
                 stack.push_async_callback(state.semantic_cache.drain)
-            if isinstance(state.response_store, PostgresResponseStore):
-                # The table of a database older than it, made now rather than by the first
-                # request (which still would, were the database down at this point).
-                preparing = asyncio.create_task(_prepare_response_store(state.response_store))
-                stack.callback(preparing.cancel)
             # Learn each replica's health (and whether llama.cpp adds BOS) before the first
             # request, then keep it fresh: engines restart, sometimes with another model.
             await check_engines(state)
@@ -112,13 +105,6 @@ def gateway_lifespan(
             yield
 
     return lifespan
-
-
-async def _prepare_response_store(store: PostgresResponseStore) -> None:
-    try:
-        await store.ensure_schema()
-    except ResponsesUnavailableError:
-        logger.warning("responses: the database is not reachable yet; will retry on first use")
 
 
 async def _sample_for_scrapes(state: AppState) -> None:

@@ -54,12 +54,6 @@ class PostgresResponseStore:
         self._schema_ready = False  # the table exists (schema.py), checked once
         self._schema_lock = asyncio.Lock()
 
-    async def ensure_schema(self) -> None:
-        """Create the table if the database predates it (at start, and before first use
-        if the database was down then); raises ResponsesUnavailableError."""
-        async with self._connection():
-            pass
-
     async def save(self, record: StoredResponse) -> None:
         async with self._connection() as conn:
             await conn.execute(

@@ -3,8 +3,9 @@
 `init-scripts/postgres/init.sql` is the schema (its version-4 block), applied at every
 native start; compose's PostgreSQL runs it only on an empty volume. So the store creates
 the table itself (the same statements as that block, all idempotent; a unit test keeps the
-two alike) before it first reads or writes. Several gateway processes may start at once:
-an advisory lock lets one of them do it at a time.
+two alike) before it first reads or writes, as the request-log writer does for its table
+(no connection at start: the pool connects lazily). Several gateway processes may start at
+once: an advisory lock lets one of them do it at a time.
 """
 
 from __future__ import annotations

@@ -69,6 +69,7 @@ class _Item:
     name: str = ""
     status: ItemStatus = "in_progress"
     announced: bool = False  # its output_item.added was made
+    done: bool = False  # its output_item.done was made
 
     @property
     def text(self) -> str:
@@ -183,9 +184,12 @@ class ResponseOutput:
         return self.final
 
     def failed(self, error: InferstackError) -> list[StreamEvent]:
-        """The end of a stream that failed after it began."""
+        """The end of a stream that failed after it began: the items it announced, those
+        it had not finished incomplete (even if finish() had been called, and the end
+        then failed to be stored)."""
+        self.items = [item for item in self.items if item.announced]
         for item in self.items:
-            if item.status == "in_progress":
+            if not item.done:
                 item.status = "incomplete"
         body = {"code": error_code(error), "message": error.message}
         return [{"type": "response.failed", "response": self.response("failed", error=body)}]
@@ -248,6 +252,7 @@ class ResponseOutput:
         return {**added, "item": item.as_dict("in_progress")}
 
     def _done(self, item: _Item) -> list[StreamEvent]:
+        item.done = True
         where = self._where(item)
         if item.kind == "message":
             text = {**where, "content_index": 0, "text": item.text, "logprobs": []}

@@ -105,8 +105,8 @@ async def test_the_store_creates_its_table_on_a_version_3_database(
 async def test_a_gateway_on_a_version_3_database_creates_the_table(
     server: Server, models_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A compose volume older than version 4: the gateway creates the table (at start, or
-    at its first use if the start lost the race)."""
+    """A compose volume older than version 4: the gateway creates the table before it
+    first uses it."""
     from fastapi.testclient import TestClient
 
     from api_server.app import create_app

@@ -276,3 +276,26 @@ def test_the_assembled_response_is_the_streams_last(stored_first: bool) -> None:
     assert streamed_events and (stored is None or stored == last)
     assembled = asyncio.run(assemble(ResponseOutput("tiny", ECHO), _events(*events)))
     assert normalized(assembled) == normalized(last)
+
+
+def test_a_stream_whose_end_could_not_be_stored_fails_with_what_it_announced() -> None:
+    """The service takes the final object (to store it) before the end is rendered; when
+    storing fails, the failed response shows the items as the client saw them."""
+    output = ResponseOutput("tiny", ECHO)
+    renderer = ResponseStreamRenderer(output)
+    renderer.opening()
+    renderer.render(TextDelta("Hel"))
+    output.finish(Finished("stop", USAGE))
+    [failed] = [orjson.loads(e.data) for e in parse_sse(renderer.render_error(
+        EngineResponseError("not stored")))]  # fmt: skip
+    assert normalized(failed["response"]["output"]) == [message("incomplete", "Hel")]
+
+
+def test_an_empty_answer_whose_end_could_not_be_stored_shows_no_items() -> None:
+    output = ResponseOutput("tiny", ECHO)
+    renderer = ResponseStreamRenderer(output)
+    renderer.opening()
+    output.finish(Finished("stop", USAGE))  # makes the empty message, not yet announced
+    [failed] = [orjson.loads(e.data) for e in parse_sse(renderer.render_error(
+        EngineResponseError("not stored")))]  # fmt: skip
+    assert failed["response"]["output"] == []
