@@ -25,6 +25,7 @@ import orjson
 from api_server.chat.events import (
     ChatEvent,
     Finished,
+    Logprobs,
     TextDelta,
     ToolCallArgumentsDelta,
     ToolCallStart,
@@ -160,6 +161,8 @@ class ResponseOutput:
             return [*events, self._added(item)]
         if isinstance(event, ToolCallArgumentsDelta):
             return self._arguments(event)
+        if isinstance(event, Logprobs):
+            return []  # only made when asked for, and top_logprobs is refused here
         return self._finish(event)
 
     def finish(self, finished: Finished) -> dict[str, Any]:

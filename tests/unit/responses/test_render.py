@@ -15,7 +15,9 @@ import pytest
 from api_server.chat.events import (
     ChatEvent,
     Finished,
+    Logprobs,
     TextDelta,
+    TokenLogprob,
     ToolCallArgumentsDelta,
     ToolCallStart,
     Usage,
@@ -299,3 +301,10 @@ def test_an_empty_answer_whose_end_could_not_be_stored_shows_no_items() -> None:
     [failed] = [orjson.loads(e.data) for e in parse_sse(renderer.render_error(
         EngineResponseError("not stored")))]  # fmt: skip
     assert failed["response"]["output"] == []
+
+
+def test_logprobs_events_change_nothing() -> None:
+    """Made only when a request asks (top_logprobs, refused on /v1/responses for now)."""
+    plain = [TextDelta("Hel"), TextDelta("lo"), Finished("stop", USAGE)]
+    with_logprobs = [Logprobs((TokenLogprob("Hel", -0.1),)), *plain]
+    assert streamed(with_logprobs) == streamed(plain)
