@@ -22,7 +22,8 @@ FLOORS: tuple[frozenset[str], ...] = tuple(
         "workers",  # several gateway processes: the supervisor and each worker's app
         "app lifespan error_handlers",
         # Front doors and the other APIs: routers and their translation.
-        "aisdk anthropic system keys_api logs_api embeddings_api dashboard files_api batches responses",
+        "aisdk anthropic system keys_api logs_api embeddings_api dashboard files_api batches"
+        " responses",
         "fakes",  # stand-in engines and upstreams for tests and `make bench`
         "openai",  # the AI SDK door reuses OpenAI's tool definitions
         "deps",

@@ -100,7 +100,9 @@ def test_serve_initializes_once_and_setup_applies_the_schema_idempotently(
         assert server.query("SELECT version FROM schema_migrations ORDER BY 1") == "1\n2\n3\n4\n5\n"
         tables = server.query("SELECT string_agg(tablename, ',' ORDER BY tablename) "
                               "FROM pg_tables WHERE schemaname = 'public'")  # fmt: skip
-        assert tables == ("api_keys,batch_lines,batches,files,request_logs,responses,schema_migrations\n")
+        assert tables == (
+            "api_keys,batch_lines,batches,files,request_logs,responses,schema_migrations\n"
+        )
         server.query("INSERT INTO api_keys (name, prefix, key_hash) VALUES ('k', 'sk-1', 'h')")
     finally:
         server.stop()
