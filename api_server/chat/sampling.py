@@ -29,6 +29,9 @@ class OutputFormat:
     schema: dict[str, Any] | None = None
     name: str | None = None  # the client's name for the schema
     strict: bool = False
+    # The request field that asked for it (response_format, text.format, output_format),
+    # named by a refusal.
+    param: str = "response_format"
 
     @property
     def constraint(self) -> dict[str, Any]:

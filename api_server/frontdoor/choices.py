@@ -37,45 +37,77 @@ class ChoiceEvent:
     event: ChatEvent
 
 
-class ChoicesObserver:
-    """The generations of `choices` choices, told to `tracker` as one: the first token of
-    any, and one completion once all are done, the prompt counted once (it is the same
-    prompt) and the completions' tokens summed, as OpenAI counts `n`."""
+def summed_usage(usages: Sequence[Usage], per_prompt: int | None = None) -> Usage:
+    """The usage of several generations of one request, as OpenAI counts `n` and `best_of`:
+    each prompt once (`per_prompt`: how many consecutive generations share one; None: all
+    share the one), every completion."""
+    per_prompt = per_prompt or len(usages)
+    firsts = range(0, len(usages), per_prompt)
+    return Usage(
+        sum(max(u.prompt_tokens for u in usages[first : first + per_prompt]) for first in firsts),
+        sum(usage.completion_tokens for usage in usages),
+    )
 
-    def __init__(self, tracker: CacheObserver, choices: int) -> None:
+
+class ChoicesObserver:
+    """The generations of one request, told to `tracker` as one: the first token of any,
+    and one completion once all are done (summed_usage). Each generation reports to its own
+    `member(index)`."""
+
+    def __init__(
+        self, tracker: CacheObserver, generations: int, per_prompt: int | None = None
+    ) -> None:
         self.tracker = tracker
-        self.choices = choices
+        self.per_prompt = per_prompt
+        self._usages: list[Usage | None] = [None] * generations
         self._first_token_seen = False
         self._cache_told = False
-        self._completed = 0
-        self._prompt_tokens = 0
-        self._completion_tokens = 0
 
-    def engine_chosen(self, replica: EngineReplica) -> None:
-        self.tracker.engine_chosen(replica)
+    def member(self, index: int) -> CacheObserver:
+        return _Member(self, index)
 
     def first_token(self) -> None:
         if not self._first_token_seen:
             self._first_token_seen = True
             self.tracker.first_token()
 
-    def engine_failed(self, replica: EngineReplica, error: EngineError) -> None:
-        self.tracker.engine_failed(replica, error)
-
-    def upstream_retried(self, replica: EngineReplica, reason: str) -> None:
-        self.tracker.upstream_retried(replica, reason)
-
-    def completed(self, usage: Usage) -> None:
-        self._completed += 1
-        self._prompt_tokens = max(self._prompt_tokens, usage.prompt_tokens)
-        self._completion_tokens += usage.completion_tokens
-        if self._completed == self.choices:
-            self.tracker.completed(Usage(self._prompt_tokens, self._completion_tokens))
+    def completed(self, index: int, usage: Usage) -> None:
+        self._usages[index] = usage
+        done = [usage for usage in self._usages if usage is not None]
+        if len(done) == len(self._usages):
+            self.tracker.completed(summed_usage(done, self.per_prompt))
 
     def cache_consulted(self, outcome: str | None, usage: Usage | None) -> None:
-        if not self._cache_told:  # the same answer for every choice
+        if not self._cache_told:  # the same answer for every generation
             self._cache_told = True
             self.tracker.cache_consulted(outcome, usage)
+
+
+class _Member:
+    """One generation's observer: everything goes to the request's tracker as it comes,
+    but the first token and the completion, which wait for the others."""
+
+    def __init__(self, group: ChoicesObserver, index: int) -> None:
+        self.group = group
+        self.index = index
+
+    def engine_chosen(self, replica: EngineReplica) -> None:
+        self.group.tracker.engine_chosen(replica)
+
+    def first_token(self) -> None:
+        self.group.first_token()
+
+    def engine_failed(self, replica: EngineReplica, error: EngineError) -> None:
+        self.group.tracker.engine_failed(replica, error)
+
+    def upstream_retried(self, replica: EngineReplica, reason: str) -> None:
+        self.group.tracker.upstream_retried(replica, reason)
+
+    def completed(self, usage: Usage) -> None:
+        self.group.completed(self.index, usage)
+
+    def cache_consulted(self, outcome: str | None, usage: Usage | None) -> None:
+        self.group.cache_consulted(outcome, usage)
 
 
 async def merged_choices(

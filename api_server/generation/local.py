@@ -83,31 +83,29 @@ def output_schema(
     naming the engine where that cannot be enforced (never an unconstrained answer)."""
     if output_format is None:
         return None
-    kind = spec.engine.kind
+    kind, asked = spec.engine.kind, output_format.param
+    refused = f"{asked} cannot be enforced for model {spec.name}: its engine ({kind})"
     if kind not in CONSTRAINED_DECODING_KINDS:
         raise UnsupportedFeatureError(
-            f"a structured output (response_format) cannot be enforced for model {spec.name}: "
-            f"its engine ({kind}) "
-            "has no constrained decoding on raw completions; use a model on llama.cpp or vLLM",
-            param="response_format",
+            f"{refused} has no constrained decoding on raw completions; use a model on "
+            "llama.cpp or vLLM",
+            param=asked,
         )
     if conversation.offers_tools:
         # The constraint covers the whole answer, so no tool call could be written.
         raise UnsupportedFeatureError(
-            f"response_format together with tools cannot be enforced for model {spec.name} "
-            f"({kind}): the constrained answer could never call a tool; send tool_choice "
-            "'none', name the tool to call, or leave one of them out",
-            param="response_format",
+            f"{asked} together with tools cannot be enforced for model {spec.name} ({kind}): "
+            "the constrained answer could never call a tool; send tool_choice 'none', name "
+            "the tool to call, or leave one of them out",
+            param=asked,
         )
     gaps = unenforced(kind, output_format.constraint)
     if gaps:
         shown = ", ".join(gaps[:5]) + (f" and {len(gaps) - 5} more" if len(gaps) > 5 else "")
         raise UnsupportedFeatureError(
-            f"a structured output (response_format) cannot be enforced for model {spec.name}: "
-            f"its engine ({kind}) "
-            f"would not hold the answer to {shown}; leave these out of the schema, or use a "
-            "model on vLLM",
-            param="response_format",
+            f"{refused} would not hold the answer to {shown}; leave these out of the schema, "
+            "or use a model on vLLM",
+            param=asked,
         )
     return output_format.constraint
 

@@ -32,7 +32,7 @@ def output_format_from(
     if kind == "text":
         return None
     if kind == "json_object":
-        return OutputFormat()
+        return OutputFormat(param=param)
     if kind != "json_schema":
         raise InvalidRequestError(
             f"'{param}.type' must be one of 'text', 'json_object', 'json_schema'; got {kind!r}",
@@ -44,14 +44,20 @@ def output_format_from(
             f"'{param}.json_schema' must be an object with 'name' and 'schema'",
             param=f"{param}.json_schema",
         )
-    return json_schema_format(spec, param=f"{param}.json_schema", schemas=schemas)
+    return json_schema_format(spec, param=f"{param}.json_schema", schemas=schemas, asked_in=param)
 
 
 def json_schema_format(
-    spec: dict[str, Any], *, param: str, schemas: RequestSchemas | None = None
+    spec: dict[str, Any],
+    *,
+    param: str,
+    schemas: RequestSchemas | None = None,
+    asked_in: str | None = None,
 ) -> OutputFormat:
     """`{"name", "schema", "strict", "description"}` (chat's `json_schema` object, and the
-    Responses API's `text.format` of type `json_schema`, which has the same fields)."""
+    Responses API's `text.format` of type `json_schema`, which has the same fields); `param`
+    prefixes the fields' names in errors, `asked_in` (by default `param`) is the request
+    field a later refusal names."""
     name = spec.get("name")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise InvalidRequestError(
@@ -62,4 +68,6 @@ def json_schema_format(
         raise InvalidRequestError(f"'{param}.strict' must be a boolean", param=f"{param}.strict")
     schema = spec.get("schema", OutputFormat().constraint)
     checked = compile_client_schema(schema, param=f"{param}.schema", request=schemas)
-    return OutputFormat(schema=checked.schema, name=name, strict=bool(strict))
+    return OutputFormat(
+        schema=checked.schema, name=name, strict=bool(strict), param=asked_in or param
+    )

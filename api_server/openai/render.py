@@ -26,7 +26,7 @@ from api_server.chat.events import (
     Usage,
 )
 from api_server.errors import InferstackError
-from api_server.frontdoor.choices import ChoiceEvent
+from api_server.frontdoor.choices import ChoiceEvent, summed_usage
 from api_server.generation.translation import TranslationCapture
 
 _MISTRAL_ID = re.compile(r"^[A-Za-z0-9]{9}$")
@@ -111,14 +111,6 @@ def logprobs_content(tokens: Sequence[TokenLogprob], top_logprobs: int) -> list[
 def _logprob(token: TokenLogprob | TopLogprob) -> dict[str, Any]:
     token_bytes = None if token.bytes is None else list(token.bytes)
     return {"token": token.token, "logprob": token.logprob, "bytes": token_bytes}
-
-
-def summed_usage(usages: Sequence[Usage]) -> Usage:
-    """The usage of several choices of one request: the prompt once, every completion."""
-    return Usage(
-        max(usage.prompt_tokens for usage in usages),
-        sum(usage.completion_tokens for usage in usages),
-    )
 
 
 class _ChoiceMessage:

@@ -31,6 +31,7 @@ from api_server.openai.completions import TextCompletionState
 from api_server.openai.output_format import output_format_from
 from api_server.openai.protocol import ChatCompletionRequest, CompletionRequestIn, SamplingFields
 from api_server.openai.render import ChatChunkRenderer, ChatCompletionAssembler
+from api_server.openai.text_plan import text_completion_plan
 from api_server.openai.translate import to_conversation, to_sampling
 from api_server.prompts.base import FormattedPrompt
 from api_server.tools import build_tool_parser
@@ -127,7 +128,7 @@ class OpenAIService(FrontDoorService):
         for index in range(choices):
             generation = await self._cached_generation(
                 replace(chat, sampling=choice_sampling(chat.sampling, index)),
-                observer,
+                observer.member(index),
                 paced=False,
                 cache_requested=False,
                 semantic_requested=False,
@@ -164,51 +165,51 @@ class OpenAIService(FrontDoorService):
                 "has no text completions: use /v1/chat/completions",
                 param="model",
             )
+        plan = text_completion_plan(request)
         await self._admit(runtime, tracker, stream=request.stream, end_user=request.user)
-        completion = CompletionRequest(
-            # A raw prompt is the client's own text: the engine adds BOS as it would.
-            prompt=FormattedPrompt(text=_single_prompt(request), starts_with_bos=False),
-            sampling=to_sampling(request, runtime.spec, self._default_temperature(runtime)),
-            request_id=self.request_id,
-        )
-        choices = request.n or 1
+        sampling = to_sampling(request, runtime.spec, self._default_temperature(runtime))
         state = TextCompletionState(
-            runtime.spec.name, _include_usage(request), completion.sampling.logprobs, choices
+            runtime.spec.name, _include_usage(request), sampling.logprobs, plan
         )
-        if choices > 1:
-            observer = ChoicesObserver(tracker, choices)
-            merged = merged_choices(
-                [
-                    generate_text(
-                        runtime,
-                        replace(completion, sampling=choice_sampling(completion.sampling, i)),
-                        build_tool_parser("none"),
-                        observer,
-                    )
-                    for i in range(choices)
-                ]
+        if plan.candidates > plan.choices and sampling.logprobs is None:
+            sampling = replace(sampling, logprobs=0)  # best_of ranks by them; not shown
+        completions = [
+            CompletionRequest(
+                # A raw prompt is the client's own text: the engine adds BOS as it would.
+                prompt=FormattedPrompt(text=plan.prompt_of(g), starts_with_bos=False),
+                sampling=choice_sampling(sampling, g % plan.candidates),
+                request_id=self.request_id,
             )
+            for g in range(plan.generations)
+        ]
+        parser = build_tool_parser("none")
+        if len(completions) == 1:
+            events = tracker.observed(generate_text(runtime, completions[0], parser, tracker))
             if request.stream:
                 return await self._stream(
-                    tracker,
-                    merged,
-                    state.render_choice,
-                    ChatChunkRenderer.render_error,
-                    b"",
-                    completes=_choice_completes,
+                    tracker, events, state.render, ChatChunkRenderer.render_error, b""
                 )
-            async for choice_event in merged:
-                state.add(choice_event.event, choice_event.index)
+            async for event in events:
+                state.add(event)
             return state.result()
-        events = tracker.observed(
-            generate_text(runtime, completion, build_tool_parser("none"), tracker)
+        observer = ChoicesObserver(tracker, len(completions), per_prompt=plan.candidates)
+        merged = merged_choices(
+            [
+                generate_text(runtime, completion, parser, observer.member(g))
+                for g, completion in enumerate(completions)
+            ]
         )
-        if request.stream:
+        if request.stream:  # never with best_of (text_completion_plan)
             return await self._stream(
-                tracker, events, state.render, ChatChunkRenderer.render_error, b""
+                tracker,
+                merged,
+                state.render_choice,
+                ChatChunkRenderer.render_error,
+                b"",
+                completes=_choice_completes,
             )
-        async for event in events:
-            state.add(event)
+        async for choice_event in merged:
+            state.add(choice_event.event, choice_event.index)
         return state.result()
 
     async def _relay(self, body: bytes, tracker: RequestTracker, path: str) -> RelayResult | None:
@@ -246,21 +247,3 @@ def _choice_completes(choice_event: ChoiceEvent) -> bool:
 
 def _include_usage(request: SamplingFields) -> bool:
     return bool(request.stream_options and request.stream_options.include_usage)
-
-
-def _single_prompt(request: CompletionRequestIn) -> str:
-    # Refused rather than dropped: each would change what the client gets back.
-    refused = {
-        "echo": bool(request.echo),
-        "suffix": request.suffix is not None,
-        "best_of": (request.best_of or 1) > 1,
-    }
-    for param, asked in refused.items():
-        if asked:
-            raise UnsupportedFeatureError(f"{param} is not supported yet", param=param)
-    prompt = request.prompt
-    if isinstance(prompt, str):
-        return prompt
-    if len(prompt) != 1:
-        raise UnsupportedFeatureError("Only one prompt per request is supported", param="prompt")
-    return prompt[0]

@@ -303,7 +303,7 @@ def output_format(request: ResponsesRequest) -> OutputFormat | None:
     if kind == "text":
         return None
     if kind == "json_object":
-        return OutputFormat()
+        return OutputFormat(param="text.format")
     if kind == "json_schema":
         return json_schema_format(spec, param="text.format")
     raise InvalidRequestError(

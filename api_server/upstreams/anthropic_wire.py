@@ -42,9 +42,10 @@ def anthropic_messages_body(
     penalties have no Anthropic field and are left out."""
     if sampling.output_format is not None:
         raise UnsupportedFeatureError(
-            f"response_format cannot be enforced for model {model}: its Anthropic-style "
+            f"{sampling.output_format.param} cannot be enforced for model {model}: its "
+            "Anthropic-style "
             "upstream has no structured output in its Messages API; use tools",
-            param="response_format",
+            param=sampling.output_format.param,
         )
     if sampling.logprobs is not None:
         raise UnsupportedFeatureError(

@@ -84,10 +84,19 @@ class _Tracker:
 def test_the_tracker_hears_of_one_generation() -> None:
     tracker = _Tracker()
     observer = ChoicesObserver(tracker, 3)  # type: ignore[arg-type]
-    for usage in (Usage(7, 3), Usage(7, 4), Usage(7, 5)):
-        observer.first_token()
-        observer.cache_consulted("bypass", None)
+    for index, usage in reversed(list(enumerate((Usage(7, 3), Usage(7, 4), Usage(7, 5))))):
+        member = observer.member(index)
+        member.first_token()
+        member.cache_consulted("bypass", None)
         assert tracker.completions == []  # not before every choice is done
-        observer.completed(usage)
+        member.completed(usage)
     assert tracker.first_tokens == 1 and tracker.cache == ["bypass"]
-    assert tracker.completions == [Usage(7, 12)]
+    assert tracker.completions == [Usage(7, 12)]  # the prompt once
+
+
+def test_several_prompts_count_each_prompt_once() -> None:
+    tracker = _Tracker()
+    observer = ChoicesObserver(tracker, 4, per_prompt=2)  # type: ignore[arg-type]
+    for index, usage in enumerate((Usage(7, 1), Usage(7, 2), Usage(9, 3), Usage(9, 4))):
+        observer.member(index).completed(usage)
+    assert tracker.completions == [Usage(16, 10)]

@@ -137,3 +137,25 @@ def test_legacy_completions_choices(models_file: Path, engine: ScriptedEngine) -
         for choice in chunk.choices:
             texts[choice.index] += choice.text
     assert texts == {0: ANSWER, 1: ANSWER}
+
+
+def test_completions_echo_prompt_lists_and_best_of(
+    models_file: Path, engine: ScriptedEngine
+) -> None:
+    with _gateway(models_file, ListSink()) as client:
+        sdk = _sdk(client)
+        echoed = sdk.completions.create(model="tiny", prompt="Q: ", echo=True)
+        batch = sdk.completions.create(model="tiny", prompt=["one", "two"], n=2)
+        streamed = list(sdk.completions.create(model="tiny", prompt="Q: ", echo=True, stream=True))
+        engine.requests.clear()
+        best = sdk.completions.create(model="tiny", prompt=["one", "two"], best_of=3, n=1)
+    assert echoed.choices[0].text == "Q: " + ANSWER
+    assert "".join(c.choices[0].text for c in streamed) == "Q: " + ANSWER
+    assert [c.index for c in batch.choices] == [0, 1, 2, 3]
+    assert batch.usage is not None and batch.usage.prompt_tokens == 14  # 7 per prompt
+    # best_of: 3 candidates per prompt, ranked by their logprobs (asked for, not shown).
+    assert len(engine.requests) == 6
+    assert all(request["logprobs"] == 1 for request in engine.requests)
+    assert [c.index for c in best.choices] == [0, 1]
+    assert all(c.logprobs is None and c.text == ANSWER for c in best.choices)
+    assert best.usage is not None and best.usage.completion_tokens == 18  # every candidate

@@ -295,9 +295,12 @@ def test_engine_chunks_of_the_wrong_shape_are_502(
     [
         ({"logprobs": 21}, "logprobs"),
         ({"suffix": "x"}, "suffix"),
-        ({"best_of": 3}, "best_of"),
-        ({"echo": True}, "echo"),
-        ({"prompt": ["a", "b"]}, "prompt"),
+        ({"best_of": 1, "n": 2}, "best_of"),
+        ({"best_of": 3, "stream": True}, "best_of"),
+        ({"best_of": 17}, "best_of"),
+        ({"prompt": ["a"] * 9, "n": 2}, "n"),
+        ({"prompt": []}, "prompt"),
+        ({"echo": True, "logprobs": 1}, "echo"),
     ],
 )
 def test_completion_options_that_cannot_be_honoured_are_refused(

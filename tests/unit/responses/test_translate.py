@@ -249,7 +249,7 @@ def test_the_input_as_stored_and_listed() -> None:
     [
         (None, None),
         ({"format": {"type": "text"}}, None),
-        ({"format": {"type": "json_object"}}, OutputFormat()),
+        ({"format": {"type": "json_object"}}, OutputFormat(param="text.format")),
         (
             {"format": {"type": "json_schema", "name": "city", "strict": True,
                         "schema": {"type": "object", "properties": {"name": {"type": "string"}},
@@ -257,7 +257,7 @@ def test_the_input_as_stored_and_listed() -> None:
             OutputFormat(
                 schema={"type": "object", "properties": {"name": {"type": "string"}},
                         "required": ["name"], "additionalProperties": False},
-                name="city", strict=True,
+                name="city", strict=True, param="text.format",
             ),
         ),
     ],
