@@ -9,7 +9,6 @@ from api_server.aisdk.render import STREAM_HEADER, STREAM_VERSION, UIMessageStre
 from api_server.aisdk.title import clean_title, fallback_title, title_conversation, title_sampling
 from api_server.aisdk.translate import to_conversation, to_sampling
 from api_server.chat.events import TextDelta
-from api_server.chat.streaming import start_stream
 from api_server.frontdoor.generation import generate_chat
 from api_server.frontdoor.service import FrontDoorResult, FrontDoorService, log_unknown_fields
 from api_server.generation.request import ChatRequest, ModelRuntime
@@ -51,15 +50,13 @@ class AISDKService(FrontDoorService):
         # Cache-Control / x-semantic-cache); a hit replays the original's pacing.
         generation = await self._cached_generation(chat, tracker, paced=True)
         renderer = UIMessageStreamRenderer()
-        return await start_stream(
+        return await self._stream(
+            tracker,
             tracker.observed(generation.events),
-            render=renderer.render,
-            render_error=renderer.render_error,
-            opening=renderer.opening(),
-            end=tracker,
-            request_id=self.request_id,
-            headers={STREAM_HEADER: STREAM_VERSION, **generation.headers},
-            deadline=self.deadline,
+            renderer.render,
+            renderer.render_error,
+            renderer.opening(),
+            {STREAM_HEADER: STREAM_VERSION, **generation.headers},
         )
 
     async def _title(self, body: bytes, tracker: RequestTracker) -> AISDKResult:

@@ -15,7 +15,7 @@ from api_server.anthropic.translate import (
     tool_names_for,
 )
 from api_server.auth.principal import authorize_model
-from api_server.chat.streaming import JsonResult, RelayResult, start_stream
+from api_server.chat.streaming import JsonResult, RelayResult
 from api_server.errors import EngineError, UnsupportedFeatureError
 from api_server.frontdoor.service import FrontDoorResult, FrontDoorService, log_unknown_fields
 from api_server.generation.local import chat_prompt
@@ -81,15 +81,13 @@ class AnthropicService(FrontDoorService):
         events = tracker.observed(generation.events)
         if request.stream:
             renderer = MessageStreamRenderer(runtime.spec.name, names)
-            return await start_stream(
+            return await self._stream(
+                tracker,
                 events,
-                render=renderer.render,
-                render_error=renderer.render_error,
-                opening=renderer.opening(),
-                end=tracker,
-                request_id=self.request_id,
-                headers=generation.headers,
-                deadline=self.deadline,
+                renderer.render,
+                renderer.render_error,
+                renderer.opening(),
+                generation.headers,
             )
         assembler = MessageAssembler(runtime.spec.name, names)
         async for event in events:

@@ -3,9 +3,8 @@ itself before their first use.
 
 stackctl applies init.sql at every native start, but compose's PostgreSQL runs it only on
 an empty volume, and a database may come up after the gateway: so the first query of either
-API (or of the batch runner) runs these statements, all idempotent, once per process. Several
-gateway processes may start at once: an advisory lock runs them one at a time. A unit test
-keeps them equal to init.sql's block.
+API (or of the batch runner) runs these statements, all idempotent, once per process, through
+pg_schema. A unit test keeps them equal to init.sql's block.
 """
 
 from __future__ import annotations
@@ -14,6 +13,8 @@ import asyncio
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+
+from api_server.pg_schema import apply_schema_version
 
 SCHEMA_VERSION = 5
 MIGRATION_V5 = (
@@ -68,29 +69,11 @@ MIGRATION_V5 = (
     " PRIMARY KEY (batch_id, line))",
     "INSERT INTO schema_migrations (version) VALUES (5) ON CONFLICT (version) DO NOTHING",
 )
-_LOCK_ID = 0x696E66626174  # any constant of ours ("infbat"), not the request logs' one
-_IS_CURRENT = "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)"
-_HAS_MIGRATIONS_TABLE = "SELECT to_regclass('schema_migrations') IS NOT NULL"
-_CREATE_MIGRATIONS_TABLE = (
-    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-)
 
 
 async def migrate_batch_tables(conn: asyncpg.Connection | PoolConnectionProxy) -> bool:
     """Create the version-5 tables unless there; True when it had to."""
-    if await conn.fetchval(_HAS_MIGRATIONS_TABLE) and await conn.fetchval(
-        _IS_CURRENT, SCHEMA_VERSION
-    ):
-        return False
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
-        await conn.execute(_CREATE_MIGRATIONS_TABLE)
-        if await conn.fetchval(_IS_CURRENT, SCHEMA_VERSION):
-            return False  # another process did it while we waited
-        for statement in MIGRATION_V5:
-            await conn.execute(statement)
-    return True
+    return await apply_schema_version(conn, SCHEMA_VERSION, MIGRATION_V5)
 
 
 class SchemaGate:

@@ -6,10 +6,12 @@ Frozen dataclasses: translation is pure and nothing downstream mutates a request
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from api_server.client_schemas import ClientSchema, RequestSchemas, compile_client_schema
+from api_server.errors import InvalidRequestError
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -83,6 +85,23 @@ class NamedToolChoice:
 
 
 ToolChoice = Literal["auto", "none", "required"] | NamedToolChoice
+
+
+def checked_tool_choice(choice: ToolChoice | None, tools: Sequence[ToolSpec]) -> ToolChoice:
+    """A client's tool_choice (None: auto), or a 400: `required` without tools, or a named
+    tool that is not among them."""
+    if choice is None:
+        return "auto"
+    if choice == "required" and not tools:
+        raise InvalidRequestError(
+            "tool_choice 'required' needs at least one tool", param="tool_choice"
+        )
+    if isinstance(choice, NamedToolChoice) and choice.name not in {t.name for t in tools}:
+        raise InvalidRequestError(
+            f"tool_choice names '{choice.name}', which is not among the tools",
+            param="tool_choice",
+        )
+    return choice
 
 
 @dataclass(frozen=True, slots=True)

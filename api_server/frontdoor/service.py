@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
 import orjson
@@ -16,7 +16,14 @@ from api_server.cache import cache_policy
 from api_server.cache.layered import CachedGeneration
 from api_server.cache.policy import semantic_cache_policy, semantic_cache_requested
 from api_server.chat.deadline import RequestDeadline
-from api_server.chat.streaming import JsonResult, RelayResult, StreamResult
+from api_server.chat.streaming import (
+    Event,
+    JsonResult,
+    RelayResult,
+    StreamResult,
+    is_finished,
+    start_stream,
+)
 from api_server.errors import InferstackError
 from api_server.frontdoor.caching import CacheObserver, cached_chat
 from api_server.generation.request import ChatRequest, ModelRuntime
@@ -231,6 +238,29 @@ class FrontDoorService:
             end_user=user if isinstance(user, str) else None,
         )
         return await relay(runtime, path, raw, self.client_headers, tracker, render_error)
+
+    async def _stream(
+        self,
+        tracker: RequestTracker,
+        events: AsyncGenerator[Event, None],
+        render: Callable[[Event], bytes],
+        render_error: Callable[[InferstackError], bytes],
+        opening: bytes,
+        headers: dict[str, str] | None = None,
+        completes: Callable[[Event], bool] = is_finished,
+    ) -> StreamResult:
+        """`events` as the response stream (start_stream), ended and timed as this request."""
+        return await start_stream(
+            events,
+            render=render,
+            render_error=render_error,
+            opening=opening,
+            end=tracker,
+            request_id=self.request_id,
+            headers=headers,
+            deadline=self.deadline,
+            completes=completes,
+        )
 
 
 def log_unknown_fields(fields: list[str], endpoint: str) -> None:

@@ -4,14 +4,15 @@
 but compose's PostgreSQL runs it only on an empty volume. So the writer brings a version-1
 table up to date itself before its first insert (the same statements as init.sql's version 2
 and 3 blocks, all idempotent, so a version-2 table runs them too; a unit test keeps the two
-alike). Several gateway processes may start at once: an
-advisory lock runs the migration one at a time.
+alike), through pg_schema.apply_schema_version.
 """
 
 from __future__ import annotations
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+
+from api_server.pg_schema import apply_schema_version
 
 SCHEMA_VERSION = 3
 # Statements of init.sql's version-2 block, in its order.
@@ -32,19 +33,8 @@ MIGRATION_V3 = (
     "INSERT INTO schema_migrations (version) VALUES (3) ON CONFLICT (version) DO NOTHING",
 )
 MIGRATIONS = MIGRATION_V2 + MIGRATION_V3
-_LOCK_ID = 0x696E66737472  # any constant of ours: "infstr"
-_IS_CURRENT = "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)"
 
 
 async def migrate_request_logs(conn: asyncpg.Connection | PoolConnectionProxy) -> bool:
-    """Bring `request_logs` to SCHEMA_VERSION; True when it had to (a cheap check when
-    current: no ALTER, whose lock would queue behind running queries)."""
-    if await conn.fetchval(_IS_CURRENT, SCHEMA_VERSION):
-        return False
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
-        if await conn.fetchval(_IS_CURRENT, SCHEMA_VERSION):
-            return False  # another process did it while we waited
-        for statement in MIGRATIONS:
-            await conn.execute(statement)
-    return True
+    """Bring `request_logs` to SCHEMA_VERSION; True when it had to."""
+    return await apply_schema_version(conn, SCHEMA_VERSION, MIGRATIONS)

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Callable
 from dataclasses import replace
 
 from api_server.chat.events import Finished
 from api_server.chat.streaming import (
-    Event,
     JsonResult,
     RelayResult,
-    StreamResult,
-    is_finished,
-    start_stream,
 )
 from api_server.engines.types import CompletionRequest
-from api_server.errors import InferstackError, UnsupportedFeatureError
+from api_server.errors import UnsupportedFeatureError
 from api_server.frontdoor.choices import (
     ChoiceEvent,
     ChoicesObserver,
@@ -216,28 +211,6 @@ class OpenAIService(FrontDoorService):
         """Relayed as is when the model is an OpenAI-style upstream."""
         return await self._relayed(
             body, tracker, kind="openai", path=path, render_error=ChatChunkRenderer.render_error
-        )
-
-    async def _stream(
-        self,
-        tracker: RequestTracker,
-        events: AsyncGenerator[Event, None],
-        render: Callable[[Event], bytes],
-        render_error: Callable[[InferstackError], bytes],
-        opening: bytes,
-        headers: dict[str, str] | None = None,
-        completes: Callable[[Event], bool] = is_finished,
-    ) -> StreamResult:
-        return await start_stream(
-            events,
-            render=render,
-            render_error=render_error,
-            opening=opening,
-            end=tracker,
-            request_id=self.request_id,
-            headers=headers,
-            deadline=self.deadline,
-            completes=completes,
         )
 
 

@@ -10,6 +10,7 @@ from api_server.chat.conversation import (
     ToolCall,
     ToolChoice,
     ToolSpec,
+    checked_tool_choice,
 )
 from api_server.chat.sampling import OutputFormat, SamplingParams
 from api_server.client_schemas import RequestSchemas
@@ -124,20 +125,12 @@ def image_from_url(url: str) -> ImageInput:
 
 def _to_tool_choice(request: ChatCompletionRequest, tools: tuple[ToolSpec, ...]) -> ToolChoice:
     choice = request.tool_choice
-    if choice is None:
-        return "auto"
-    if isinstance(choice, str):
-        if choice == "required" and not tools:
-            raise InvalidRequestError(
-                "tool_choice 'required' needs at least one tool", param="tool_choice"
-            )
-        return choice
-    name = choice.function.name
-    if name not in {tool.name for tool in tools}:
-        raise InvalidRequestError(
-            f"tool_choice names '{name}', which is not among the tools", param="tool_choice"
-        )
-    return NamedToolChoice(name=name)
+    named = (
+        choice
+        if choice is None or isinstance(choice, str)
+        else NamedToolChoice(name=choice.function.name)
+    )
+    return checked_tool_choice(named, tools)
 
 
 def to_sampling(

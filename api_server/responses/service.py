@@ -18,7 +18,7 @@ import orjson
 
 from api_server.chat.conversation import Conversation
 from api_server.chat.events import ChatEvent, Finished
-from api_server.chat.streaming import JsonResult, start_stream
+from api_server.chat.streaming import JsonResult
 from api_server.errors import (
     InvalidRequestError,
     ResponseNotFoundError,
@@ -126,15 +126,13 @@ class ResponsesService(FrontDoorService):
             events = self._stored_when_finished(events, store, output, own_items, last)
         if request.stream:
             renderer = ResponseStreamRenderer(output)
-            return await start_stream(
+            return await self._stream(
+                tracker,
                 events,
-                render=renderer.render,
-                render_error=renderer.render_error,
-                opening=renderer.opening(),
-                end=tracker,
-                request_id=self.request_id,
-                headers=generation.headers,
-                deadline=self.deadline,
+                renderer.render,
+                renderer.render_error,
+                renderer.opening(),
+                generation.headers,
             )
         return JsonResult(await assemble(output, events), generation.headers)
 

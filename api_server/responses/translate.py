@@ -18,6 +18,7 @@ from api_server.chat.conversation import (
     ToolCall,
     ToolChoice,
     ToolSpec,
+    checked_tool_choice,
 )
 from api_server.chat.sampling import OutputFormat, SamplingParams
 from api_server.client_schemas import RequestSchemas
@@ -272,26 +273,15 @@ def _tool(tool: Any, index: int, schemas: RequestSchemas) -> ToolSpec:
 
 def _tool_choice(request: ResponsesRequest, tools: tuple[ToolSpec, ...]) -> ToolChoice:
     choice = request.tool_choice
-    if choice is None:
-        return "auto"
-    if isinstance(choice, str):
-        if choice == "required" and not tools:
-            raise InvalidRequestError(
-                "tool_choice 'required' needs at least one tool", param="tool_choice"
-            )
-        return choice
+    if choice is None or isinstance(choice, str):
+        return checked_tool_choice(choice, tools)
     if not isinstance(choice, NamedFunctionChoice):
         raise UnsupportedFeatureError(
             f"tool_choice of type '{choice.type}' is not supported; use 'auto', 'none', "
             "'required' or {'type': 'function', 'name': ...}",
             param="tool_choice",
         )
-    if choice.name not in {tool.name for tool in tools}:
-        raise InvalidRequestError(
-            f"tool_choice names '{choice.name}', which is not among the tools",
-            param="tool_choice",
-        )
-    return NamedToolChoice(name=choice.name)
+    return checked_tool_choice(NamedToolChoice(name=choice.name), tools)
 
 
 def output_format(request: ResponsesRequest) -> OutputFormat | None:

@@ -5,18 +5,12 @@ completions. An Anthropic-style upstream, which has none, refuses (test_anthropi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 
-from api_server.app import create_app
-from api_server.config import Settings
-from api_server.registry import ModelRegistry
 from tests.unit.scripted_engine import ScriptedEngine
 
 HELLO = [{"role": "user", "content": "hi"}]
@@ -26,18 +20,8 @@ MODELS = [("tiny", True), ("Llama-3.1-8B-Instruct", False), ("on-max", True)]
 
 
 @pytest.fixture
-def gateway(models_file: Path, tmp_path: Path) -> Iterator[TestClient]:
-    """The usual models plus one on MAX Serve."""
-    registry = yaml.safe_load(models_file.read_text())
-    tiny = next(m for m in registry["models"] if m["name"] == "tiny-chatml")
-    registry["models"].append(
-        {**tiny, "name": "on-max", "aliases": [], "engine": {**tiny["engine"], "kind": "max"}}
-    )
-    path = tmp_path / "models-with-max.yaml"
-    path.write_text(yaml.safe_dump(registry))
-    settings = Settings(models_file=path, cache_enabled=False)
-    with TestClient(create_app(settings, ModelRegistry.from_file(path))) as client:
-        yield client
+def gateway(gateway_with_max: TestClient) -> TestClient:
+    return gateway_with_max
 
 
 def _sdk(client: TestClient) -> openai.OpenAI:

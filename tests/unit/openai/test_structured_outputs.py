@@ -5,22 +5,16 @@ combination that cannot be held to it is a 400 naming it, never an unconstrained
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
-import yaml
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from api_server.app import create_app
 from api_server.cache.exact_key import exact_cache_key
 from api_server.chat.conversation import Conversation
 from api_server.chat.sampling import OutputFormat, SamplingParams
-from api_server.config import Settings
-from api_server.registry import ModelRegistry
 from tests.unit.openai.test_router import WEATHER_TOOL
 from tests.unit.scripted_engine import ScriptedEngine
 
@@ -39,18 +33,8 @@ ANSWER = ['{"city": "Paris", ', '"population": 2102650}']
 
 
 @pytest.fixture
-def gateway(models_file: Path, tmp_path: Path) -> Iterator[TestClient]:
-    """The usual models plus one on MAX Serve."""
-    registry = yaml.safe_load(models_file.read_text())
-    tiny = next(m for m in registry["models"] if m["name"] == "tiny-chatml")
-    registry["models"].append(
-        {**tiny, "name": "on-max", "aliases": [], "engine": {**tiny["engine"], "kind": "max"}}
-    )
-    path = tmp_path / "models-with-max.yaml"
-    path.write_text(yaml.safe_dump(registry))
-    settings = Settings(models_file=path, cache_enabled=False)
-    with TestClient(create_app(settings, ModelRegistry.from_file(path))) as client:
-        yield client
+def gateway(gateway_with_max: TestClient) -> TestClient:
+    return gateway_with_max
 
 
 def _sdk(client: TestClient) -> openai.OpenAI:
