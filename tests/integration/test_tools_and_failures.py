@@ -175,7 +175,7 @@ def test_client_leaving_a_non_streamed_request_stops_the_engine(
     [
         (b"{oops", 400),
         (b'{"model": "SmolLM2-135M-Instruct", "messages": [], "n": 1}', 400),
-        (b'{"model": "smollm2", "messages": [{"role": "user", "content": "x"}], "n": 3}', 400),
+        (b'{"model": "smollm2", "messages": [{"role": "user", "content": "x"}], "n": 17}', 400),
         (b'{"model": "nope", "messages": [{"role": "user", "content": "x"}]}', 404),
     ],
 )
