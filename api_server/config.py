@@ -8,16 +8,12 @@ sibling) > defaults. A nested setting's variable joins the names with `__`
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import (
     AliasChoices,
-    BaseModel,
-    ConfigDict,
     Field,
     PositiveFloat,
     PositiveInt,
@@ -26,24 +22,20 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    YamlConfigSettingsSource,
 )
 
+from api_server.config_secrets import StaticApiKey, is_placeholder
+from api_server.config_sources import gateway_sources
 from api_server.interceptors.config import InterceptorSpec
 from api_server.proxy_mode import UpstreamSettings
 from api_server.registry import RetrySpec
 from api_server.tools.names import tool_name_map_problems
 
 T = TypeVar("T", str, SecretStr)
-DEFAULT_CONFIG_FILE = "configs/gateway.yaml"
-PLACEHOLDER_SECRETS = {"change-me", "changeme", "changethis", "secret", "password", "admin"}
-# .env.example's placeholders: change-me-postgres, change-me-minio, ...
-PLACEHOLDER_PREFIXES = ("change-me", "changeme")
 # The request headers our clients send: ours, the OpenAI and Anthropic SDKs' (their JS SDKs
 # in a browser add the x-stainless-* ones; a preflight refusing one fails every call).
 CLIENT_HEADERS = (
@@ -66,49 +58,6 @@ CLIENT_HEADERS = (
     "x-stainless-runtime-version",
     "x-stainless-timeout",
 )
-
-
-STATIC_KEY_HASH_PREFIX = "sha256:"
-_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
-
-
-def is_placeholder(secret: str) -> bool:
-    lowered = secret.strip().lower()
-    return lowered in PLACEHOLDER_SECRETS or lowered.startswith(PLACEHOLDER_PREFIXES)
-
-
-class StaticApiKey(BaseModel):
-    """One `static_api_keys` entry: `sha256:<64 hex>`, or `{hash, name, models, rpm, tpm}`.
-    `models` None: every model; rpm/tpm None: no limit. See api_server/auth/static_keys.py."""
-
-    # A key pasted here by mistake must not reach the startup log in the refusal.
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
-
-    hash: str
-    name: str | None = Field(default=None, min_length=1)
-    models: tuple[str, ...] | None = None
-    rpm: PositiveInt | None = None
-    tpm: PositiveInt | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_bare_hash(cls, value: object) -> object:
-        return {"hash": value} if isinstance(value, str) else value
-
-    @field_validator("hash")
-    @classmethod
-    def _is_a_sha256_entry(cls, value: str) -> str:
-        digest = value.removeprefix(STATIC_KEY_HASH_PREFIX)
-        if not value.startswith(STATIC_KEY_HASH_PREFIX) or not _HEX_DIGEST.fullmatch(digest):
-            raise ValueError(
-                "a static API key is `sha256:<64 lowercase hex>` (`inferstack keys hash`),"
-                " never the key itself"
-            )
-        return value
-
-    @property
-    def digest(self) -> str:
-        return self.hash.removeprefix(STATIC_KEY_HASH_PREFIX)
 
 
 class Settings(BaseSettings):
@@ -470,37 +419,4 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        yaml_file = Path(os.environ.get("INFERSTACK_CONFIG_FILE", DEFAULT_CONFIG_FILE))
-        # The machine's own overrides, never committed: gateway.yaml -> gateway.local.yaml.
-        local_file = yaml_file.with_name(f"{yaml_file.stem}.local{yaml_file.suffix}")
-        return (
-            init_settings,
-            _OrderedMapsTakenWhole(env_settings),
-            _OrderedMapsTakenWhole(dotenv_settings),
-            _OrderedMapsTakenWhole(YamlConfigSettingsSource(settings_cls, yaml_file=local_file)),
-            _OrderedMapsTakenWhole(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file)),
-        )
-
-
-# Maps whose order means something (first match wins): pydantic-settings merges a dict of
-# each source into the one above it key by key, which would put gateway.yaml's
-# `claude-*` before an INFERSTACK_ANTHROPIC_MODEL_MAP's own `claude-*haiku*`.
-_ORDERED_MAPS = frozenset({"anthropic_model_map"})
-
-
-class _OrderedMapsTakenWhole(PydanticBaseSettingsSource):
-    """`source`, less the ordered maps a source above it has set: those are taken whole."""
-
-    def __init__(self, source: PydanticBaseSettingsSource) -> None:
-        super().__init__(source.settings_cls)
-        self._source = source
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self._source.get_field_value(field, field_name)
-
-    def __call__(self) -> dict[str, Any]:
-        return {
-            name: value
-            for name, value in self._source().items()
-            if name not in _ORDERED_MAPS or name not in self.current_state
-        }
+        return gateway_sources(settings_cls, init_settings, env_settings, dotenv_settings)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from api_server.auth.keys import ApiKey
 from api_server.auth.repository import KeyStore
-from api_server.config import STATIC_KEY_HASH_PREFIX, StaticApiKey
+from api_server.config_secrets import STATIC_KEY_HASH_PREFIX, StaticApiKey
 
 
 def hash_entry(key_hash: str) -> str:

@@ -437,7 +437,7 @@ def test_redis_and_qdrant_require_the_passwords_the_gateway_is_given(
 
 
 def test_env_example_secrets_are_placeholders_the_gateway_refuses() -> None:
-    from api_server.config import is_placeholder
+    from api_server.config_secrets import is_placeholder
 
     documented = _env_example_vars()
     for name in [*SECRETS, "INFERSTACK_ADMIN_KEY"]:

@@ -33,7 +33,7 @@ FLOORS: tuple[frozenset[str], ...] = tuple(
         "tracking ratelimit cache upstreams infra access_log batchstore",
         "generation archive",
         "engines auth logs embeddings sessions agent_ids response_store",
-        "config proxy_mode",
+        "config config_secrets config_sources proxy_mode",
         "registry",
         "prompts tools http interceptors middleware openapi_doc",
         "chat validation",

@@ -17,7 +17,8 @@ from api_server.app import create_app
 from api_server.auth.cli import main as keys_main
 from api_server.auth.keys import generate_key, hash_key
 from api_server.auth.static_keys import StaticKeyStore
-from api_server.config import Settings, StaticApiKey
+from api_server.config import Settings
+from api_server.config_secrets import StaticApiKey
 from api_server.registry import ModelRegistry
 from tests.unit.auth.fakes import ListSink, MemoryKeyStore
 
