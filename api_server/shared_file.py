@@ -47,13 +47,6 @@ class SharedAppendFile:
             _write_all(fd, data)
         return True
 
-    def size(self) -> int:
-        """The current file's size (0 when none), as every process has written it."""
-        try:
-            return self.path.stat().st_size
-        except FileNotFoundError:
-            return 0
-
     def backup(self, n: int) -> Path:
         return self.path.with_name(f"{self.path.name}.{n}")
 

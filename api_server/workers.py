@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import uvicorn
 from fastapi import FastAPI
-from pydantic import BaseModel, SecretBytes, SecretStr
+from pydantic import SecretBytes, SecretStr
 
 from api_server.app import create_app
 from api_server.config import Settings
@@ -89,6 +89,4 @@ def read_worker_settings(path: Path) -> Settings:
 def _plain(value: object) -> object:
     if isinstance(value, SecretStr | SecretBytes):
         return value.get_secret_value()
-    if isinstance(value, BaseModel):
-        return value.model_dump()
     return str(value)  # paths and URLs: each field parses its own text back

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, replace
 
-from api_server.chat.events import ChatEvent, Usage
+from api_server.chat.events import ChatEvent, Finished, Usage
 from api_server.chat.sampling import SamplingParams
 from api_server.engines.client import EngineReplica
 from api_server.errors import EngineError
@@ -35,6 +35,12 @@ def choice_sampling(sampling: SamplingParams, index: int) -> SamplingParams:
 class ChoiceEvent:
     index: int
     event: ChatEvent
+
+
+def choice_completes(choice_event: ChoiceEvent) -> bool:
+    """A merged stream's last event shows every choice complete (merged_choices raises
+    for one that is not)."""
+    return isinstance(choice_event.event, Finished)
 
 
 def summed_usage(usages: Sequence[Usage], per_prompt: int | None = None) -> Usage:

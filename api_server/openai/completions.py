@@ -66,17 +66,16 @@ class TextCompletionState:
     def __init__(
         self,
         model: str,
-        include_usage: bool = False,
-        top_logprobs: int | None = None,
-        plan: TextCompletionPlan | None = None,
+        include_usage: bool,
+        top_logprobs: int | None,
+        plan: TextCompletionPlan,
     ) -> None:
         self.id = new_completion_id("cmpl")
         self.created = int(time.time())
         self.model = model
         self.include_usage = include_usage
         self.top_logprobs = top_logprobs
-        self.plan = plan or TextCompletionPlan(("",), 1, 1, echo=False)
-        plan = self.plan
+        self.plan = plan
         self.choices = [
             _ChoiceText(plan.prompt_of(g) if plan.echo else "") for g in range(plan.generations)
         ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from api_server.chat.events import Finished
 from api_server.chat.streaming import (
     JsonResult,
     RelayResult,
@@ -13,8 +12,8 @@ from api_server.chat.streaming import (
 from api_server.engines.types import CompletionRequest
 from api_server.errors import UnsupportedFeatureError
 from api_server.frontdoor.choices import (
-    ChoiceEvent,
     ChoicesObserver,
+    choice_completes,
     choice_sampling,
     merged_choices,
 )
@@ -141,7 +140,7 @@ class OpenAIService(FrontDoorService):
                 renderer.render_choice,
                 renderer.render_error,
                 renderer.opening(),
-                completes=_choice_completes,
+                completes=choice_completes,
             )
         assembler = ChatCompletionAssembler(model, translation, top_logprobs, choices)
         async for choice_event in events:
@@ -201,7 +200,7 @@ class OpenAIService(FrontDoorService):
                 state.render_choice,
                 ChatChunkRenderer.render_error,
                 b"",
-                completes=_choice_completes,
+                completes=choice_completes,
             )
         async for choice_event in merged:
             state.add(choice_event.event, choice_event.index)
@@ -212,10 +211,6 @@ class OpenAIService(FrontDoorService):
         return await self._relayed(
             body, tracker, kind="openai", path=path, render_error=ChatChunkRenderer.render_error
         )
-
-
-def _choice_completes(choice_event: ChoiceEvent) -> bool:
-    return isinstance(choice_event.event, Finished)
 
 
 def _include_usage(request: SamplingFields) -> bool:
