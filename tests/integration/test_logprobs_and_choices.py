@@ -4,6 +4,8 @@ spell out the answer; several choices come back indexed, the prompt counted once
 
 from __future__ import annotations
 
+from typing import Any
+
 import openai
 import pytest
 
@@ -16,20 +18,17 @@ FRANCE = [
 ]
 
 
+def _chat(client: openai.OpenAI, engine: RealEngine, **fields: Any) -> Any:
+    """The France question to `engine`, greedy and from the engine (not the cache)."""
+    request = {"temperature": 0, "extra_headers": NO_STORE, "timeout": 300, **fields}
+    return client.chat.completions.create(model=engine.model, messages=FRANCE, **request)
+
+
 @every_engine
 def test_greedy_tokens_are_their_places_likeliest_and_spell_the_answer(
     client: openai.OpenAI, engine: RealEngine
 ) -> None:
-    reply = client.chat.completions.create(
-        model=engine.model,
-        messages=FRANCE,  # type: ignore[arg-type]
-        temperature=0,
-        max_tokens=16,
-        logprobs=True,
-        top_logprobs=3,
-        extra_headers=NO_STORE,
-        timeout=300,
-    )
+    reply = _chat(client, engine, max_tokens=16, logprobs=True, top_logprobs=3)
     choice = reply.choices[0]
     assert choice.logprobs is not None and choice.logprobs.content
     tokens = choice.logprobs.content
@@ -45,16 +44,7 @@ def test_greedy_tokens_are_their_places_likeliest_and_spell_the_answer(
 
 @every_engine
 def test_streamed_logprobs_come_with_their_text(client: openai.OpenAI, engine: RealEngine) -> None:
-    stream = client.chat.completions.create(
-        model=engine.model,
-        messages=FRANCE,  # type: ignore[arg-type]
-        temperature=0,
-        max_tokens=16,
-        logprobs=True,
-        stream=True,
-        extra_headers=NO_STORE,
-        timeout=300,
-    )
+    stream = _chat(client, engine, max_tokens=16, logprobs=True, stream=True)
     text, spelled = "", ""
     for chunk in stream:
         if not chunk.choices:
@@ -87,22 +77,8 @@ def test_legacy_completions_logprobs(client: openai.OpenAI, engine: RealEngine) 
 
 @every_engine
 def test_several_choices(client: openai.OpenAI, engine: RealEngine) -> None:
-    single = client.chat.completions.create(
-        model=engine.model,
-        messages=FRANCE,  # type: ignore[arg-type]
-        temperature=0,
-        max_tokens=8,
-        extra_headers=NO_STORE,
-        timeout=300,
-    )
-    reply = client.chat.completions.create(
-        model=engine.model,
-        messages=FRANCE,  # type: ignore[arg-type]
-        n=3,
-        temperature=0.9,
-        max_tokens=8,
-        timeout=300,
-    )
+    single = _chat(client, engine, max_tokens=8)
+    reply = _chat(client, engine, n=3, temperature=0.9, max_tokens=8)
     assert [choice.index for choice in reply.choices] == [0, 1, 2]
     assert all(choice.message.content for choice in reply.choices)
     assert reply.usage is not None and single.usage is not None

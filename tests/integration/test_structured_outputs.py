@@ -38,20 +38,29 @@ def _problem(schema: Schema, text: str, finish_reason: str | None) -> str | None
     return None if error is None else f"invalid: {error.message}"
 
 
+def _ask(client: openai.OpenAI, model: str, entry: tuple[str, str, Schema], **fields: Any) -> Any:
+    """The entry's question to `model`, held to its schema, greedy, from the engine."""
+    name, question, schema = entry
+    request = {
+        "temperature": 0,
+        "max_tokens": 400,
+        "extra_headers": NO_STORE,
+        "timeout": 300,
+        **fields,
+    }
+    return client.chat.completions.create(
+        model=model,
+        messages=[SYSTEM, {"role": "user", "content": question}],
+        response_format=_response_format(name, schema),
+        **request,
+    )
+
+
 @pytest.mark.parametrize("engine", CONSTRAINING, ids=[e.kind for e in CONSTRAINING])
 def test_every_answer_parses_and_validates(client: openai.OpenAI, engine: RealEngine) -> None:
     def ask(entry: tuple[str, str, Schema]) -> tuple[str, str | None]:
-        name, question, schema = entry
-        reply = client.chat.completions.create(
-            model=engine.model,
-            messages=[SYSTEM, {"role": "user", "content": question}],  # type: ignore[list-item]
-            response_format=_response_format(name, schema),  # type: ignore[arg-type]
-            temperature=0,
-            max_tokens=400,
-            extra_headers=NO_STORE,
-            timeout=300,
-        )
-        choice = reply.choices[0]
+        choice = _ask(client, engine.model, entry).choices[0]
+        name, _, schema = entry
         return name, _problem(schema, choice.message.content or "", choice.finish_reason)
 
     with ThreadPoolExecutor(max_workers=8) as pool:  # the engines batch them
@@ -64,16 +73,7 @@ def test_every_answer_parses_and_validates(client: openai.OpenAI, engine: RealEn
 @pytest.mark.parametrize("engine", CONSTRAINING, ids=[e.kind for e in CONSTRAINING])
 def test_streamed_answers_validate_too(client: openai.OpenAI, engine: RealEngine) -> None:
     for name, question, schema in SCHEMAS[::10]:
-        stream = client.chat.completions.create(
-            model=engine.model,
-            messages=[SYSTEM, {"role": "user", "content": question}],  # type: ignore[list-item]
-            response_format=_response_format(name, schema),  # type: ignore[arg-type]
-            temperature=0,
-            max_tokens=400,
-            stream=True,
-            extra_headers=NO_STORE,
-            timeout=300,
-        )
+        stream = _ask(client, engine.model, (name, question, schema), stream=True)
         text, finish_reason = "", None
         for chunk in stream:
             if chunk.choices:
@@ -113,23 +113,10 @@ def test_fractional_bounds_hold_on_vllm_and_are_refused_on_llamacpp(
     client: openai.OpenAI,
 ) -> None:
     vllm, llamacpp = (next(e for e in ENGINES if e.kind == kind) for kind in ("vllm", "llamacpp"))
-    for name, question, schema in FRACTIONAL:
-        messages = [SYSTEM, {"role": "user", "content": question}]
-        reply = client.chat.completions.create(
-            model=vllm.model,
-            messages=messages,  # type: ignore[arg-type]
-            response_format=_response_format(name, schema),  # type: ignore[arg-type]
-            temperature=0,
-            max_tokens=200,
-            extra_headers=NO_STORE,
-            timeout=300,
-        )
-        choice = reply.choices[0]
+    for entry in FRACTIONAL:
+        choice = _ask(client, vllm.model, entry, max_tokens=200).choices[0]
+        schema = entry[2]
         assert _problem(schema, choice.message.content or "", choice.finish_reason) is None
         with pytest.raises(openai.BadRequestError) as refused:
-            client.chat.completions.create(
-                model=llamacpp.model,
-                messages=messages,  # type: ignore[arg-type]
-                response_format=_response_format(name, schema),  # type: ignore[arg-type]
-            )
+            _ask(client, llamacpp.model, entry)
         assert "bounds hold for integers only" in str(refused.value)

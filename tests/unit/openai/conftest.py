@@ -13,7 +13,7 @@ from api_server.registry import ModelRegistry
 
 
 @pytest.fixture
-def gateway_with_max(models_file: Path, tmp_path: Path) -> Iterator[TestClient]:
+def gateway(models_file: Path, tmp_path: Path) -> Iterator[TestClient]:
     """The usual models (tests/unit/conftest.py) plus `on-max`, tiny on MAX Serve; no cache."""
     registry = yaml.safe_load(models_file.read_text())
     tiny = next(m for m in registry["models"] if m["name"] == "tiny-chatml")

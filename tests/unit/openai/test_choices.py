@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import openai
 from fastapi.testclient import TestClient
 
 from api_server.app import create_app
@@ -15,6 +14,7 @@ from api_server.registry import ModelRegistry
 from tests.unit.auth.fakes import ListSink
 from tests.unit.openai.test_router import WEATHER_TOOL
 from tests.unit.scripted_engine import ScriptedEngine
+from tests.unit.upstreams.sdk import openai_client
 
 HELLO = [{"role": "user", "content": "hi"}]
 ANSWER = "The capital of France is Paris."
@@ -25,16 +25,10 @@ def _gateway(models_file: Path, sink: ListSink) -> TestClient:
     return TestClient(create_app(settings, ModelRegistry.from_file(models_file), request_log=sink))
 
 
-def _sdk(client: TestClient) -> openai.OpenAI:
-    return openai.OpenAI(
-        base_url="http://testserver/v1", api_key="unused", http_client=client, max_retries=0
-    )
-
-
 def test_each_choice_is_a_generation_of_its_own(models_file: Path, engine: ScriptedEngine) -> None:
     sink = ListSink()
     with _gateway(models_file, sink) as client:
-        reply = _sdk(client).chat.completions.create(
+        reply = openai_client(client).chat.completions.create(
             model="tiny", messages=HELLO, n=3, seed=5, temperature=0.8
         )  # type: ignore[call-overload]
     assert [choice.index for choice in reply.choices] == [0, 1, 2]
@@ -88,7 +82,7 @@ def test_the_sdks_stream_helper_assembles_every_choice(
     models_file: Path, engine: ScriptedEngine
 ) -> None:
     with _gateway(models_file, ListSink()) as client:
-        sdk = _sdk(client)
+        sdk = openai_client(client)
         with sdk.chat.completions.stream(model="tiny", messages=HELLO, n=3) as stream:  # type: ignore[arg-type]
             final = stream.get_final_completion()
     assert [choice.message.content for choice in final.choices] == [ANSWER] * 3
@@ -101,7 +95,7 @@ def test_tool_calls_in_each_choice_get_ids_of_their_own(
         '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
     ]
     with _gateway(models_file, ListSink()) as client:
-        reply = _sdk(client).chat.completions.create(
+        reply = openai_client(client).chat.completions.create(
             model="tiny", messages=HELLO, tools=[WEATHER_TOOL], n=2
         )  # type: ignore[call-overload]
     calls = [choice.message.tool_calls[0] for choice in reply.choices]  # type: ignore[index]
@@ -125,7 +119,7 @@ def test_a_failing_choice_fails_the_request_in_the_clients_envelope(
 
 def test_legacy_completions_choices(models_file: Path, engine: ScriptedEngine) -> None:
     with _gateway(models_file, ListSink()) as client:
-        sdk = _sdk(client)
+        sdk = openai_client(client)
         reply = sdk.completions.create(model="tiny", prompt="The", n=2, seed=1)
         streamed = list(sdk.completions.create(model="tiny", prompt="The", n=2, stream=True))
     assert [choice.index for choice in reply.choices] == [0, 1]
@@ -143,7 +137,7 @@ def test_completions_echo_prompt_lists_and_best_of(
     models_file: Path, engine: ScriptedEngine
 ) -> None:
     with _gateway(models_file, ListSink()) as client:
-        sdk = _sdk(client)
+        sdk = openai_client(client)
         echoed = sdk.completions.create(model="tiny", prompt="Q: ", echo=True)
         batch = sdk.completions.create(model="tiny", prompt=["one", "two"], n=2)
         streamed = list(sdk.completions.create(model="tiny", prompt="Q: ", echo=True, stream=True))

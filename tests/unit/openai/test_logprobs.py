@@ -7,27 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import openai
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.unit.scripted_engine import ScriptedEngine
+from tests.unit.upstreams.sdk import openai_client
 
 HELLO = [{"role": "user", "content": "hi"}]
 TEXTS = ["The capital", " of France", " is Paris."]
 # (model, engine asked for at least one alternative)
 MODELS = [("tiny", True), ("Llama-3.1-8B-Instruct", False), ("on-max", True)]
-
-
-@pytest.fixture
-def gateway(gateway_with_max: TestClient) -> TestClient:
-    return gateway_with_max
-
-
-def _sdk(client: TestClient) -> openai.OpenAI:
-    return openai.OpenAI(
-        base_url="http://testserver/v1", api_key="unused", http_client=client, max_retries=0
-    )
 
 
 def _expected(top_logprobs: int) -> list[dict[str, Any]]:
@@ -55,7 +44,7 @@ def test_chat_logprobs(
     at_least_one: bool,
     top_logprobs: int,
 ) -> None:
-    reply = _sdk(gateway).chat.completions.create(
+    reply = openai_client(gateway).chat.completions.create(
         model=model, messages=HELLO, logprobs=True, top_logprobs=top_logprobs
     )  # type: ignore[call-overload]
     assert reply.choices[0].message.content == "".join(TEXTS)
@@ -71,7 +60,7 @@ def test_streamed_chat_logprobs_ride_on_their_texts_chunks(
     gateway: TestClient, engine: ScriptedEngine, model: str, at_least_one: bool
 ) -> None:
     chunks = list(
-        _sdk(gateway).chat.completions.create(
+        openai_client(gateway).chat.completions.create(
             model=model, messages=HELLO, logprobs=True, top_logprobs=1, stream=True
         )  # type: ignore[call-overload]
     )
@@ -87,13 +76,13 @@ def test_streamed_chat_logprobs_ride_on_their_texts_chunks(
 
 
 def test_without_logprobs_there_are_none(gateway: TestClient, engine: ScriptedEngine) -> None:
-    reply = _sdk(gateway).chat.completions.create(model="tiny", messages=HELLO)  # type: ignore[arg-type]
+    reply = openai_client(gateway).chat.completions.create(model="tiny", messages=HELLO)  # type: ignore[arg-type]
     assert reply.choices[0].logprobs is None
     assert "logprobs" not in engine.last_request
 
 
 def test_legacy_completions_logprobs(gateway: TestClient, engine: ScriptedEngine) -> None:
-    sdk = _sdk(gateway)
+    sdk = openai_client(gateway)
     reply = sdk.completions.create(model="tiny", prompt="The capital", logprobs=1)
     logprobs = reply.choices[0].logprobs
     assert logprobs is not None

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import openai
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -17,6 +16,7 @@ from api_server.chat.conversation import Conversation
 from api_server.chat.sampling import OutputFormat, SamplingParams
 from tests.unit.openai.test_router import WEATHER_TOOL
 from tests.unit.scripted_engine import ScriptedEngine
+from tests.unit.upstreams.sdk import openai_client
 
 HELLO = [{"role": "user", "content": "Name a city and its population."}]
 CITY = {
@@ -30,17 +30,6 @@ CITY = {
 }
 AS_CITY = {"type": "json_schema", "json_schema": {"name": "city", "schema": CITY, "strict": True}}
 ANSWER = ['{"city": "Paris", ', '"population": 2102650}']
-
-
-@pytest.fixture
-def gateway(gateway_with_max: TestClient) -> TestClient:
-    return gateway_with_max
-
-
-def _sdk(client: TestClient) -> openai.OpenAI:
-    return openai.OpenAI(
-        base_url="http://testserver/v1", api_key="unused", http_client=client, max_retries=0
-    )
 
 
 @pytest.mark.parametrize(
@@ -60,7 +49,7 @@ def test_the_engine_is_held_to_the_schema(
     stream: bool,
 ) -> None:
     engine.texts = ANSWER
-    sdk = _sdk(gateway)
+    sdk = openai_client(gateway)
     if stream:
         chunks = sdk.chat.completions.create(
             model=model, messages=HELLO, response_format=AS_CITY, stream=True
@@ -88,7 +77,7 @@ class City(BaseModel):
 
 def test_the_sdks_pydantic_parse_helper_works(gateway: TestClient, engine: ScriptedEngine) -> None:
     engine.texts = ANSWER
-    parsed = _sdk(gateway).chat.completions.parse(
+    parsed = openai_client(gateway).chat.completions.parse(
         model="tiny", messages=HELLO, response_format=City
     )  # type: ignore[arg-type]
     assert parsed.choices[0].message.parsed == City(city="Paris", population=2102650)
