@@ -13,8 +13,9 @@ import asyncpg
 from api_server.archive.store import ObjectStore
 from api_server.batchstore.batches import BatchRepository
 from api_server.batchstore.files import FileRepository
-from api_server.batchstore.schema import SchemaGate
+from api_server.batchstore.schema import migrate_batch_tables
 from api_server.errors import BatchesUnavailableError
+from api_server.pg_schema import SchemaGate
 
 logger = logging.getLogger(__name__)
 
@@ -25,11 +26,13 @@ class BatchStorage:
         self.objects = objects
         self.files = FileRepository(pool)
         self.batches = BatchRepository(pool)
-        self._schema = SchemaGate()
+        self._schema = SchemaGate(migrate_batch_tables)
 
     async def ready(self) -> None:
         """The tables exist (created now if not); raises while PostgreSQL is down."""
-        await self._schema.ensure(self.pool)
+        if not self._schema.done:
+            async with self.pool.acquire() as conn:
+                await self._schema.ensure(conn)
 
 
 def missing_services(has_database: bool, has_object_store: bool) -> list[str]:
