@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import asyncpg
 
 from api_server.archive.store import ObjectStore
 from api_server.batchstore.batches import BatchRepository
 from api_server.batchstore.files import FileRepository
+from api_server.batchstore.records import plausible_id
 from api_server.batchstore.schema import migrate_batch_tables
 from api_server.errors import BatchesUnavailableError
 from api_server.pg_schema import SchemaGate
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class BatchStorage:
@@ -33,6 +37,15 @@ class BatchStorage:
         if not self._schema.done:
             async with self.pool.acquire() as conn:
                 await self._schema.ensure(conn)
+
+    async def lookup(
+        self, find: Callable[[str, str], Awaitable[T | None]], owner: str, item_id: str
+    ) -> T | None:
+        """`find(owner, item_id)` (the owner's file or batch) once the tables exist, a
+        storage failure as a 503; None, without a query, for an id none of ours can be."""
+        async with storage_errors_as_503():
+            await self.ready()
+            return await find(owner, item_id) if plausible_id(item_id) else None
 
 
 def missing_services(has_database: bool, has_object_store: bool) -> list[str]:

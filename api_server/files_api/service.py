@@ -94,24 +94,17 @@ class FilesService:
         return chunks
 
     async def delete(self, file_id: str) -> dict[str, Any]:
-        record = None
+        record = await self.storage.lookup(self.storage.files.delete, self.owner, file_id)
+        if record is None:
+            raise _not_found(file_id)
+        # The row first: a failure here leaves an object no row names, never a row naming
+        # no object.
         async with storage_errors_as_503():
-            await self.storage.ready()
-            if plausible_id(file_id):
-                record = await self.storage.files.delete(self.owner, file_id)
-            if record is None:
-                raise _not_found(file_id)
-            # The row first: a failure here leaves an object no row names, never a row
-            # naming no object.
             await self.storage.objects.delete(record.object_key)
         return {"id": file_id, "object": "file", "deleted": True}
 
     async def _record(self, file_id: str) -> FileRecord:
-        record = None
-        async with storage_errors_as_503():
-            await self.storage.ready()
-            if plausible_id(file_id):
-                record = await self.storage.files.get(self.owner, file_id)
+        record = await self.storage.lookup(self.storage.files.get, self.owner, file_id)
         if record is None:
             raise _not_found(file_id)
         return record
