@@ -22,6 +22,7 @@ import yaml
 from openai.types import Batch
 
 from stackctl.api import NativeStack
+from tests.batch_tenancy import assert_hidden_from
 from tests.integration.own_gateway import create_key, gateway_env, own_gateway, own_gateway_process
 from tests.integration.test_examples import EXAMPLES, run_example
 
@@ -227,18 +228,7 @@ def test_tenants_never_see_each_others_files_or_batches(
     ):
         batch = start_batch(alice, [request_line("a", "fake-other", "mine")])
         file_id = batch.input_file_id
-        for attempt in (
-            lambda: bob.files.retrieve(file_id),
-            lambda: bob.files.content(file_id),
-            lambda: bob.files.delete(file_id),
-            lambda: bob.batches.retrieve(batch.id),
-            lambda: bob.batches.cancel(batch.id),
-            lambda: bob.batches.create(
-                input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h"
-            ),
-        ):
-            with pytest.raises(openai.NotFoundError):
-                attempt()
+        assert_hidden_from(bob, file_id, batch.id)
         assert file_id not in [f.id for f in bob.files.list()]
         assert batch.id not in [b.id for b in bob.batches.list()]
         assert alice.files.retrieve(file_id).id == file_id
