@@ -12,6 +12,7 @@ from api_server.batchstore.records import FileRecord
 from api_server.batchstore.rows import FILE_COLUMNS, INSERT_FILE, record_of, row_values
 
 Order = Literal["asc", "desc"]
+JSONL_MEDIA_TYPE = "application/jsonl"  # every stored file's: batch input, output, errors
 
 
 def file_object_key(owner: str, file_id: str) -> str:

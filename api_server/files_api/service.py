@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from api_server.auth.principal import Principal
-from api_server.batchstore.files import Order, file_object_key
+from api_server.batchstore.files import JSONL_MEDIA_TYPE, Order, file_object_key
 from api_server.batchstore.records import (
     FileRecord,
     new_file_id,
@@ -24,8 +24,6 @@ from api_server.files_api.upload import Upload
 from api_server.state import AppState
 
 logger = logging.getLogger(__name__)
-
-JSONL_MEDIA_TYPE = "application/jsonl"
 
 
 def required_storage(state: AppState) -> BatchStorage:
