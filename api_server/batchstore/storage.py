@@ -17,6 +17,7 @@ from api_server.batchstore.files import FileRepository
 from api_server.batchstore.records import plausible_id
 from api_server.batchstore.schema import migrate_batch_tables
 from api_server.errors import BatchesUnavailableError
+from api_server.pg_errors import DATABASE_ERRORS
 from api_server.pg_schema import SchemaGate
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ async def storage_errors_as_503() -> AsyncIterator[None]:
 
 
 def is_storage_failure(exc: BaseException) -> bool:
-    if isinstance(exc, OSError | TimeoutError | asyncpg.PostgresError | asyncpg.InterfaceError):
+    if isinstance(exc, DATABASE_ERRORS):
         return True
     # The S3 client's own errors, when it is loaded (imported lazily: it costs startup time).
     for module, name in (("minio.error", "MinioException"), ("urllib3.exceptions", "HTTPError")):

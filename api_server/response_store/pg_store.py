@@ -18,6 +18,7 @@ import orjson
 from asyncpg.pool import PoolConnectionProxy
 
 from api_server.errors import ResponsesUnavailableError
+from api_server.pg_errors import DATABASE_ERRORS
 from api_server.pg_schema import SchemaGate
 from api_server.response_store.record import StoredResponse
 from api_server.response_store.schema import migrate_responses
@@ -43,8 +44,6 @@ _CHAIN = (
     f") SELECT {_COLUMNS} FROM chain ORDER BY hop DESC"
 )
 _DELETE = "DELETE FROM responses WHERE tenant = $1 AND id = $2"
-# What a database that is down, slow or refusing looks like from here.
-_UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class PostgresResponseStore:
@@ -93,7 +92,7 @@ class PostgresResponseStore:
                 if await self._schema.ensure(conn):
                     logger.info("responses: created the responses table")
                 yield conn
-        except _UNAVAILABLE as exc:
+        except DATABASE_ERRORS as exc:
             logger.warning("responses: the database failed: %s: %s", type(exc).__name__, exc)
             raise ResponsesUnavailableError(
                 "Stored responses are unavailable right now (the database cannot be reached)"
