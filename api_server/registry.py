@@ -153,15 +153,16 @@ class ModelSpec(_Frozen):
     max_concurrency: PositiveInt | None = None
     owned_by: str = "inferstack"
 
-    def completion_budget(self, requested: int | None) -> int:
+    def completion_budget(self, requested: int | None, param: str = "max_tokens") -> int:
         """The max_tokens a request gets: its own, or the model's default; over the model's
-        limit is the client's error (400), whichever front door it came through."""
+        limit is the client's error (400, naming the request's field `param`), whichever
+        front door it came through."""
         max_tokens = requested or self.max_tokens.default
         if max_tokens > self.max_tokens.limit:
             raise InvalidRequestError(
-                f"max_tokens={max_tokens} exceeds the limit of {self.max_tokens.limit} for "
+                f"{param}={max_tokens} exceeds the limit of {self.max_tokens.limit} for "
                 f"model {self.name}",
-                param="max_tokens",
+                param=param,
             )
         return max_tokens
 

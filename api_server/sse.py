@@ -1,11 +1,20 @@
 """Server-sent events, per the SSE spec: `event:` and `data:` fields (multi-line data
 joined with newlines), comments skipped, a blank line ends an event. One decoder for an
-upstream's live stream (`read_sse_events`) and for a whole captured body (`parse_sse`)."""
+upstream's live stream (`read_sse_events`) and for a whole captured body (`parse_sse`); one
+encoder for the named events the gateway sends (`sse_event`: Anthropic's, the Responses
+API's)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+
+def sse_event(event_type: str, payload: dict[str, Any]) -> bytes:
+    return b"event: " + event_type.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
 
 
 @dataclass(frozen=True, slots=True)

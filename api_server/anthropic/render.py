@@ -11,8 +11,6 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import orjson
-
 from api_server.anthropic.errors import anthropic_error_body
 from api_server.anthropic.tool_names import ToolNameMap
 from api_server.chat.events import (
@@ -26,6 +24,7 @@ from api_server.chat.events import (
     Usage,
 )
 from api_server.errors import InferstackError
+from api_server.sse import sse_event
 from api_server.tools.collect import arguments_object
 
 StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use"]
@@ -46,10 +45,6 @@ def stop_reason(finished: Finished) -> tuple[StopReason, str | None]:
 
 def usage_dict(usage: Usage) -> dict[str, int]:
     return {"input_tokens": usage.prompt_tokens, "output_tokens": usage.completion_tokens}
-
-
-def sse_event(event_type: str, payload: dict[str, Any]) -> bytes:
-    return b"event: " + event_type.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
 
 
 def new_message_id() -> str:

@@ -23,6 +23,7 @@ from api_server.auth.tokens import JwtVerifier
 from api_server.config import Settings
 from api_server.errors import AuthenticationError, AuthUnavailableError
 from api_server.metrics import AuthMetrics
+from api_server.pg_errors import DATABASE_ERRORS
 
 MISSING = "Missing API key: send `Authorization: Bearer <key>` or `x-api-key: <key>`"
 
@@ -83,7 +84,7 @@ class Authenticator:
             # that accepts and never answers costs a caller this long, then a 503.
             async with asyncio.timeout(self.lookup_timeout_s):
                 found = await self.keys.find_by_hash(hash_key(key))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+        except DATABASE_ERRORS as exc:
             raise AuthUnavailableError("API keys cannot be checked right now") from exc
         if found is None:
             raise AuthenticationError("Invalid API key", reason="unknown_key")

@@ -8,12 +8,11 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 
 from api_server.archive.store import ObjectStore
-from api_server.batchstore.files import file_object_key
+from api_server.batchstore.files import JSONL_MEDIA_TYPE, file_object_key
 from api_server.batchstore.lines import stored_lines
 from api_server.batchstore.records import BatchRecord, FileRecord, new_file_id
 
 OUTPUT_PURPOSE = "batch_output"
-JSONL_MEDIA_TYPE = "application/jsonl"
 
 
 class StoredBatchFiles:

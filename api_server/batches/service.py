@@ -5,6 +5,7 @@ own batches (another tenant's are 404, as absent ones). The runner does the rest
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from api_server.auth.principal import Principal
@@ -53,11 +54,7 @@ class BatchesService:
     async def create(self, body: bytes) -> dict[str, Any]:
         request = parse_body(BatchCreateRequest, body)
         window_s = _checked(request)
-        file = None
-        async with storage_errors_as_503():
-            await self.storage.ready()
-            if plausible_id(request.input_file_id):
-                file = await self.storage.files.get(self.owner, request.input_file_id)
+        file = await self.storage.lookup(self.storage.files.get, self.owner, request.input_file_id)
         if file is None:
             raise StoredFileNotFoundError(
                 f"No file with id {request.input_file_id!r}", param="input_file_id"
@@ -91,11 +88,7 @@ class BatchesService:
         return batch_object(record)
 
     async def get(self, batch_id: str) -> dict[str, Any]:
-        record = None
-        async with storage_errors_as_503():
-            await self.storage.ready()
-            if plausible_id(batch_id):
-                record = await self.storage.batches.get(self.owner, batch_id)
+        record = await self.storage.lookup(self.storage.batches.get, self.owner, batch_id)
         if record is None:
             raise BatchNotFoundError(f"No batch with id {batch_id!r}", param="batch_id")
         return batch_object(record)
@@ -109,11 +102,8 @@ class BatchesService:
         return batch_list(records, limit)
 
     async def cancel(self, batch_id: str) -> dict[str, Any]:
-        record = None
-        async with storage_errors_as_503():
-            await self.storage.ready()
-            if plausible_id(batch_id):
-                record = await self.storage.batches.cancel(self.owner, batch_id, time.time())
+        cancel = partial(self.storage.batches.cancel, now=time.time())
+        record = await self.storage.lookup(cancel, self.owner, batch_id)
         if record is None:
             raise BatchNotFoundError(f"No batch with id {batch_id!r}", param="batch_id")
         if record.status not in ("cancelling", "cancelled"):

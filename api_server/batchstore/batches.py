@@ -24,10 +24,11 @@ from api_server.batchstore.records import (
     LineResult,
 )
 from api_server.batchstore.rows import (
+    INSERT_BATCH,
     INSERT_FILE,
-    batch_record,
-    file_values,
     json_text,
+    record_of,
+    row_values,
     timestamp,
 )
 
@@ -47,30 +48,13 @@ class BatchRepository:
     # The API's side.
 
     async def create(self, record: BatchRecord) -> None:
-        await self.pool.execute(
-            "INSERT INTO batches (id, owner, api_key_id, endpoint, model, input_file_id,"
-            " input_object_key, completion_window, status, metadata, total, created_at,"
-            " expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13)",
-            record.id,
-            record.owner,
-            record.api_key_id,
-            record.endpoint,
-            record.model,
-            record.input_file_id,
-            record.input_object_key,
-            record.completion_window,
-            record.status,
-            json_text(record.metadata),
-            record.total,
-            timestamp(record.created_at),
-            timestamp(record.expires_at),
-        )
+        await self.pool.execute(INSERT_BATCH, *row_values(record))
 
     async def get(self, owner: str, batch_id: str) -> BatchRecord | None:
         row = await self.pool.fetchrow(
             "SELECT * FROM batches WHERE id = $1 AND owner = $2", batch_id, owner
         )
-        return None if row is None else batch_record(row)
+        return None if row is None else record_of(BatchRecord, row)
 
     async def page(self, owner: str, *, after: str | None, limit: int) -> list[BatchRecord]:
         """Up to `limit` + 1 batches, newest first, after the batch `after` when given."""
@@ -83,7 +67,7 @@ class BatchRepository:
             after,
             limit + 1,
         )
-        return [batch_record(row) for row in rows]
+        return [record_of(BatchRecord, row) for row in rows]
 
     async def cancel(self, owner: str, batch_id: str, now: float) -> BatchRecord | None:
         """Mark the batch cancelling when it may be cancelled; the batch as it is after
@@ -97,7 +81,7 @@ class BatchRepository:
             list(CANCELLABLE_STATUSES),
         )
         if row is not None:
-            return batch_record(row)
+            return record_of(BatchRecord, row)
         return await self.get(owner, batch_id)
 
     # The runners' side.
@@ -130,7 +114,7 @@ class BatchRepository:
             timestamp(now + lease_s),
             list(ACTIVE_STATUSES),
         )
-        return None if row is None else batch_record(row)
+        return None if row is None else record_of(BatchRecord, row)
 
     async def renew(self, batch_id: str, worker: str, now: float, lease_s: float) -> str | None:
         """Extend the lease; the batch's status, or None when the lease is no longer ours."""
@@ -220,7 +204,7 @@ class BatchRepository:
             if not await conn.fetchval(_HELD, batch_id, worker):
                 return False
             if files:
-                await conn.executemany(INSERT_FILE, [file_values(record) for record in files])
+                await conn.executemany(INSERT_FILE, [row_values(record) for record in files])
             await conn.execute(
                 f"UPDATE batches SET status = $3, {_WHEN[end.status]} = $4,"
                 " output_file_id = $5, error_file_id = $6, errors = $7::jsonb,"

@@ -9,9 +9,10 @@ from typing import Literal
 import asyncpg
 
 from api_server.batchstore.records import FileRecord
-from api_server.batchstore.rows import FILE_COLUMNS, INSERT_FILE, file_record, file_values
+from api_server.batchstore.rows import FILE_COLUMNS, INSERT_FILE, record_of, row_values
 
 Order = Literal["asc", "desc"]
+JSONL_MEDIA_TYPE = "application/jsonl"  # every stored file's: batch input, output, errors
 
 
 def file_object_key(owner: str, file_id: str) -> str:
@@ -25,7 +26,7 @@ class FileRepository:
         self.pool = pool
 
     async def insert(self, record: FileRecord) -> None:
-        await self.pool.execute(INSERT_FILE, *file_values(record))
+        await self.pool.execute(INSERT_FILE, *row_values(record))
 
     async def get(self, owner: str, file_id: str) -> FileRecord | None:
         row = await self.pool.fetchrow(
@@ -33,7 +34,7 @@ class FileRepository:
             file_id,
             owner,
         )
-        return None if row is None else file_record(row)
+        return None if row is None else record_of(FileRecord, row)
 
     async def page(
         self, owner: str, *, after: str | None, limit: int, order: Order, purpose: str | None
@@ -52,7 +53,7 @@ class FileRepository:
             after,
             limit + 1,
         )
-        return [file_record(row) for row in rows]
+        return [record_of(FileRecord, row) for row in rows]
 
     async def delete(self, owner: str, file_id: str) -> FileRecord | None:
         """The row deleted, or None when the owner has no such file."""
@@ -61,4 +62,4 @@ class FileRepository:
             file_id,
             owner,
         )
-        return None if row is None else file_record(row)
+        return None if row is None else record_of(FileRecord, row)

@@ -9,8 +9,6 @@ pg_schema. A unit test keeps them equal to init.sql's block.
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
@@ -74,21 +72,3 @@ MIGRATION_V5 = (
 async def migrate_batch_tables(conn: asyncpg.Connection | PoolConnectionProxy) -> bool:
     """Create the version-5 tables unless there; True when it had to."""
     return await apply_schema_version(conn, SCHEMA_VERSION, MIGRATION_V5)
-
-
-class SchemaGate:
-    """Runs the migration once per process, on first use; a failure (database down) is
-    tried again on the next use."""
-
-    def __init__(self) -> None:
-        self._done = False
-        self._lock = asyncio.Lock()
-
-    async def ensure(self, pool: asyncpg.Pool) -> None:
-        if self._done:
-            return
-        async with self._lock:
-            if not self._done:
-                async with pool.acquire() as conn:
-                    await migrate_batch_tables(conn)
-                self._done = True

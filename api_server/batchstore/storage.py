@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import asyncpg
 
 from api_server.archive.store import ObjectStore
 from api_server.batchstore.batches import BatchRepository
 from api_server.batchstore.files import FileRepository
-from api_server.batchstore.schema import SchemaGate
+from api_server.batchstore.records import plausible_id
+from api_server.batchstore.schema import migrate_batch_tables
 from api_server.errors import BatchesUnavailableError
+from api_server.pg_errors import DATABASE_ERRORS
+from api_server.pg_schema import SchemaGate
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class BatchStorage:
@@ -25,11 +31,22 @@ class BatchStorage:
         self.objects = objects
         self.files = FileRepository(pool)
         self.batches = BatchRepository(pool)
-        self._schema = SchemaGate()
+        self._schema = SchemaGate(migrate_batch_tables)
 
     async def ready(self) -> None:
         """The tables exist (created now if not); raises while PostgreSQL is down."""
-        await self._schema.ensure(self.pool)
+        if not self._schema.done:
+            async with self.pool.acquire() as conn:
+                await self._schema.ensure(conn)
+
+    async def lookup(
+        self, find: Callable[[str, str], Awaitable[T | None]], owner: str, item_id: str
+    ) -> T | None:
+        """`find(owner, item_id)` (the owner's file or batch) once the tables exist, a
+        storage failure as a 503; None, without a query, for an id none of ours can be."""
+        async with storage_errors_as_503():
+            await self.ready()
+            return await find(owner, item_id) if plausible_id(item_id) else None
 
 
 def missing_services(has_database: bool, has_object_store: bool) -> list[str]:
@@ -67,7 +84,7 @@ async def storage_errors_as_503() -> AsyncIterator[None]:
 
 
 def is_storage_failure(exc: BaseException) -> bool:
-    if isinstance(exc, OSError | TimeoutError | asyncpg.PostgresError | asyncpg.InterfaceError):
+    if isinstance(exc, DATABASE_ERRORS):
         return True
     # The S3 client's own errors, when it is loaded (imported lazily: it costs startup time).
     for module, name in (("minio.error", "MinioException"), ("urllib3.exceptions", "HTTPError")):

@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from api_server.auth.principal import Principal
-from api_server.batchstore.files import Order, file_object_key
+from api_server.batchstore.files import JSONL_MEDIA_TYPE, Order, file_object_key
 from api_server.batchstore.records import (
     FileRecord,
     new_file_id,
@@ -24,8 +24,6 @@ from api_server.files_api.upload import Upload
 from api_server.state import AppState
 
 logger = logging.getLogger(__name__)
-
-JSONL_MEDIA_TYPE = "application/jsonl"
 
 
 def required_storage(state: AppState) -> BatchStorage:
@@ -94,24 +92,17 @@ class FilesService:
         return chunks
 
     async def delete(self, file_id: str) -> dict[str, Any]:
-        record = None
+        record = await self.storage.lookup(self.storage.files.delete, self.owner, file_id)
+        if record is None:
+            raise _not_found(file_id)
+        # The row first: a failure here leaves an object no row names, never a row naming
+        # no object.
         async with storage_errors_as_503():
-            await self.storage.ready()
-            if plausible_id(file_id):
-                record = await self.storage.files.delete(self.owner, file_id)
-            if record is None:
-                raise _not_found(file_id)
-            # The row first: a failure here leaves an object no row names, never a row
-            # naming no object.
             await self.storage.objects.delete(record.object_key)
         return {"id": file_id, "object": "file", "deleted": True}
 
     async def _record(self, file_id: str) -> FileRecord:
-        record = None
-        async with storage_errors_as_503():
-            await self.storage.ready()
-            if plausible_id(file_id):
-                record = await self.storage.files.get(self.owner, file_id)
+        record = await self.storage.lookup(self.storage.files.get, self.owner, file_id)
         if record is None:
             raise _not_found(file_id)
         return record

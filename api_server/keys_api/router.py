@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from typing import Annotated
 from uuid import UUID
 
-import asyncpg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
@@ -29,6 +28,7 @@ from api_server.errors import (
     KeyNotFoundError,
 )
 from api_server.http import client_addr, json_response
+from api_server.pg_errors import DATABASE_ERRORS
 
 MAX_NEW_KEY_BYTES = 64 * 1024  # a name and a model list: far below the gateway's 4 MiB
 
@@ -108,5 +108,5 @@ def parse_new_key(body: bytes) -> NewKey:
 def database_errors_as_503() -> Iterator[None]:
     try:
         yield
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except DATABASE_ERRORS as exc:
         raise AuthUnavailableError("API keys cannot be managed right now") from exc

@@ -21,6 +21,7 @@ from api_server.logs.query.protocol import (
     parse_usage_query,
 )
 from api_server.logs.query.repository import RequestLogRepository
+from api_server.pg_errors import DATABASE_ERRORS
 from api_server.state import AppState
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class LogsQueryService:
             raise LogsUnavailableError("Request logs need a database (database_url is not set)")
         try:
             yield self.repository
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             logger.warning("request logs query failed: %r", exc)
             raise LogsUnavailableError("The request-log database is unavailable") from exc
 

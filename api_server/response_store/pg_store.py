@@ -7,7 +7,6 @@ callers (tenant None) are the empty string, which no key or token tenant ever is
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +18,8 @@ import orjson
 from asyncpg.pool import PoolConnectionProxy
 
 from api_server.errors import ResponsesUnavailableError
+from api_server.pg_errors import DATABASE_ERRORS
+from api_server.pg_schema import SchemaGate
 from api_server.response_store.record import StoredResponse
 from api_server.response_store.schema import migrate_responses
 
@@ -43,16 +44,13 @@ _CHAIN = (
     f") SELECT {_COLUMNS} FROM chain ORDER BY hop DESC"
 )
 _DELETE = "DELETE FROM responses WHERE tenant = $1 AND id = $2"
-# What a database that is down, slow or refusing looks like from here.
-_UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class PostgresResponseStore:
     def __init__(self, pool: asyncpg.Pool, acquire_timeout_s: float = 3.0) -> None:
         self.pool = pool
         self.acquire_timeout_s = acquire_timeout_s
-        self._schema_ready = False  # the table exists (schema.py), checked once
-        self._schema_lock = asyncio.Lock()
+        self._schema = SchemaGate(migrate_responses)  # the table exists (schema.py)
 
     async def save(self, record: StoredResponse) -> None:
         async with self._connection() as conn:
@@ -91,14 +89,10 @@ class PostgresResponseStore:
         of a statement) as ResponsesUnavailableError."""
         try:
             async with self.pool.acquire(timeout=self.acquire_timeout_s) as conn:
-                if not self._schema_ready:
-                    async with self._schema_lock:
-                        if not self._schema_ready:
-                            if await migrate_responses(conn):
-                                logger.info("responses: created the responses table")
-                            self._schema_ready = True
+                if await self._schema.ensure(conn):
+                    logger.info("responses: created the responses table")
                 yield conn
-        except _UNAVAILABLE as exc:
+        except DATABASE_ERRORS as exc:
             logger.warning("responses: the database failed: %s: %s", type(exc).__name__, exc)
             raise ResponsesUnavailableError(
                 "Stored responses are unavailable right now (the database cannot be reached)"

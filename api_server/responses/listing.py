@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from api_server.errors import InvalidRequestError
+from api_server.files_api.protocol import cursor_page
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -25,14 +26,7 @@ def item_page(items: Sequence[dict[str, Any]], params: Mapping[str, str]) -> dic
         if position is None:
             raise InvalidRequestError(f"No input item with id '{after}'", param="after")
         ordered = ordered[position + 1 :]
-    page = ordered[:limit]
-    return {
-        "object": "list",
-        "data": page,
-        "first_id": page[0]["id"] if page else None,
-        "last_id": page[-1]["id"] if page else None,
-        "has_more": len(ordered) > limit,
-    }
+    return cursor_page(ordered[:limit], len(ordered) > limit)
 
 
 def _limit(value: str | None) -> int:

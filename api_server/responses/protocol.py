@@ -1,9 +1,9 @@
 """The Responses API's request, as OpenAI defines it (`POST /v1/responses`). Lenient as
 every front door: unknown fields are kept and noted in the log.
 
-Items, content parts and tools of a type this gateway does not serve parse as the
-`Other...` models, so translation refuses them with a 400 naming the type and where it is,
-rather than a parser's message about union tags.
+Items, content parts and tools of a type this gateway does not serve parse as `Other`, so
+translation refuses them with a 400 naming the type and where it is, rather than a parser's
+message about union tags.
 """
 
 from __future__ import annotations
@@ -20,10 +20,22 @@ MAX_METADATA_KEY_CHARS = 64
 MAX_METADATA_VALUE_CHARS = 512
 
 
-def _tag(value: Any, known: frozenset[str], default: str | None = None) -> str:
-    """The union member for a raw or parsed value: its `type` when known, else "other"."""
-    kind = value.get("type", default) if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in known else "other"
+def _by_type(*known: str, default: str | None = None) -> Discriminator:
+    """A union's member for a raw or parsed value: its `type` when known, else "other"."""
+
+    def tag(value: Any) -> str:
+        kind = (
+            value.get("type", default) if isinstance(value, dict) else getattr(value, "type", None)
+        )
+        return kind if kind in known else "other"
+
+    return Discriminator(tag)
+
+
+class Other(LenientModel):
+    """An item, content part, tool or tool choice of a type this gateway does not serve."""
+
+    type: str
 
 
 class InputText(LenientModel):
@@ -50,18 +62,13 @@ class InputImage(LenientModel):
     detail: str | None = None
 
 
-class OtherPart(LenientModel):
-    type: str
-
-
-_PART_TYPES = frozenset({"input_text", "output_text", "refusal", "input_image"})
 ContentPart = Annotated[
     Annotated[InputText, Tag("input_text")]
     | Annotated[OutputText, Tag("output_text")]
     | Annotated[Refusal, Tag("refusal")]
     | Annotated[InputImage, Tag("input_image")]
-    | Annotated[OtherPart, Tag("other")],
-    Discriminator(lambda value: _tag(value, _PART_TYPES)),
+    | Annotated[Other, Tag("other")],
+    _by_type("input_text", "output_text", "refusal", "input_image"),
 ]
 
 
@@ -94,17 +101,12 @@ class FunctionCallOutputItem(LenientModel):
     status: str | None = None
 
 
-class OtherItem(LenientModel):
-    type: str
-
-
-_ITEM_TYPES = frozenset({"message", "function_call", "function_call_output"})
 InputItem = Annotated[
     Annotated[MessageItem, Tag("message")]
     | Annotated[FunctionCallItem, Tag("function_call")]
     | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
-    | Annotated[OtherItem, Tag("other")],
-    Discriminator(lambda value: _tag(value, _ITEM_TYPES, default="message")),
+    | Annotated[Other, Tag("other")],
+    _by_type("message", "function_call", "function_call_output", default="message"),
 ]
 
 
@@ -116,13 +118,9 @@ class FunctionTool(LenientModel):
     strict: bool | None = None
 
 
-class OtherTool(LenientModel):
-    type: str
-
-
 Tool = Annotated[
-    Annotated[FunctionTool, Tag("function")] | Annotated[OtherTool, Tag("other")],
-    Discriminator(lambda value: _tag(value, frozenset({"function"}))),
+    Annotated[FunctionTool, Tag("function")] | Annotated[Other, Tag("other")],
+    _by_type("function"),
 ]
 
 
@@ -131,13 +129,9 @@ class NamedFunctionChoice(LenientModel):
     name: str
 
 
-class OtherToolChoice(LenientModel):
-    type: str
-
-
 ToolChoiceIn = Annotated[
-    Annotated[NamedFunctionChoice, Tag("function")] | Annotated[OtherToolChoice, Tag("other")],
-    Discriminator(lambda value: _tag(value, frozenset({"function"}))),
+    Annotated[NamedFunctionChoice, Tag("function")] | Annotated[Other, Tag("other")],
+    _by_type("function"),
 ]
 
 

@@ -20,8 +20,6 @@ from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import orjson
-
 from api_server.chat.events import (
     ChatEvent,
     Finished,
@@ -33,6 +31,7 @@ from api_server.chat.events import (
 )
 from api_server.errors import InferstackError
 from api_server.openai.render import client_tool_call_id
+from api_server.sse import sse_event
 
 StreamEvent = dict[str, Any]
 ItemStatus = Literal["in_progress", "completed", "incomplete"]
@@ -302,9 +301,6 @@ class ResponseStreamRenderer:
     def _frame(self, events: list[StreamEvent]) -> bytes:
         framed = []
         for event in events:
-            payload = {**event, "sequence_number": self._sequence}
+            framed.append(sse_event(event["type"], {**event, "sequence_number": self._sequence}))
             self._sequence += 1
-            framed.append(
-                b"event: " + event["type"].encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
-            )
         return b"".join(framed)

@@ -78,12 +78,12 @@ class ResponsesService(FrontDoorService):
 
     async def input_items(self, response_id: str, params: Mapping[str, str]) -> dict[str, Any]:
         """The items the response's model read (its chain's and its own input), paged."""
-        record = await self._stored(response_id)
-        chain = [record]
-        if record.previous_response_id is not None:
-            store = self._store_for(response_id)
-            chain = await store.chain(self.principal.tenant, response_id, MAX_CHAIN_DEPTH)
-        return item_page([*_history(chain[:-1]), *record.input_items], params)
+        store = self._store_for(response_id)
+        chain = await store.chain(self.principal.tenant, response_id, MAX_CHAIN_DEPTH)
+        if not chain:
+            raise _not_found(response_id)
+        *earlier, record = chain
+        return item_page([*_history(earlier), *record.input_items], params)
 
     async def _create(self, body: bytes, tracker: RequestTracker) -> FrontDoorResult:
         request = parse_body(ResponsesRequest, body)

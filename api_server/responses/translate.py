@@ -23,7 +23,6 @@ from api_server.chat.conversation import (
 from api_server.chat.sampling import OutputFormat, SamplingParams
 from api_server.client_schemas import RequestSchemas
 from api_server.errors import InvalidRequestError, UnsupportedFeatureError
-from api_server.generation.limits import checked_completion
 from api_server.openai.output_format import json_schema_format
 from api_server.openai.translate import image_from_url
 from api_server.registry import ModelSpec
@@ -308,17 +307,9 @@ def to_sampling(
     default_temperature: float | None,
     structured: OutputFormat | None = None,
 ) -> SamplingParams:
-    requested = request.max_output_tokens
-    if requested is not None and requested > spec.max_tokens.limit:
-        raise InvalidRequestError(
-            f"max_output_tokens={requested} exceeds the limit of {spec.max_tokens.limit} for "
-            f"model {spec.name}",
-            param="max_output_tokens",
-        )
-    limits = checked_completion(spec, max_tokens=requested)
     temperature = request.temperature
     return SamplingParams(
-        max_tokens=limits.max_tokens,
+        max_tokens=spec.completion_budget(request.max_output_tokens, param="max_output_tokens"),
         temperature=default_temperature if temperature is None else temperature,
         top_p=request.top_p,
         output_format=structured,

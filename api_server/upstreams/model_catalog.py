@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from api_server.auth.repository import ExpiringLru
 from api_server.engines.client import EngineReplica
 from api_server.generation.request import ModelRuntime
 from api_server.upstreams.credentials import upstream_headers, upstream_key
@@ -39,8 +40,6 @@ DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 # has its own, and clients choose their keys.
 _MAX_LISTS = 256
 _CHUNK_BYTES = 64 * 1024
-
-_CatalogKey = tuple[str, str]  # (model entry, digest of the credential sent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +80,6 @@ def listed_model_ids(payload: Any) -> list[str] | None:
 @dataclass(frozen=True, slots=True)
 class _Listed:
     spellings: ModelSpellings | None  # None: the fetch failed
-    expires_at: float
 
 
 class ModelCatalog:
@@ -101,8 +99,9 @@ class ModelCatalog:
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
         self._clock = clock
-        self._lists: dict[_CatalogKey, _Listed] = {}
-        self._fetches: dict[_CatalogKey, asyncio.Task[ModelSpellings | None]] = {}
+        # By model entry and digest of the credential sent.
+        self._lists: ExpiringLru[_Listed] = ExpiringLru(_MAX_LISTS)
+        self._fetches: dict[str, asyncio.Task[ModelSpellings | None]] = {}
 
     async def spelling(
         self, runtime: ModelRuntime, name: str, client_headers: Mapping[str, str]
@@ -133,9 +132,9 @@ class ModelCatalog:
         engine = runtime.spec.engine
         key = upstream_key(engine, client_headers, runtime.upstream_key)
         digest = hashlib.sha256(key.encode()).hexdigest()[:16] if key else ""
-        catalog_key = (runtime.pool.model, digest)
-        listed = self._lists.get(catalog_key)
-        if listed is not None and listed.expires_at > self._clock():
+        catalog_key = f"{runtime.pool.model}\n{digest}"
+        listed = self._lists.get(catalog_key, self._clock())
+        if listed is not None:
             return listed.spellings
         fetch = self._fetches.get(catalog_key)
         if fetch is None:
@@ -148,12 +147,12 @@ class ModelCatalog:
         return await asyncio.shield(fetch)
 
     async def _refresh(
-        self, catalog_key: _CatalogKey, replica: EngineReplica, url: str, headers: dict[str, str]
+        self, catalog_key: str, replica: EngineReplica, url: str, headers: dict[str, str]
     ) -> ModelSpellings | None:
         try:
             spellings = await self._fetch(replica, url, headers)
             ttl_s = self.failure_ttl_s if spellings is None else self.ttl_s
-            self._remember(catalog_key, _Listed(spellings, self._clock() + ttl_s))
+            self._lists.put(catalog_key, _Listed(spellings), self._clock() + ttl_s)
             return spellings
         finally:
             self._fetches.pop(catalog_key, None)
@@ -183,9 +182,3 @@ class ModelCatalog:
             logger.debug("upstream %s: the model list is not an OpenAI-style one", replica.label)
             return None
         return ModelSpellings.of(ids)
-
-    def _remember(self, catalog_key: _CatalogKey, listed: _Listed) -> None:
-        self._lists.pop(catalog_key, None)  # re-inserted last: the oldest go first
-        self._lists[catalog_key] = listed
-        while len(self._lists) > _MAX_LISTS:
-            del self._lists[next(iter(self._lists))]

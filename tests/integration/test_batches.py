@@ -4,7 +4,6 @@ poll, download; a cancel; a gateway killed mid-batch and started again; two tena
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -22,8 +21,9 @@ import yaml
 from openai.types import Batch
 
 from stackctl.api import NativeStack
+from tests.batch_tenancy import assert_hidden_from
 from tests.integration.own_gateway import create_key, gateway_env, own_gateway, own_gateway_process
-from tests.integration.test_examples import EXAMPLES, run_example
+from tests.integration.test_examples import assert_prompts_answered_in_order, run_example
 
 pytestmark = pytest.mark.integration
 
@@ -227,18 +227,7 @@ def test_tenants_never_see_each_others_files_or_batches(
     ):
         batch = start_batch(alice, [request_line("a", "fake-other", "mine")])
         file_id = batch.input_file_id
-        for attempt in (
-            lambda: bob.files.retrieve(file_id),
-            lambda: bob.files.content(file_id),
-            lambda: bob.files.delete(file_id),
-            lambda: bob.batches.retrieve(batch.id),
-            lambda: bob.batches.cancel(batch.id),
-            lambda: bob.batches.create(
-                input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h"
-            ),
-        ):
-            with pytest.raises(openai.NotFoundError):
-                attempt()
+        assert_hidden_from(bob, file_id, batch.id)
         assert file_id not in [f.id for f in bob.files.list()]
         assert batch.id not in [b.id for b in bob.batches.list()]
         assert alice.files.retrieve(file_id).id == file_id
@@ -253,12 +242,5 @@ def test_the_example_runs_its_prompts_as_a_batch(gateway_url: str, tmp_path: Pat
         "batch_processing", "--batch-api", "--base-url", f"{gateway_url}/v1",
         "--model", "fake-echo", "--output", str(output), "--poll-s", "0.2", timeout=180,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    inputs = [
-        json.loads(line) for line in (EXAMPLES / "data" / "prompts.jsonl").read_text().splitlines()
-    ]
-    results = [json.loads(line) for line in output.read_text().splitlines()]
-    assert [r["id"] for r in results] == [i["id"] for i in inputs]
-    assert all(r["response"] == "Hello from the fake engine." for r in results)
-    assert f"requests:   {len(inputs)} (0 failed, 0 retries)" in result.stdout
+    assert_prompts_answered_in_order(result, output)
     assert re.search(r"batch batch_\w+: completed", result.stderr)

@@ -32,6 +32,21 @@ def run_example(
     )
 
 
+def assert_prompts_answered_in_order(
+    result: subprocess.CompletedProcess[str], output: Path
+) -> None:
+    """The batch example ran: its results file holds the fake engine's answer to each
+    prompt of examples/data/prompts.jsonl, in the prompts' order, none failed."""
+    assert result.returncode == 0, result.stderr
+    inputs = [
+        json.loads(line) for line in (EXAMPLES / "data" / "prompts.jsonl").read_text().splitlines()
+    ]
+    results = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [r["id"] for r in results] == [i["id"] for i in inputs]
+    assert all(r["response"] == "Hello from the fake engine." for r in results)
+    assert f"requests:   {len(inputs)} (0 failed, 0 retries)" in result.stdout
+
+
 @pytest.fixture
 def openai_url(gateway_url: str) -> str:
     return f"{gateway_url}/v1"
@@ -174,14 +189,7 @@ def test_batch_writes_results_in_input_order(openai_url: str, tmp_path: Path) ->
         "batch_processing", "--base-url", openai_url, "--model", "fake-echo",
         "--output", str(output), "--concurrency", "4",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    inputs = [
-        json.loads(line) for line in (EXAMPLES / "data" / "prompts.jsonl").read_text().splitlines()
-    ]
-    results = [json.loads(line) for line in output.read_text().splitlines()]
-    assert [r["id"] for r in results] == [i["id"] for i in inputs]
-    assert all(r["response"] == "Hello from the fake engine." for r in results)
-    assert f"requests:   {len(inputs)} (0 failed, 0 retries)" in result.stdout
+    assert_prompts_answered_in_order(result, output)
     for label in ("wall time:", "req/s", "tokens/s", "P50", "P95", "P99"):
         assert label in result.stdout
 

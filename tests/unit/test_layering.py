@@ -38,7 +38,8 @@ FLOORS: tuple[frozenset[str], ...] = tuple(
         "prompts tools http interceptors middleware openapi_doc",
         "chat validation",
         "client_schemas",  # a client's JSON schemas (tools, response_format), checked safely
-        "errors sse log_format shared_file drop_report metrics arg_types pg_schema api_server",
+        "errors sse log_format shared_file drop_report metrics arg_types pg_schema pg_errors"
+        " api_server",
     )
 )
 

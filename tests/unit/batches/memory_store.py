@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import AsyncGenerator
 from pathlib import Path
 
-from api_server.batches.runner import BatchFiles, BatchQueue
+from api_server.batches.store import BatchFiles, BatchQueue
 from api_server.batchstore.lines import MissingObjectError, numbered_lines
 from api_server.batchstore.records import (
     ACTIVE_STATUSES,

@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api_server.auth.keys import generate_key, hash_key
+from tests.batch_tenancy import assert_hidden_from
 from tests.unit.auth.fakes import ListSink
 from tests.unit.batch_pg import empty_tables, pg_server, run_batches, storage_gateway
 from tests.unit.scripted_engine import ScriptedEngine
@@ -203,18 +204,7 @@ def test_tenants_never_see_each_others_files_or_batches(gateway: TestClient) -> 
     batch = alice.batches.create(
         input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h"
     )
-    for attempt in (
-        lambda: bob.files.retrieve(file_id),
-        lambda: bob.files.content(file_id),
-        lambda: bob.files.delete(file_id),
-        lambda: bob.batches.retrieve(batch.id),
-        lambda: bob.batches.cancel(batch.id),
-        lambda: bob.batches.create(
-            input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h"
-        ),
-    ):
-        with pytest.raises(openai.NotFoundError):
-            attempt()
+    assert_hidden_from(bob, file_id, batch.id)
     assert bob.files.list().data == [] and bob.batches.list().data == []
     assert bob.batches.list(after=batch.id).data == []
     # Still all there for their owner.
