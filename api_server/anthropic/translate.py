@@ -31,6 +31,7 @@ from api_server.chat.conversation import (
     ToolCall,
     ToolChoice,
     ToolSpec,
+    offered_tools,
 )
 from api_server.chat.sampling import OutputFormat, SamplingParams, bounded_stops
 from api_server.client_schemas import RequestSchemas
@@ -70,9 +71,7 @@ def to_conversation(
         for index, tool in enumerate(request.tools or ())
     )
     choice = _to_tool_choice(request, names, tools)
-    if isinstance(choice, NamedToolChoice):
-        # Offer only the named tool: the model cannot call what it is not shown.
-        tools = tuple(tool for tool in tools if tool.name == choice.name)
+    tools = offered_tools(tools, choice)
     asked = request.tool_choice
     parallel = asked is None or asked.type == "none" or not asked.disable_parallel_tool_use
     return Conversation(

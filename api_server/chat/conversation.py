@@ -87,6 +87,14 @@ class NamedToolChoice:
 ToolChoice = Literal["auto", "none", "required"] | NamedToolChoice
 
 
+def offered_tools(tools: tuple[ToolSpec, ...], choice: ToolChoice) -> tuple[ToolSpec, ...]:
+    """The tools the model is shown: with one named, only that one (the model cannot call
+    what it is not shown); otherwise all of them."""
+    if isinstance(choice, NamedToolChoice):
+        return tuple(tool for tool in tools if tool.name == choice.name)
+    return tools
+
+
 def checked_tool_choice(choice: ToolChoice | None, tools: Sequence[ToolSpec]) -> ToolChoice:
     """A client's tool_choice (None: auto), or a 400: `required` without tools, or a named
     tool that is not among them."""

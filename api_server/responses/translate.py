@@ -19,6 +19,7 @@ from api_server.chat.conversation import (
     ToolChoice,
     ToolSpec,
     checked_tool_choice,
+    offered_tools,
 )
 from api_server.chat.sampling import OutputFormat, SamplingParams
 from api_server.client_schemas import RequestSchemas
@@ -175,9 +176,7 @@ def to_conversation(
     schemas = RequestSchemas()
     tools = tuple(_tool(tool, index, schemas) for index, tool in enumerate(request.tools or ()))
     choice = _tool_choice(request, tools)
-    if isinstance(choice, NamedToolChoice):
-        # Offer only the named tool: the model cannot call what it is not shown.
-        tools = tuple(tool for tool in tools if tool.name == choice.name)
+    tools = offered_tools(tools, choice)
     return Conversation(
         messages=tuple(messages),
         tools=tools,
