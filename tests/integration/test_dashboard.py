@@ -80,6 +80,7 @@ async def test_dashboard_draws_live_traffic(
             # Rates need two scrapes; wait for a third, with traffic moving the figures.
             await page.wait_for(
                 "Number(document.body.dataset.polls) >= 3 && "
+                "Number(document.body.dataset.healthAnswers) >= 1 && "
                 "Number(document.getElementById('stat-rps').dataset.value) > 0",
                 timeout_s=30,
             )

@@ -9,6 +9,9 @@
   const KEEP_S = 300; // chart history
   const MIN_SPAN_S = 60;
   const FETCH_TIMEOUT_MS = 1800;
+  // /health probes every engine (up to the gateway's health_probe_timeout_s, 2 s): it gets
+  // longer, and it never holds the metrics' poll back.
+  const HEALTH_TIMEOUT_MS = 10000;
 
   const COLORS = {
     cyan: "#38bdf8",
@@ -389,10 +392,13 @@
   const legends = {};
   let lastSuccess = null;
   let polls = 0;
+  let health = null; // the latest /health answer (null: none, or it failed)
+  let healthAsked = false;
+  let healthAnswers = 0;
 
-  async function fetchWithTimeout(path) {
+  async function fetchWithTimeout(path, timeoutMs = FETCH_TIMEOUT_MS) {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), FETCH_TIMEOUT_MS);
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
       const response = await fetch(path, { cache: "no-store", signal: controller.signal });
       if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
@@ -446,14 +452,27 @@
     overall.textContent = "unreachable";
   }
 
+  function askHealth() {
+    if (healthAsked) return; // one at a time: a slow gateway is not asked again meanwhile
+    healthAsked = true;
+    fetchWithTimeout("/health", HEALTH_TIMEOUT_MS)
+      .then((r) => r.json())
+      .catch(() => null)
+      .then((answer) => {
+        health = answer;
+        healthAsked = false;
+        if (answer !== null && document.body.dataset.state === "live") renderHealth(answer);
+        healthAnswers += 1;
+        document.body.dataset.healthAnswers = String(healthAnswers);
+      });
+  }
+
   async function poll() {
     const started = Date.now();
     let scraped = null;
+    askHealth();
     try {
-      const [metricsText, health] = await Promise.all([
-        fetchWithTimeout("/metrics").then((r) => r.text()),
-        fetchWithTimeout("/health").then((r) => r.json()).catch(() => null),
-      ]);
+      const metricsText = await fetchWithTimeout("/metrics").then((r) => r.text());
       scraped = { metricsText, health };
     } catch (error) {
       showUnreachable(error);
