@@ -19,8 +19,10 @@ from api_server.cache.semantic import SemanticCache
 from api_server.chat.conversation import Conversation
 from api_server.config import Settings
 from api_server.embeddings.backend import Embedder, build_embedder
+from api_server.engines.breaker import BreakerPolicy
 from api_server.engines.gauges import engine_gauge_sampler
-from api_server.engines.pool import EnginePool
+from api_server.engines.pool import EnginePool, RoutingObserver
+from api_server.engines.routing import RoutingSettings
 from api_server.errors import UnsupportedFeatureError
 from api_server.generation.request import ModelRuntime
 from api_server.infra.connections import BackingServices
@@ -85,7 +87,13 @@ def build_engine_http_client(settings: Settings) -> aiohttp.ClientSession:
     )
 
 
-def build_runtime(spec: ModelSpec, http: aiohttp.ClientSession) -> ModelRuntime:
+def build_runtime(
+    spec: ModelSpec,
+    http: aiohttp.ClientSession,
+    routing: RoutingSettings | None = None,
+    observer: RoutingObserver | None = None,
+) -> ModelRuntime:
+    pool = EnginePool(spec, http, routing, observer)
     if spec.engine.is_upstream:
         key_env = spec.engine.auth.api_key_env
         our_key = os.environ.get(key_env) if key_env else None
@@ -96,7 +104,7 @@ def build_runtime(spec: ModelSpec, http: aiohttp.ClientSession) -> ModelRuntime:
         return ModelRuntime(
             spec=spec,
             format_prompt=_no_prompt,
-            pool=EnginePool(spec, http),
+            pool=pool,
             upstream_key=our_key,
         )
     bos_token, eos_token, chat_template = spec.bos_token, spec.eos_token, None
@@ -114,8 +122,20 @@ def build_runtime(spec: ModelSpec, http: aiohttp.ClientSession) -> ModelRuntime:
         bos_token=bos_token,
         eos_token=eos_token,
     )
-    return ModelRuntime(
-        spec=spec, format_prompt=formatter, pool=EnginePool(spec, http), bos_token=bos_token
+    return ModelRuntime(spec=spec, format_prompt=formatter, pool=pool, bos_token=bos_token)
+
+
+def routing_settings(settings: Settings) -> RoutingSettings:
+    return RoutingSettings(
+        policy=settings.routing_policy,
+        block_bytes=settings.routing_block_bytes,
+        index_entries=settings.routing_index_entries,
+        balance_slack=settings.routing_balance_slack,
+        breaker=BreakerPolicy(
+            failures_to_open=settings.breaker_failures_to_open,
+            open_s=settings.breaker_open_s,
+            successes_to_close=settings.breaker_successes_to_close,
+        ),
     )
 
 
@@ -128,12 +148,14 @@ def build_app_state(
     key_store: KeyStore | None = None,
     response_store: ResponseStore | None = None,
 ) -> AppState:
-    runtimes = {spec.name: build_runtime(spec, http) for spec in registry.models}
     metrics = GatewayMetrics(shared_metrics_dir())
+    routing = routing_settings(settings)
+    runtimes = {spec.name: build_runtime(spec, http, routing, metrics) for spec in registry.models}
     metrics.samplers.add(
         engine_gauge_sampler(
             metrics.engine_in_flight,
             metrics.engine_queue_depth,
+            metrics.engine_breaker_state,
             {name: runtime.pool for name, runtime in runtimes.items()},
             removable=metrics.shared_dir is None,
         )
