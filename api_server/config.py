@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     routing_balance_slack: float = Field(default=4.0, ge=0)
     routing_block_bytes: int = Field(default=512, ge=16, le=65536)
     routing_index_entries: int = Field(default=50_000, ge=1)
+    # Share what each process learnt (prefixes, sessions, breakers opened) through Redis:
+    # None means when this gateway runs several workers. Set true for gateway processes
+    # started apart (several pods) that share one Redis.
+    routing_shared: bool | None = None
+    routing_shared_ttl_s: int = Field(default=600, ge=1)
     # Each replica's circuit breaker: open after this many failures in a row, for
     # breaker_open_s; then one probe at a time, closed after breaker_successes_to_close.
     breaker_failures_to_open: int = Field(default=3, ge=1)

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 import aiohttp
+import redis.asyncio as aioredis
 
 from api_server.access_log import AccessLog
 from api_server.archive.writer import ArchiveWriter
@@ -23,6 +24,7 @@ from api_server.engines.breaker import BreakerPolicy
 from api_server.engines.gauges import engine_gauge_sampler
 from api_server.engines.pool import EnginePool, RoutingObserver
 from api_server.engines.routing import RoutingSettings
+from api_server.engines.shared_routes import SharedRoutes
 from api_server.errors import UnsupportedFeatureError
 from api_server.generation.request import ModelRuntime
 from api_server.infra.connections import BackingServices
@@ -33,7 +35,7 @@ from api_server.prompts.base import FormattedPrompt
 from api_server.prompts.template_source import load_chat_template
 from api_server.ratelimit.limiter import RateLimiter, RateLimitMetrics
 from api_server.ratelimit.window import SlidingWindow
-from api_server.registry import CATCH_ALL_MODEL, ModelRegistry, ModelSpec
+from api_server.registry import CATCH_ALL_MODEL, LOCAL_ENGINE_KINDS, ModelRegistry, ModelSpec
 from api_server.response_store.pg_store import PostgresResponseStore
 from api_server.response_store.record import ResponseStore
 from api_server.upstreams.model_catalog import ModelCatalog
@@ -125,6 +127,19 @@ def build_runtime(
     return ModelRuntime(spec=spec, format_prompt=formatter, pool=pool, bos_token=bos_token)
 
 
+def share_routes(pool: EnginePool, redis: aioredis.Redis, settings: Settings) -> None:
+    """Route `pool`'s requests with what the other gateway processes learnt too."""
+    if pool.replicas[0].kind in LOCAL_ENGINE_KINDS and len(pool.replicas) > 1:
+        pool.shared = SharedRoutes(
+            redis,
+            pool.model,
+            len(pool.replicas),
+            timeout_s=settings.redis_timeout_s,
+            ttl_s=settings.routing_shared_ttl_s,
+            open_s=settings.breaker_open_s,
+        )
+
+
 def routing_settings(settings: Settings) -> RoutingSettings:
     return RoutingSettings(
         policy=settings.routing_policy,
@@ -151,6 +166,10 @@ def build_app_state(
     metrics = GatewayMetrics(shared_metrics_dir())
     routing = routing_settings(settings)
     runtimes = {spec.name: build_runtime(spec, http, routing, metrics) for spec in registry.models}
+    shared = settings.routing_shared
+    if (settings.workers > 1 if shared is None else shared) and services.redis is not None:
+        for runtime in runtimes.values():
+            share_routes(runtime.pool, services.redis, settings)
     metrics.samplers.add(
         engine_gauge_sampler(
             metrics.engine_in_flight,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Collection
+from dataclasses import replace
 from types import TracebackType
 from typing import Protocol
 
@@ -22,6 +23,7 @@ from api_server.engines.routing import (
     RoutingSettings,
     choose,
 )
+from api_server.engines.shared_routes import SharedRoutes
 from api_server.errors import (
     EngineError,
     EngineResponseError,
@@ -70,6 +72,22 @@ class EnginePool:
         self._observer = observer
         self._prefixes = PrefixIndex(self.routing.index_entries)
         self._sessions = PrefixIndex(self.routing.index_entries)
+        # Set when several gateway processes route this model's requests.
+        self.shared: SharedRoutes | None = None
+
+    async def recall(self, route: Route) -> Route:
+        """`route` with what other gateway processes remember beyond this one's index (and
+        their breakers opened here too); `route` itself when nothing is shared."""
+        if self.shared is None or (not route.keys and route.session is None):
+            return route
+        local = self._prefixes.longest_match(route.keys) if route.keys else None
+        known = local[0] if local is not None else 0
+        recalled = await self.shared.recall(route.keys, known, route.session)
+        now = time.monotonic()
+        for index in recalled.tripped:
+            if self.breakers[index].state(now) == "closed":
+                self.breakers[index].trip(now)
+        return replace(route, recalled=recalled)
 
     def lease(
         self,
@@ -87,11 +105,23 @@ class EnginePool:
         replica = self.replicas[index]
         observer.engine_chosen(replica)
         probing = self.breakers[index].take(time.monotonic())
+        self._remember(route, index)
+        return ReplicaLease(self, replica, observer, probing)
+
+    def _remember(self, route: Route, index: int) -> None:
+        """`index` holds the route's prefixes and session now: here, and for the other
+        processes whatever this one did not already know it to hold."""
+        if self.shared is not None:
+            held = self._prefixes.longest_match(route.keys) if route.keys else None
+            known = held[0] if held is not None and held[1] == index else 0
+            session = route.session
+            if session is not None and self._sessions.longest_match((session,)) == (1, index):
+                session = None
+            self.shared.remember(route.keys[known:], session, index)
         if route.keys:
             self._prefixes.record(route.keys, index)
         if route.session is not None:
             self._sessions.record((route.session,), index)
-        return ReplicaLease(self, replica, observer, probing)
 
     def pick(self, route: Route = NO_ROUTE) -> EngineReplica:
         """The replica a request would go to now (nothing recorded, nothing leased)."""
@@ -117,11 +147,16 @@ class EnginePool:
         return len(set(tried)) < len(self.replicas)
 
     def _preferred(self, route: Route) -> tuple[int | None, RouteReason]:
+        recalled = route.recalled
         if route.session is not None:
             session = self._sessions.longest_match((route.session,))
             if session is not None:
                 return session[1], "session"
+            if recalled.session is not None:
+                return recalled.session, "session"
         match = self._prefixes.longest_match(route.keys) if route.keys else None
+        if recalled.prefix is not None and (match is None or recalled.prefix[0] > match[0]):
+            match = recalled.prefix
         return (match[1], "prefix") if match is not None else (None, "least_busy")
 
     def mark_down(self, replica: EngineReplica) -> None:
@@ -164,7 +199,11 @@ class ReplicaLease:
     def failed(self, error: EngineError) -> None:
         if isinstance(error, BREAKER_FAILURES):
             self._verdict = True
-            self._breaker.failed(time.monotonic())
+            now = time.monotonic()
+            was_open = self._breaker.state(now) == "open"
+            self._breaker.failed(now)
+            if not was_open and self._breaker.state(now) == "open" and self.pool.shared:
+                self.pool.shared.tripped(self.replica.index)
         self._observer.engine_failed(self.replica, error)
 
     def release(self) -> None:

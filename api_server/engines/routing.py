@@ -17,6 +17,7 @@ from typing import Literal
 
 from api_server.engines.breaker import BreakerPolicy
 from api_server.engines.prefix_index import prefix_keys
+from api_server.engines.shared_routes import NOTHING_RECALLED, Recalled
 
 RoutingPolicy = Literal["prefix", "least_busy"]
 # Why a replica was chosen: inferstack_routing_decisions_total{reason}.
@@ -35,10 +36,12 @@ class RoutingSettings:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """What one request offers routing: its prompt's prefix keys and its session's key."""
+    """What one request offers routing: its prompt's prefix keys and its session's key,
+    and what other gateway processes remember of them (`shared_routes`)."""
 
     keys: tuple[int, ...] = ()
     session: int | None = None
+    recalled: Recalled = NOTHING_RECALLED
 
 
 NO_ROUTE = Route()

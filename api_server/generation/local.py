@@ -146,7 +146,7 @@ async def generate_text(
         called_tool = called_tool or isinstance(event, ToolCallStart)
         yield event
     pool = runtime.pool
-    route = route_for(completion.prompt.text, observer.affinity, pool.routing)
+    route = await pool.recall(route_for(completion.prompt.text, observer.affinity, pool.routing))
     progress = Progress()
     tried: list[int] = []
     request: CompletionRequest | None = completion
