@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from api_server.admission.priority import PriorityClass
 from api_server.admission.queue import FairQueue, waiting_by_class
+from api_server.priority_classes import PriorityClass
 
 # From no wait at all (most requests) to the longest a request may wait by default (20 s).
 _WAIT_BUCKETS = (0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60)

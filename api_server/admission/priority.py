@@ -9,19 +9,16 @@ may ask for any class. Batch lines run as `low`.
 
 from __future__ import annotations
 
-from typing import Literal
-
 from api_server.errors import InvalidRequestError
+from api_server.priority_classes import PRIORITY_CLASSES, PriorityClass
 
-PriorityClass = Literal["high", "normal", "low"]
-# Served first to last; a class's rank is its place here.
-PRIORITY_CLASSES: tuple[PriorityClass, ...] = ("high", "normal", "low")
 DEFAULT_PRIORITY: PriorityClass = "normal"
 PRIORITY_HEADER = "x-priority"
 
 
 def rank(priority: PriorityClass) -> int:
-    """0 for the class served first. vLLM's `priority` reads it the same way (lower first)."""
+    """0 for the class served first (PRIORITY_CLASSES runs first to last). vLLM's `priority`
+    reads it the same way (lower first)."""
     return PRIORITY_CLASSES.index(priority)
 
 
@@ -34,14 +31,6 @@ def parse_priority(value: str, *, source: str = "X-Priority") -> PriorityClass:
             param=source,
         )
     return name
-
-
-def stored_priority(value: str | None) -> PriorityClass | None:
-    """A key's or a token's class as stored; None when it has none or one this gateway does
-    not know (a token's claim is not the client's request to refuse)."""
-    if value is None or value not in PRIORITY_CLASSES:
-        return None
-    return value
 
 
 def request_priority(

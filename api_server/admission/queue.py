@@ -25,9 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from api_server.admission.priority import PRIORITY_CLASSES, PriorityClass, rank
+from api_server.admission.priority import rank
 from api_server.admission.usage import AttainedService
 from api_server.errors import QueueFullError, QueueTimeoutError
+from api_server.priority_classes import PRIORITY_CLASSES, PriorityClass
 
 FreeSlots = Callable[[int], int | None]
 """How many more requests the model's replicas take now, given how many this queue has let

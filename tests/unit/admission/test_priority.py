@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from api_server.admission.priority import (
-    PRIORITY_CLASSES,
-    parse_priority,
-    rank,
-    request_priority,
-    stored_priority,
-)
+from api_server.admission.priority import parse_priority, rank, request_priority
 from api_server.errors import InvalidRequestError
+from api_server.priority_classes import PRIORITY_CLASSES, PriorityClass
 
 
 def test_classes_rank_high_first() -> None:
@@ -49,9 +44,9 @@ def test_anything_else_is_a_400_naming_the_header(header: str) -> None:
     ],
 )
 def test_the_header_is_capped_at_the_keys_class(
-    header: str | None, own: str | None, expected: str
+    header: str | None, own: PriorityClass | None, expected: str
 ) -> None:
-    assert request_priority(header, stored_priority(own)) == expected
+    assert request_priority(header, own) == expected
 
 
 def test_the_admin_may_ask_for_any_class() -> None:
@@ -62,8 +57,3 @@ def test_the_admin_may_ask_for_any_class() -> None:
 def test_a_malformed_header_is_refused_whatever_the_key() -> None:
     with pytest.raises(InvalidRequestError):
         request_priority("urgent", "high", may_raise=True)
-
-
-def test_an_unknown_stored_class_counts_as_none() -> None:
-    assert stored_priority("urgent") is None and stored_priority(None) is None
-    assert stored_priority("low") == "low"

@@ -11,10 +11,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from api_server.admission.metrics import AdmissionMetrics
-from api_server.admission.priority import PriorityClass
 from api_server.admission.queue import FairQueue, Slot, waiting_by_class
 from api_server.admission.usage import AttainedService
 from api_server.errors import QueueFullError, QueueTimeoutError
+from api_server.priority_classes import PriorityClass
 
 
 class ManualClock:
@@ -89,9 +89,10 @@ async def served_in_order(
         slot.release(tokens)
 
     tasks = []
-    for count, (name, tenant, priority) in enumerate(requests, start=1):
+    for name, tenant, priority in requests:
         tasks.append(asyncio.create_task(one(name, tenant, priority)))
-        await until(lambda count=count: len(queue.waiting) == count)  # in this order
+        await asyncio.sleep(0)  # one turn of the loop: it is in the queue, in this order
+        assert len(queue.waiting) == len(tasks)
     holder.release()
     await asyncio.gather(*tasks)
     return order
