@@ -36,6 +36,9 @@ in that have not ended; None: no limit is known, so nobody waits."""
 
 # How much each finished request moves the mean hold time (an exponential average).
 _HOLD_WEIGHT = 0.2
+# A waiter gives up this long before its request's own deadline, so that the client hears
+# this queue's 503 with Retry-After rather than the request timeout's 504 firing first.
+_BEFORE_DEADLINE_S = 0.01
 _RETRY_AFTER_MAX_S = 60.0
 
 
@@ -121,7 +124,7 @@ class FairQueue:
     ) -> Slot:
         """A slot for one request: at once while the replicas have room and nobody waits,
         else after waiting its turn. `deadline_at` (the event loop's clock): the request's
-        own deadline, when sooner than the queue's maximum wait."""
+        own deadline, which bounds the wait when sooner than the queue's maximum."""
         if not self.waiting and self._room() != 0:
             return self._take(tenant, priority, waited_s=0.0)
         if len(self.waiting) >= self.max_depth:
@@ -134,7 +137,7 @@ class FairQueue:
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + self.max_wait_s
         if deadline_at is not None:
-            give_up_at = min(give_up_at, deadline_at)
+            give_up_at = min(give_up_at, deadline_at - _BEFORE_DEADLINE_S)
         waiter = _Waiter(
             tenant, priority, next(self._sequence), self._clock(), loop.create_future()
         )
