@@ -43,7 +43,7 @@ def gateway(
                 "prompt_family": "chatml",
                 "engine": {
                     "kind": "llamacpp",
-                    "served_name": "fake-slow-300",  # six tokens, 300 ms apart
+                    "served_name": "fake-slow-500",  # six tokens, 500 ms apart: 3 s in service
                     "urls": [fake_engine_url],
                     "slots_per_replica": 1,
                 },
