@@ -143,8 +143,9 @@ class FairQueue:
         )
         self.waiting.append(waiter)
         self.dispatch()  # the newcomer may be the one to go, if there is room
+        give_up = asyncio.timeout_at(give_up_at)
         try:
-            async with asyncio.timeout_at(give_up_at):
+            async with give_up:
                 while not waiter.granted.done():
                     # asyncio.wait leaves the future alone when it times out or is cancelled.
                     await asyncio.wait((waiter.granted,), timeout=self._recheck_s)
@@ -157,7 +158,10 @@ class FairQueue:
                 waiter.granted.result().release()
                 raise
             self.waiting.remove(waiter)
-            if isinstance(exc, TimeoutError):
+            # Its own time ran out: that is why it stops, even when the request's deadline
+            # cancelled it in the same turn of a stalled event loop (then the cancel arrives
+            # as CancelledError, which this answer replaces).
+            if isinstance(exc, TimeoutError) or give_up.expired():
                 self._observer.refused(self.model, priority, "timeout")
                 raise QueueTimeoutError(
                     f"The model {self.model!r} stayed busy for as long as this request may "

@@ -5,6 +5,7 @@ Retry-After), and that a waiter leaving, at any point, never leaks a slot."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import pytest
@@ -15,14 +16,7 @@ from api_server.admission.queue import FairQueue, Slot, waiting_by_class
 from api_server.admission.usage import AttainedService
 from api_server.errors import QueueFullError, QueueTimeoutError
 from api_server.priority_classes import PriorityClass
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.unit.admission.clock import ManualClock
 
 
 class Room:
@@ -243,6 +237,25 @@ async def test_the_requests_own_deadline_bounds_its_wait() -> None:
     with pytest.raises(QueueTimeoutError):
         await queue.acquire("a", "normal", deadline_at=past)
     assert not queue.waiting
+    holder.release()
+
+
+async def test_its_own_timeout_wins_over_the_requests_deadline_in_the_same_turn() -> None:
+    queue, _, _ = fair_queue(1)
+    holder = await queue.acquire("x", "normal")
+    deadline = asyncio.get_running_loop().time() + 0.05
+
+    async def request() -> Slot:
+        async with asyncio.timeout_at(deadline):  # as RequestDeadline enforces it
+            return await queue.acquire("a", "normal", deadline_at=deadline)
+
+    waiting = asyncio.create_task(request())
+    await until(lambda: len(queue.waiting) == 1)
+    # The event loop stalls (a loaded machine): both timers fire in one turn.
+    time.sleep(0.1)  # noqa: ASYNC251
+    with pytest.raises(QueueTimeoutError):
+        await waiting
+    assert not queue.waiting and queue.admitted == 1
     holder.release()
 
 

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from api_server.admission.usage import AttainedService
-
-
-class ManualClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.unit.admission.clock import ManualClock
 
 
 def test_tokens_add_up_per_tenant_within_the_window() -> None:
-    clock = ManualClock()
+    clock = ManualClock(0.0)
     usage = AttainedService(60, clock)
     usage.add("a", 10)
     clock.now = 30
@@ -24,7 +17,7 @@ def test_tokens_add_up_per_tenant_within_the_window() -> None:
 
 
 def test_charges_expire_one_by_one_as_the_window_slides() -> None:
-    clock = ManualClock()
+    clock = ManualClock(0.0)
     usage = AttainedService(60, clock)
     usage.add("a", 10)
     clock.now = 30
@@ -36,7 +29,7 @@ def test_charges_expire_one_by_one_as_the_window_slides() -> None:
 
 
 def test_a_tenant_gone_quiet_leaves_nothing_behind() -> None:
-    clock = ManualClock()
+    clock = ManualClock(0.0)
     usage = AttainedService(60, clock)
     for tenant in ("a", "b", "c"):
         usage.add(tenant, 1)
@@ -47,6 +40,6 @@ def test_a_tenant_gone_quiet_leaves_nothing_behind() -> None:
 
 
 def test_nothing_served_charges_nothing() -> None:
-    usage = AttainedService(60, ManualClock())
+    usage = AttainedService(60, ManualClock(0.0))
     usage.add("a", 0)
     assert usage.tenants() == 0
