@@ -62,6 +62,7 @@ class EnginePool:
     ) -> None:
         self.model = spec.name
         self.routing = routing or RoutingSettings()
+        self._configured_slots = spec.engine.slots_per_replica
         self.replicas = tuple(
             EngineReplica(http, spec.engine.kind, spec.engine.served_name, url, metrics_url, index)
             for index, (url, metrics_url) in enumerate(spec.engine.replica_urls())
@@ -135,12 +136,20 @@ class EnginePool:
         # Every breaker open: try them anyway (Envoy's "panic" routing) rather than refuse;
         # a replica that is back answers, one still down refuses at once.
         candidates = [i for i in untried if self.breakers[i].available(now)] or untried
+        # A replica with a free slot before one whose slots are full or that just said 429:
+        # the admission queue let the request in because some replica had room.
+        candidates = [i for i in candidates if self._has_room(i, now)] or candidates
         if len(candidates) == 1:
             return candidates[0], "only"
         loads = [r.in_flight + (r.queue_depth or 0.0) for r in self.replicas]
         preferred, reason = self._preferred(route)
         index, took_preferred = choose(loads, candidates, preferred, self.routing.balance_slack)
         return index, reason if took_preferred else "least_busy"
+
+    def _has_room(self, index: int, now: float) -> bool:
+        replica = self.replicas[index]
+        slots = self._configured_slots or replica.slots
+        return (slots is None or replica.in_flight < slots) and replica.overloaded_until <= now
 
     def has_untried(self, tried: Collection[int]) -> bool:
         """Whether a replica other than `tried` is left to take a request."""

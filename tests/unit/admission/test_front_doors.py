@@ -239,6 +239,16 @@ def test_vllm_scheduling_by_priority_is_sent_the_requests_class(
     assert engine.last_request.get("priority") == expected  # "high" is above a key-less caller's
 
 
+@pytest.mark.parametrize("header, expected", [(None, 1), ("low", 2)])
+def test_a_chat_on_vllm_scheduling_by_priority_carries_its_class(
+    client: TestClient, engine: ScriptedEngine, header: str | None, expected: int
+) -> None:
+    headers = {"X-Priority": header} if header else {}
+    body = {"model": "vllm-prio", "messages": [{"role": "user", "content": "Hi"}]}
+    assert client.post("/v1/chat/completions", json=body, headers=headers).status_code == 200
+    assert engine.last_request.get("priority") == expected
+
+
 def test_with_the_queue_off_max_concurrency_refuses_again(
     tmp_path: Path, engine: ScriptedEngine
 ) -> None:
