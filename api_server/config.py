@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     # How often a waiting request looks at the engines again by itself (besides every request
     # end and every health probe): capacity can appear without either.
     admission_recheck_s: PositiveFloat = 0.25
+    # The last free slots of a model that a tenant already in service may not take while a
+    # tenant served less is active: a light caller beside a heavy one finds a slot at once.
+    admission_reserved_slots: int = Field(default=1, ge=0)
     # The semantic cache (api_server/cache/semantic.py, Qdrant): opt-in per model
     # (`semantic_cache` in the registry) or per request; served only at or above the
     # threshold's cosine similarity. Needs Qdrant and an embeddings model.

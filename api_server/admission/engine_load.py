@@ -71,6 +71,7 @@ def build_admission_control(
             usage=AttainedService(settings.admission_fairness_window_s, clock),
             observer=metrics,
             recheck_s=settings.admission_recheck_s,
+            reserved=settings.admission_reserved_slots,
             clock=clock,
         )
         for spec, pool in models

@@ -98,10 +98,14 @@ class FairQueue:
         usage: AttainedService,
         observer: QueueObserver,
         recheck_s: float,
+        reserved: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`recheck_s`: how often a waiter asks `free_slots` again on its own, for capacity
-        that appears without a request ending (an engine's queue drained)."""
+        that appears without a request ending (an engine's queue drained). `reserved`: the
+        last free slots a tenant already in service may not take while a tenant served less
+        is active (served in the window, or in service): a lighter tenant's next request
+        finds a slot at once instead of waiting for a heavy one's to end."""
         self.model = model
         self._free_slots = free_slots
         self.max_depth = max_depth
@@ -109,6 +113,7 @@ class FairQueue:
         self.usage = usage
         self._observer = observer
         self._recheck_s = recheck_s
+        self.reserved = reserved
         self._clock = clock
         self.waiting: list[_Waiter] = []
         self.admitted = 0  # slots granted and not yet released
@@ -125,7 +130,7 @@ class FairQueue:
         """A slot for one request: at once while the replicas have room and nobody waits,
         else after waiting its turn. `deadline_at` (the event loop's clock): the request's
         own deadline, which bounds the wait when sooner than the queue's maximum."""
-        if not self.waiting and self._room() != 0:
+        if not self.waiting and self._may_take(tenant, self._room()):
             return self._take(tenant, priority, waited_s=0.0)
         if len(self.waiting) >= self.max_depth:
             self._observer.refused(self.model, priority, "full")
@@ -174,8 +179,10 @@ class FairQueue:
 
     def dispatch(self) -> None:
         """Grant slots to the best waiters while the replicas have room."""
-        while self.waiting and self._room() != 0:
+        while self.waiting:
             chosen = min(self.waiting, key=self._turn)
+            if not self._may_take(chosen.tenant, self._room()):
+                return  # whoever is next cannot: the others are served more, or no room
             self.waiting.remove(chosen)
             waited_s = self._clock() - chosen.enqueued_at
             chosen.granted.set_result(self._take(chosen.tenant, chosen.priority, waited_s))
@@ -207,6 +214,20 @@ class FairQueue:
         """Free slots now (None: unlimited); never negative."""
         free = self._free_slots(self.admitted)
         return None if free is None else max(free, 0)
+
+    def _may_take(self, tenant: str, room: int | None) -> bool:
+        if room is None or room > self.reserved:
+            return True
+        if room == 0:
+            return False
+        # One of the reserved last slots: not for a tenant already served while another,
+        # served less, is active (one request in service is always allowed, so a model
+        # with a single slot still serves everyone in turn).
+        if not self.in_service[tenant]:
+            return True
+        served = self.usage.of(tenant)
+        active = self.usage.tenant_names() | set(self.in_service)
+        return all(served <= self.usage.of(other) for other in active - {tenant})
 
     def _turn(self, waiter: _Waiter) -> tuple[int, int, int, int]:
         return (

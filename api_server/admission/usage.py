@@ -40,6 +40,11 @@ class AttainedService:
         self._expire()
         return len(self._totals)
 
+    def tenant_names(self) -> set[str]:
+        """The tenants with tokens in the window."""
+        self._expire()
+        return set(self._totals)
+
     def _expire(self) -> None:
         oldest_kept = self._clock() - self.window_s
         charges, totals = self._charges, self._totals

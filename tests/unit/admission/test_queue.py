@@ -35,6 +35,7 @@ def fair_queue(
     max_depth: int = 10,
     max_wait_s: float = 60.0,
     recheck_s: float = 60.0,
+    reserved: int = 0,
     clock: ManualClock | None = None,
 ) -> tuple[FairQueue, Room, CollectorRegistry]:
     registry = CollectorRegistry()
@@ -48,6 +49,7 @@ def fair_queue(
         usage=AttainedService(60.0, clock),
         observer=AdmissionMetrics(registry),
         recheck_s=recheck_s,
+        reserved=reserved,
         clock=clock,
     )
     return queue, room, registry
@@ -344,3 +346,34 @@ async def test_depth_is_counted_per_class() -> None:
         task.cancel()
     await asyncio.gather(*waiters, return_exceptions=True)
     assert waiting_by_class(queue) == {"high": 0, "normal": 0, "low": 0}
+
+
+async def test_the_last_slot_waits_for_a_lighter_tenant_while_one_is_active() -> None:
+    queue, _, _ = fair_queue(3, reserved=1)
+    # Alone, the heavy tenant may take every slot.
+    alone = [await queue.acquire("heavy", "normal") for _ in range(3)]
+    for slot in alone:
+        slot.release(100)
+    light = await queue.acquire("light", "normal")
+    light.release(5)  # the light tenant is active: served in the window
+    held = [await queue.acquire("heavy", "normal") for _ in range(2)]
+    third = asyncio.create_task(queue.acquire("heavy", "normal"))
+    await until(lambda: len(queue.waiting) == 1)
+    assert not third.done()  # the last free slot is kept
+    light = await queue.acquire("light", "normal")  # and the light tenant gets it at once
+    light.release(5)
+    held.pop().release(100)  # two free now: the heavy one may have one of them
+    slot = await third
+    for one in (slot, *held):
+        one.release()
+    assert queue.admitted == 0
+
+
+async def test_a_tenant_with_nothing_in_service_may_take_a_reserved_slot() -> None:
+    # One slot in all: the heavy tenant still gets its turn (nothing of its own in service).
+    queue, _, _ = fair_queue(1, reserved=1)
+    light = await queue.acquire("light", "normal")
+    light.release(5)
+    heavy = await queue.acquire("heavy", "normal")
+    heavy.release(100)
+    assert queue.admitted == 0
