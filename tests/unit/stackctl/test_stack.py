@@ -115,6 +115,30 @@ def test_after_start_commands_and_stop_signal(tmp_path: Path) -> None:
     assert "stopsignal=INT" in s.supervisord_conf()
 
 
+def test_a_list_in_env_joins_the_items_of_the_services_that_run(tmp_path: Path) -> None:
+    spec = parse_stack(
+        {
+            "profiles": {"two": "a second replica"},
+            "services": {
+                "one": {"command": ["r"], "port": 7001, "health": "tcp://x:1"},
+                "two": {"command": ["r"], "port": 7002, "health": "tcp://x:1", "profiles": ["two"]},
+                "app": {
+                    "command": ["app"],
+                    "port": 8000,
+                    "health": "tcp://x:1",
+                    "env": {"URLS": ["http://h:${one.port}", "http://h:${two.port}", "${port}"]},
+                },
+            },
+        }
+    )
+    plain = Stack(tmp_path, spec, {})
+    assert plain.env(plain.service("app")) == {"URLS": "http://h:7001,8000"}
+    both = Stack(tmp_path, spec, {}, profiles=["two"])
+    assert both.env(both.service("app")) == {"URLS": "http://h:7001,http://h:7002,8000"}
+    named = Stack(tmp_path, spec, {}, only=["app", "two"])
+    assert named.env(named.service("app"))["URLS"] == "http://h:7001,http://h:7002,8000"
+
+
 def test_an_unknown_reference_names_what_is_known(tmp_path: Path) -> None:
     spec = parse_stack(
         {"services": {"a": {"command": ["${b.port}"], "port": 1, "health": "tcp://x:1"}}}
