@@ -38,6 +38,15 @@ def test_max_metrics_are_read_on_their_own_port() -> None:
     assert llamacpp.replica_urls() == [("http://127.0.0.1:8080", "http://127.0.0.1:8080/metrics")]
 
 
+def test_shipped_smollm2_routes_among_the_llamacpp_replicas_listed() -> None:
+    environ = {"LLAMACPP_URLS": "http://127.0.0.1:8080,http://127.0.0.1:8081"}
+    engine = ModelRegistry.from_file(REPO_MODELS, environ=environ).resolve("smollm2").engine
+    assert [url for url, _ in engine.replica_urls()] == [
+        "http://127.0.0.1:8080",
+        "http://127.0.0.1:8081",
+    ]
+
+
 def test_metrics_urls_must_pair_with_the_replicas() -> None:
     engine = {"kind": "max", "served_name": "m", "urls": ["http://a:1", "http://b:1"]}
     with pytest.raises(ValidationError, match="metrics_urls has 1 URLs for 2 replicas"):
