@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from api_server.errors import ModelNotFoundError
@@ -45,6 +46,12 @@ def test_shipped_smollm2_routes_among_the_llamacpp_replicas_listed() -> None:
         "http://127.0.0.1:8080",
         "http://127.0.0.1:8081",
     ]
+
+
+def test_the_shipped_registry_parses_before_its_variables_are_expanded() -> None:
+    # tests/integration/conftest.py copies the SmolLM2 entries, ${...} and all.
+    raw = yaml.safe_load(REPO_MODELS.read_text())
+    assert raw["models"][0]["engine"]["urls"] == ["${LLAMACPP_URLS:-http://127.0.0.1:8080}"]
 
 
 def test_metrics_urls_must_pair_with_the_replicas() -> None:
