@@ -29,6 +29,12 @@ COMPOSE_PROFILE_NAMES := $(sort $(ENGINES) $(if $(TWO_REPLICAS),cpu replicas))
 COMPOSE = docker compose $(foreach e,$(COMPOSE_PROFILE_NAMES),--profile $(e))
 COMPOSE_ALL = docker compose --profile cpu --profile vllm --profile max --profile replicas
 COMPOSE_REPLICAS_ENV = $(if $(TWO_REPLICAS),LLAMACPP_URLS=http://llamacpp:8080$(comma)http://llamacpp2:8080)
+# Two llama-servers split the cores (see configs/stack.yaml, engine.vars.threads), unless
+# STACKCTL_ENGINE_THREADS / STACKCTL_ENGINE2_THREADS say otherwise.
+HALF_CORES := $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 1 ? n / 2 : 1 )))
+NATIVE_REPLICAS_ENV = $(if $(TWO_REPLICAS),\
+	STACKCTL_ENGINE_THREADS=$${STACKCTL_ENGINE_THREADS:-$(HALF_CORES)} \
+	STACKCTL_ENGINE2_THREADS=$${STACKCTL_ENGINE2_THREADS:-$(HALF_CORES)})
 MODE = $$(scripts/stack_mode.sh)
 URL ?= http://localhost:8000
 # make start WORKERS=2: gateway processes on the one port (natively, several go without
@@ -105,7 +111,7 @@ start: ## start the stack: compose when a Docker engine answers, else native (EN
 
 start-native: install engine model $(if $(NATIVE_ENGINES),model-hf) \
 		$(addprefix engine-env-,$(NATIVE_ENGINES))
-	@$(NATIVE_WORKERS_ENV) $(PY) -m stackctl start $(if $(NATIVE_PROFILES),--profile "$(NATIVE_PROFILES)")
+	@$(NATIVE_WORKERS_ENV) $(NATIVE_REPLICAS_ENV) $(PY) -m stackctl start $(if $(NATIVE_PROFILES),--profile "$(NATIVE_PROFILES)")
 
 stop: ## stop every service of the stack (no process left behind)
 	@if [ "$(MODE)" = compose ]; then $(COMPOSE_ALL) down; \
