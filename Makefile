@@ -153,10 +153,11 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy api_server stackctl bench monitor load_tests
 
-bench: install engines model model-hf ## gateway overhead (fake engine, hosted-style upstream), and tokens/s through vs direct on llama.cpp, vLLM, MAX
+bench: install engines model model-hf ## gateway overhead (fake engine, hosted-style upstream), tokens/s through vs direct on llama.cpp, vLLM, MAX, and the routing decision's cost
 	$(PY) -m bench.overhead
 	$(PY) -m bench.passthrough
 	$(PY) -m bench.engines
+	$(PY) -m bench.routing_decision
 
 load-test: install ## Locust, headless, against the running stack: P50/P95/P99 report in load_tests/reports/
 	$(PY) -m load_tests run $(LOAD_TEST_RUN_ARGS) $(LOAD_TEST_ARGS)

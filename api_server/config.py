@@ -92,6 +92,24 @@ class Settings(BaseSettings):
     engine_keepalive_s: PositiveFloat = 4.0
     health_probe_timeout_s: PositiveFloat = 2.0
     health_interval_s: PositiveFloat = 5.0
+    # Which replica of a model serves a request (api_server/engines/routing.py): `prefix`
+    # sends it where its session or the longest prefix of its prompt was served last,
+    # unless that replica carries routing_balance_slack more requests than the least busy;
+    # `least_busy` ignores prompts.
+    routing_policy: Literal["prefix", "least_busy"] = "prefix"
+    routing_balance_slack: float = Field(default=4.0, ge=0)
+    routing_block_bytes: int = Field(default=512, ge=16, le=65536)
+    routing_index_entries: int = Field(default=50_000, ge=1)
+    # Share what each process learnt (prefixes, sessions, breakers opened) through Redis:
+    # None means when this gateway runs several workers. Set true for gateway processes
+    # started apart (several pods) that share one Redis.
+    routing_shared: bool | None = None
+    routing_shared_ttl_s: int = Field(default=600, ge=1)
+    # Each replica's circuit breaker: open after this many failures in a row, for
+    # breaker_open_s; then one probe at a time, closed after breaker_successes_to_close.
+    breaker_failures_to_open: int = Field(default=3, ge=1)
+    breaker_open_s: PositiveFloat = 5.0
+    breaker_successes_to_close: int = Field(default=2, ge=1)
     # /health and /health/ready reuse one PostgreSQL check for this long: a burst of health
     # requests costs the database one query.
     health_database_cache_s: PositiveFloat = 2.0

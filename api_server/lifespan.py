@@ -84,6 +84,9 @@ def gateway_lifespan(
                 stack.push_async_callback(state.rate_limiter.drain)
             if state.exact_cache is not None:  # its pending stores, before Redis closes
                 stack.push_async_callback(state.exact_cache.drain)
+            for runtime in state.runtimes.values():  # routes learnt, before Redis closes
+                if runtime.pool.shared is not None:
+                    stack.push_async_callback(runtime.pool.shared.drain)
             if state.embedder is not None:
                 stack.callback(state.embedder.close)
                 if settings.embeddings_preload:

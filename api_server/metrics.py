@@ -98,6 +98,28 @@ class GatewayMetrics:
             ["model", "engine", "error"],
             registry=r,
         )
+        self.engine_failovers = Counter(
+            "inferstack_engine_failovers",
+            "Generations moved off a failed replica, by model, the replica that failed and "
+            "kind (retry: before any text; continuation: mid-stream, from the text sent)",
+            ["model", "engine", "kind"],
+            registry=r,
+        )
+        self.routing_decisions = Counter(
+            "inferstack_routing_decisions",
+            "Replica choices by model and reason (session, prefix: where it was served "
+            "last; least_busy; only: a single candidate)",
+            ["model", "reason"],
+            registry=r,
+        )
+        self.engine_breaker_state = Gauge(
+            "inferstack_engine_breaker_state",
+            "Each replica's circuit breaker: 0 closed, 1 half-open, 2 open (the worst "
+            "over the gateway's workers)",
+            ["model", "engine"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
         self.upstream_retries = Counter(
             "inferstack_upstream_retries",
             "Retried attempts at hosted upstreams, by model, upstream and reason "
@@ -129,6 +151,10 @@ class GatewayMetrics:
         self.request_log = RequestLogMetrics(r, self.samplers)
         self.cache = CacheMetrics(r)
         self.auth = AuthMetrics(r)
+
+    def routed(self, model: str, reason: str) -> None:
+        """An engine pool chose a replica (`engines.pool.RoutingObserver`)."""
+        self.routing_decisions.labels(model, reason).inc()
 
     def render(self) -> bytes:
         """The exposition text: this process's metrics, or with workers all of theirs."""

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 import aiohttp
+import redis.asyncio as aioredis
 
 from api_server.access_log import AccessLog
 from api_server.archive.writer import ArchiveWriter
@@ -19,8 +20,11 @@ from api_server.cache.semantic import SemanticCache
 from api_server.chat.conversation import Conversation
 from api_server.config import Settings
 from api_server.embeddings.backend import Embedder, build_embedder
+from api_server.engines.breaker import BreakerPolicy
 from api_server.engines.gauges import engine_gauge_sampler
-from api_server.engines.pool import EnginePool
+from api_server.engines.pool import EnginePool, RoutingObserver
+from api_server.engines.routing import RoutingSettings
+from api_server.engines.shared_routes import SharedRoutes
 from api_server.errors import UnsupportedFeatureError
 from api_server.generation.request import ModelRuntime
 from api_server.infra.connections import BackingServices
@@ -31,7 +35,7 @@ from api_server.prompts.base import FormattedPrompt
 from api_server.prompts.template_source import load_chat_template
 from api_server.ratelimit.limiter import RateLimiter, RateLimitMetrics
 from api_server.ratelimit.window import SlidingWindow
-from api_server.registry import CATCH_ALL_MODEL, ModelRegistry, ModelSpec
+from api_server.registry import CATCH_ALL_MODEL, LOCAL_ENGINE_KINDS, ModelRegistry, ModelSpec
 from api_server.response_store.pg_store import PostgresResponseStore
 from api_server.response_store.record import ResponseStore
 from api_server.upstreams.model_catalog import ModelCatalog
@@ -85,7 +89,13 @@ def build_engine_http_client(settings: Settings) -> aiohttp.ClientSession:
     )
 
 
-def build_runtime(spec: ModelSpec, http: aiohttp.ClientSession) -> ModelRuntime:
+def build_runtime(
+    spec: ModelSpec,
+    http: aiohttp.ClientSession,
+    routing: RoutingSettings | None = None,
+    observer: RoutingObserver | None = None,
+) -> ModelRuntime:
+    pool = EnginePool(spec, http, routing, observer)
     if spec.engine.is_upstream:
         key_env = spec.engine.auth.api_key_env
         our_key = os.environ.get(key_env) if key_env else None
@@ -96,7 +106,7 @@ def build_runtime(spec: ModelSpec, http: aiohttp.ClientSession) -> ModelRuntime:
         return ModelRuntime(
             spec=spec,
             format_prompt=_no_prompt,
-            pool=EnginePool(spec, http),
+            pool=pool,
             upstream_key=our_key,
         )
     bos_token, eos_token, chat_template = spec.bos_token, spec.eos_token, None
@@ -114,8 +124,33 @@ def build_runtime(spec: ModelSpec, http: aiohttp.ClientSession) -> ModelRuntime:
         bos_token=bos_token,
         eos_token=eos_token,
     )
-    return ModelRuntime(
-        spec=spec, format_prompt=formatter, pool=EnginePool(spec, http), bos_token=bos_token
+    return ModelRuntime(spec=spec, format_prompt=formatter, pool=pool, bos_token=bos_token)
+
+
+def share_routes(pool: EnginePool, redis: aioredis.Redis, settings: Settings) -> None:
+    """Route `pool`'s requests with what the other gateway processes learnt too."""
+    if pool.replicas[0].kind in LOCAL_ENGINE_KINDS and len(pool.replicas) > 1:
+        pool.shared = SharedRoutes(
+            redis,
+            pool.model,
+            len(pool.replicas),
+            timeout_s=settings.redis_timeout_s,
+            ttl_s=settings.routing_shared_ttl_s,
+            open_s=settings.breaker_open_s,
+        )
+
+
+def routing_settings(settings: Settings) -> RoutingSettings:
+    return RoutingSettings(
+        policy=settings.routing_policy,
+        block_bytes=settings.routing_block_bytes,
+        index_entries=settings.routing_index_entries,
+        balance_slack=settings.routing_balance_slack,
+        breaker=BreakerPolicy(
+            failures_to_open=settings.breaker_failures_to_open,
+            open_s=settings.breaker_open_s,
+            successes_to_close=settings.breaker_successes_to_close,
+        ),
     )
 
 
@@ -128,12 +163,18 @@ def build_app_state(
     key_store: KeyStore | None = None,
     response_store: ResponseStore | None = None,
 ) -> AppState:
-    runtimes = {spec.name: build_runtime(spec, http) for spec in registry.models}
     metrics = GatewayMetrics(shared_metrics_dir())
+    routing = routing_settings(settings)
+    runtimes = {spec.name: build_runtime(spec, http, routing, metrics) for spec in registry.models}
+    shared = settings.routing_shared
+    if (settings.workers > 1 if shared is None else shared) and services.redis is not None:
+        for runtime in runtimes.values():
+            share_routes(runtime.pool, services.redis, settings)
     metrics.samplers.add(
         engine_gauge_sampler(
             metrics.engine_in_flight,
             metrics.engine_queue_depth,
+            metrics.engine_breaker_state,
             {name: runtime.pool for name, runtime in runtimes.items()},
             removable=metrics.shared_dir is None,
         )

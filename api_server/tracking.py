@@ -81,6 +81,13 @@ class RequestTracker:
         self.record.tenant = tenant
         self.record.api_key_id = api_key_id
 
+    @property
+    def affinity(self) -> str | None:
+        """The key that keeps a conversation on one replica (the engine holding its prompt
+        in cache): the caller's tenant and session id."""
+        session = self.record.session_id
+        return None if session is None else f"{self.record.tenant}\n{session}"
+
     def model_named(
         self,
         accounted: str,
@@ -124,6 +131,11 @@ class RequestTracker:
 
     def engine_failed(self, replica: EngineReplica, error: InferstackError) -> None:
         self.metrics.engine_errors.labels(self._model, replica.label, type(error).__name__).inc()
+
+    def engine_failed_over(self, replica: EngineReplica, kind: str) -> None:
+        """`replica` failed and the generation goes on on another: sent again ("retry",
+        before any text) or continued from the text already sent ("continuation")."""
+        self.metrics.engine_failovers.labels(self._model, replica.label, kind).inc()
 
     def upstream_retried(self, replica: EngineReplica, reason: str) -> None:
         """A hosted upstream's attempt failed before any byte went out (`reason`: its status

@@ -13,6 +13,7 @@ class Check:
     status: str
     latency_ms: float | None = None
     detail: str | None = None
+    breaker: str | None = None  # an engine replica's circuit breaker: closed, half_open, open
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,12 @@ def _check(raw: Any) -> Check:
         return Check(status=str(raw))
     latency = raw.get("latency_ms")
     detail = raw.get("detail")
+    breaker = raw.get("breaker")
     return Check(
         status=str(raw.get("status", "unknown")),
         latency_ms=float(latency) if isinstance(latency, int | float) else None,
         detail=str(detail) if detail is not None else None,
+        breaker=str(breaker) if breaker is not None else None,
     )
 
 

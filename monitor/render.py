@@ -132,11 +132,21 @@ def _latency_ms(check: Check | None) -> str:
     return NONE if check is None or check.latency_ms is None else f"{check.latency_ms:.1f} ms"
 
 
+_BREAKER_STYLES = {"closed": "dim", "half_open": "yellow", "open": "bold red"}
+
+
+def _breaker(check: Check | None) -> Text:
+    if check is None or check.breaker is None:
+        return Text(NONE)
+    return Text(check.breaker.replace("_", "-"), style=_BREAKER_STYLES.get(check.breaker, ""))
+
+
 def engines_table(frame: Frame) -> Table:
     table = _table("engines (health check, engine_up gauge)")
     table.add_column("model", no_wrap=True)
     table.add_column("engine", overflow="fold")
     table.add_column("health")
+    table.add_column("breaker")
     table.add_column("check")
     table.add_column("up", justify="right")
     table.add_column("in-fl", justify="right")
@@ -147,6 +157,7 @@ def engines_table(frame: Frame) -> Table:
             e.model,
             e.engine,
             _engine_status(e),
+            _breaker(e.health),
             _latency_ms(e.health),
             NONE if e.up is None else ("1" if e.up else Text("0", style="red")),
             fmt_count(e.in_flight),

@@ -72,6 +72,7 @@ class EngineReplica:
         # What clients, /metrics and /health/ready see: the kind and the replica's place in
         # the registry's list, never its URL (an internal address is nobody's business
         # outside; the log line at startup pairs labels and URLs for operators).
+        self.index = index  # its place in the registry's list (and its pool's breakers)
         self.label = f"{kind}#{index}"
         self.in_flight = 0  # requests holding a lease on it (`EnginePool.lease`)
         # Whether the engine adds BOS to a text prompt itself (llama.cpp, MAX: when the model

@@ -97,6 +97,10 @@ class _Member:
         self.group = group
         self.index = index
 
+    @property
+    def affinity(self) -> str | None:
+        return self.group.tracker.affinity
+
     def engine_chosen(self, replica: EngineReplica) -> None:
         self.group.tracker.engine_chosen(replica)
 
@@ -105,6 +109,9 @@ class _Member:
 
     def engine_failed(self, replica: EngineReplica, error: EngineError) -> None:
         self.group.tracker.engine_failed(replica, error)
+
+    def engine_failed_over(self, replica: EngineReplica, kind: str) -> None:
+        self.group.tracker.engine_failed_over(replica, kind)
 
     def upstream_retried(self, replica: EngineReplica, reason: str) -> None:
         self.group.tracker.upstream_retried(replica, reason)

@@ -18,9 +18,16 @@ from api_server.chat.events import (
 )
 from api_server.chat.sampling import OutputFormat
 from api_server.engines.dialects import CONSTRAINED_DECODING_KINDS
+from api_server.engines.routing import route_for
 from api_server.engines.schema_support import unenforced
 from api_server.engines.types import CompletionRequest
 from api_server.errors import EngineError, InvalidRequestError, UnsupportedFeatureError
+from api_server.generation.continuation import (
+    Progress,
+    continued_request,
+    continued_usage,
+    may_fail_over,
+)
 from api_server.generation.request import ChatRequest, GenerationObserver, ModelRuntime
 from api_server.prompts.base import FormattedPrompt
 from api_server.prompts.errors import PromptFormatError
@@ -130,50 +137,64 @@ async def generate_text(
     prefilled: str = "",
     raw_chunks: list[str] | None = None,
 ) -> AsyncGenerator[ChatEvent, None]:
-    """Stream one engine completion through `parser`, reporting to `observer`.
+    """Stream one engine completion through `parser`, reporting to `observer`; a replica
+    that fails is left for another (`continuation`), each replica tried once.
     `prefilled` is model output the prompt already holds; the parser reads it first.
     `raw_chunks`, when given, receives the engine's text as it came, before parsing."""
-    first_token_seen = False
-    text_chunks = 0
     called_tool = False
     for event in parser.feed(prefilled) if prefilled else ():
         called_tool = called_tool or isinstance(event, ToolCallStart)
         yield event
+    pool = runtime.pool
+    route = await pool.recall(route_for(completion.prompt.text, observer.affinity, pool.routing))
+    progress = Progress()
+    tried: list[int] = []
+    request: CompletionRequest | None = completion
     engine_finish: str | None = None
     engine_stop: str | None = None
     usage: Usage | None = None
-    with runtime.pool.lease(observer) as lease:
-        try:
-            async for chunk in lease.replica.stream_completion(
-                completion, timeout_s=runtime.spec.timeout_s
-            ):
-                if chunk.usage is not None:
-                    usage = chunk.usage
-                if chunk.finish_reason is not None:
-                    engine_finish = chunk.finish_reason
-                    engine_stop = chunk.stop_reason
-                if chunk.logprobs:  # before the text they belong to
-                    yield Logprobs(chunk.logprobs)
-                if not chunk.text:
-                    continue
-                if not first_token_seen:
-                    first_token_seen = True
-                    observer.first_token()
-                text_chunks += 1
-                if raw_chunks is not None:
-                    raw_chunks.append(chunk.text)
-                for event in parser.feed(chunk.text):
-                    called_tool = called_tool or isinstance(event, ToolCallStart)
-                    yield event
-        except EngineError as exc:
-            lease.failed(exc)
-            raise
+    while request is not None:
+        with pool.lease(observer, route, exclude=tried) as lease:
+            try:
+                async for chunk in lease.replica.stream_completion(
+                    request, timeout_s=runtime.spec.timeout_s
+                ):
+                    lease.answered()
+                    if chunk.usage is not None:
+                        usage = chunk.usage
+                    if chunk.finish_reason is not None:
+                        engine_finish = chunk.finish_reason
+                        engine_stop = chunk.stop_reason
+                    if chunk.logprobs:  # before the text they belong to
+                        yield Logprobs(chunk.logprobs)
+                    if not chunk.text:
+                        continue
+                    if not progress.started:
+                        observer.first_token()
+                    progress.add(chunk.text, len(chunk.logprobs) or 1)
+                    if raw_chunks is not None:
+                        raw_chunks.append(chunk.text)
+                    for event in parser.feed(chunk.text):
+                        called_tool = called_tool or isinstance(event, ToolCallStart)
+                        yield event
+                break
+            except EngineError as exc:
+                lease.failed(exc)
+                tried.append(lease.replica.index)
+                if not (may_fail_over(exc, request, progress) and pool.has_untried(tried)):
+                    raise
+                observer.engine_failed_over(
+                    lease.replica, "continuation" if progress.started else "retry"
+                )
+                progress.tokens_before = progress.tokens
+                request = continued_request(completion, progress)
+                if request is None:  # it died having spent the budget exactly
+                    engine_finish = "length"
     for event in parser.finish():
         called_tool = called_tool or isinstance(event, ToolCallStart)
         yield event
 
-    # Engines that report no usage in the stream send about one token per chunk.
-    usage = usage or Usage(prompt_tokens=0, completion_tokens=text_chunks)
+    usage = continued_usage(usage, progress)
     observer.completed(usage)
     reason = _finish_reason(engine_finish, called_tool)
     # Only the client's own stop sequences count, not the template's end-of-turn strings.

@@ -62,7 +62,8 @@ async def check_engines(
     report: dict[str, dict[str, dict[str, Any]]] = {}
 
     async def probe_model(name: str) -> None:
-        replicas = state.runtimes[name].pool.replicas
+        pool = state.runtimes[name].pool
+        replicas = pool.replicas
         results = await asyncio.gather(
             *(
                 _timed(f"{name} {r.label} ({r.url})", _raising(r.probe, timeout), timeout)
@@ -71,10 +72,13 @@ async def check_engines(
         )
         report[name] = {}
         for replica, result in zip(replicas, results, strict=True):
-            report[name][replica.label] = result.as_dict(details=details)
-            state.metrics.engine_up.labels(name, replica.label).set(1 if result.ok else 0)
             if not result.ok:
-                state.runtimes[name].pool.mark_down(replica)
+                pool.mark_down(replica)
+            report[name][replica.label] = {
+                **result.as_dict(details=details),
+                "breaker": pool.breakers[replica.index].state(time.monotonic()),
+            }
+            state.metrics.engine_up.labels(name, replica.label).set(1 if result.ok else 0)
 
     await asyncio.gather(*(probe_model(name) for name in state.runtimes))
     return report

@@ -54,6 +54,7 @@ async def generate_upstream_chat(
                     await response.read(),
                     response.headers.get("Retry-After"),
                 )
+            lease.answered()
             try:
                 async for sse in read_sse_events(response.content):
                     for event in reader.feed(sse.event, _payload(sse.data, replica.label)):

@@ -77,6 +77,8 @@ async def relay(
     except BaseException:
         lease.release()
         raise
+    if response.status < 500 and response.status != 429:  # it answered (a 4xx is the request's)
+        lease.answered()
     media_type = response.headers.get("Content-Type", "application/json")
     streaming = media_type.startswith("text/event-stream")
 

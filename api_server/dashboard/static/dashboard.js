@@ -364,7 +364,11 @@
       for (const [engine, info] of Object.entries(engines)) {
         // "kind@scheme://host:port" → "kind · host:port"; the full name is the tooltip
         const label = engine.replace(/@https?:\/\//, " · ");
-        group.append(badge(label, info.status, info.latency_ms, info.detail || engine));
+        // A replica whose circuit breaker is not closed gets no (or probing) traffic.
+        const paused = info.breaker && info.breaker !== "closed";
+        const status = paused && info.status === "up" ? "degraded" : info.status;
+        const shown = paused ? `${label} · breaker ${info.breaker.replace("_", "-")}` : label;
+        group.append(badge(shown, status, info.latency_ms, info.detail || engine));
       }
       return group;
     });

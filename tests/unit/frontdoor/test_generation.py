@@ -23,6 +23,8 @@ WEATHER = ToolSpec(name="get_weather", parameters={"type": "object"})
 
 
 class Observer:
+    affinity = None
+
     def __init__(self) -> None:
         self.seen: list[str] = []
 
@@ -34,6 +36,9 @@ class Observer:
 
     def engine_failed(self, replica: EngineReplica, error: EngineError) -> None:
         self.seen.append(f"failed {type(error).__name__}")
+
+    def engine_failed_over(self, replica: EngineReplica, kind: str) -> None:
+        self.seen.append(f"failed over ({kind})")
 
     def upstream_retried(self, replica: EngineReplica, reason: str) -> None:
         self.seen.append(f"retried {reason}")

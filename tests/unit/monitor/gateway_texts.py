@@ -67,8 +67,8 @@ def readiness_body() -> dict[str, Any]:
     return {
         "status": "degraded",
         "models": {
-            "fake-echo": {ECHO_ENGINE: {"status": "up", "latency_ms": 1.25}},
-            "engine-down": {DOWN_ENGINE: {"status": "down", "latency_ms": None}},
+            "fake-echo": {ECHO_ENGINE: {"status": "up", "latency_ms": 1.25, "breaker": "closed"}},
+            "engine-down": {DOWN_ENGINE: {"status": "down", "latency_ms": None, "breaker": "open"}},
         },
         "components": {
             "redis": {"status": "up", "latency_ms": 0.5},

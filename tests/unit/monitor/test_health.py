@@ -11,8 +11,8 @@ from tests.unit.monitor.gateway_texts import DOWN_ENGINE, ECHO_ENGINE, readiness
 def test_engines_and_components_are_read() -> None:
     readiness = parse_readiness(readiness_body())
     assert readiness.status == "degraded"
-    assert readiness.engines[("fake-echo", ECHO_ENGINE)] == Check("up", 1.25)
-    assert readiness.engines[("engine-down", DOWN_ENGINE)] == Check("down", None)
+    assert readiness.engines[("fake-echo", ECHO_ENGINE)] == Check("up", 1.25, breaker="closed")
+    assert readiness.engines[("engine-down", DOWN_ENGINE)] == Check("down", None, breaker="open")
     assert readiness.components["postgres"] == Check("down", 3.0, "connection refused")
 
 

@@ -42,7 +42,7 @@ def test_header_engines_and_components() -> None:
     text = frame_text()
     assert "http://gw:8000  degraded  window 10s  12:00:00" in text
     engine_row = next(line.split() for line in text.splitlines() if DOWN_ENGINE in line)
-    assert engine_row[2:5] == ["down", "—", "0"]  # health, check latency, engine_up
+    assert engine_row[2:6] == ["down", "open", "—", "0"]  # health, breaker, check, engine_up
     assert engine_row[-1] == "1.00"  # engine errors per second
     assert "postgres down 3.0 ms (connection refused)" in text
     assert "redis up 0.5 ms" in text
