@@ -153,11 +153,12 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy api_server stackctl bench monitor load_tests
 
-bench: install engines model model-hf ## gateway overhead (fake engine, hosted-style upstream), tokens/s through vs direct on llama.cpp, vLLM, MAX, and the routing decision's cost
+bench: install engines model model-hf ## gateway overhead (fake engine, hosted-style upstream), tokens/s through vs direct on llama.cpp, vLLM, MAX, the routing decision's cost, and failover / prefix routing / fairness on two llama-servers
 	$(PY) -m bench.overhead
 	$(PY) -m bench.passthrough
 	$(PY) -m bench.engines
 	$(PY) -m bench.routing_decision
+	$(PY) -m bench.routing
 
 load-test: install ## Locust, headless, against the running stack: P50/P95/P99 report in load_tests/reports/
 	$(PY) -m load_tests run $(LOAD_TEST_RUN_ARGS) $(LOAD_TEST_ARGS)
