@@ -17,6 +17,14 @@ from openai.types.chat import ChatCompletionMessageParam
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+def gateway_client(gateway_url: str, api_key: str = "unused") -> openai.AsyncOpenAI:
+    """The SDK on a gateway: no retries (a failure counts as one), and patient (a request may
+    queue behind dozens on a CPU)."""
+    return openai.AsyncOpenAI(
+        base_url=f"{gateway_url}/v1", api_key=api_key, max_retries=0, timeout=900
+    )
+
+
 @dataclass
 class StreamOutcome:
     text: str = ""

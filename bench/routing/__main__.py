@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -81,14 +82,7 @@ def run_failover(args: argparse.Namespace, folder: Path) -> FailoverResult:
                 kill_after_chunks=args.kill_after_chunks,
             )
         )
-    print(f"{'streams':>7} {'failed':>6} {'no finish':>9} {'differ':>6} {'s undist.':>9} "
-          f"{'s killed':>8}")  # fmt: skip
-    print(
-        f"{result.streams:>7} {result.failed:>6} {result.without_finish_reason:>9} "
-        f"{result.answers_differing:>6} {result.undisturbed_s:>9.1f} {result.disturbed_s:>8.1f}"
-    )
-    for error in result.errors:
-        print(f"  error: {error[:160]}")
+    print_table([result.row()], result.errors)
     return result
 
 
@@ -113,13 +107,7 @@ def run_prefix(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     options = StackOptions(parallel=args.prefix_parallel, workers=args.workers, gateway=False)
     with replica_stack(folder, options) as stack:
         runs = asyncio.run(_prefix_side_by_side(args, stack, folder))
-    print(f"{'policy':<10} {'turns':>5} {'failed':>6} {'TTFT p50':>8} {'TTFT p95':>8} "
-          f"{'tok/s':>6}")  # fmt: skip
-    for run in runs:
-        print(
-            f"{run.policy:<10} {len(run.ttfts_s):>5} {run.failed:>6} "
-            f"{run.ttft_p50_s or 0:>8.3f} {run.ttft_p95_s or 0:>8.3f} {run.tokens_per_s:>6.1f}"
-        )
+    print_table([run.row() for run in runs])
     by_policy = {run.policy: run for run in runs}
     least, prefix = by_policy["least_busy"], by_policy["prefix"]
     ratios = {
@@ -132,6 +120,30 @@ def run_prefix(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         "policies": [run.report() for run in runs],
         "prefix_over_least_busy": ratios,
     }
+
+
+def print_table(rows: list[dict[str, object]], errors: Sequence[str] = ()) -> None:
+    """Columns as wide as their header or widest value; text left, numbers right."""
+    headers = list(rows[0])
+    text = [isinstance(value, str) for value in rows[0].values()]
+    cells = [[_cell(value) for value in row.values()] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(
+            v.ljust(w) if left else v.rjust(w)
+            for v, w, left in zip(values, widths, text, strict=True)
+        ).rstrip()
+
+    print(line(headers))
+    for row in cells:
+        print(line(row))
+    for error in errors:
+        print(f"  error: {error[:160]}")
+
+
+def _cell(value: object) -> str:
+    return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 def _ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -159,15 +171,7 @@ def run_fairness(args: argparse.Namespace, folder: Path) -> FairnessResult:
                 max_tokens=args.fairness_max_tokens,
             )
         )
-    print(f"{'light p99 alone':>15} {'beside heavy':>12} {'ratio':>5} {'heavy reqs':>10} "
-          f"{'light lost':>10} {'heavy lost':>10}")  # fmt: skip
-    print(
-        f"{result.light_solo_ttft_p99_s or 0:>15.3f} {result.light_mixed_ttft_p99_s or 0:>12.3f} "
-        f"{result.p99_ratio or 0:>5.2f} {result.heavy_requests:>10} {result.light_failed:>10} "
-        f"{result.heavy_failed:>10}"
-    )
-    for error in result.errors:
-        print(f"  error: {error[:160]}")
+    print_table([result.row()], result.errors)
     return result
 
 

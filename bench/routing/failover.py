@@ -15,11 +15,9 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import openai
-
 from bench.agreement import PROMPTS
 from bench.routing.stack import MODEL
-from bench.streams import StreamOutcome, TextChunkCount, stream_chat
+from bench.streams import StreamOutcome, TextChunkCount, gateway_client, stream_chat
 
 
 @dataclass(frozen=True)
@@ -37,6 +35,16 @@ class FailoverResult:
     ttft_p50_disturbed_s: float | None
     errors: list[str]  # the distinct errors, a few
 
+    def row(self) -> dict[str, object]:
+        return {
+            "streams": self.streams,
+            "failed": self.failed,
+            "no finish_reason": self.without_finish_reason,
+            "answers differ": self.answers_differing,
+            "s undisturbed": self.undisturbed_s,
+            "s with kill": self.disturbed_s,
+        }
+
 
 def prompts(count: int) -> list[str]:
     return [f"{PROMPTS[i % len(PROMPTS)]} (Question {i + 1}.)" for i in range(count)]
@@ -47,9 +55,7 @@ async def _streams(
 ) -> tuple[list[StreamOutcome], float]:
     loop = asyncio.get_running_loop()
     started = loop.time()
-    async with openai.AsyncOpenAI(
-        base_url=f"{gateway_url}/v1", api_key="unused", max_retries=0, timeout=900
-    ) as client:
+    async with gateway_client(gateway_url) as client:
         outcomes = await asyncio.gather(
             *(
                 stream_chat(

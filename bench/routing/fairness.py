@@ -12,12 +12,10 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import openai
-
 from bench.agreement import PROMPTS
 from bench.loadgen import percentile
 from bench.routing.stack import MODEL
-from bench.streams import StreamOutcome, TextChunkCount, stream_chat
+from bench.streams import StreamOutcome, TextChunkCount, gateway_client, stream_chat
 from stackctl.paths import REPO_ROOT
 
 
@@ -55,15 +53,23 @@ class FairnessResult:
             return None
         return self.light_mixed_ttft_p99_s / self.light_solo_ttft_p99_s
 
+    def row(self) -> dict[str, object]:
+        return {
+            "light p99 alone s": self.light_solo_ttft_p99_s,
+            "beside heavy s": self.light_mixed_ttft_p99_s,
+            "ratio": self.p99_ratio,
+            "heavy requests": self.heavy_requests,
+            "light lost": self.light_failed,
+            "heavy lost": self.heavy_failed,
+        }
+
 
 class _Sender:
     """One key's closed loop: `concurrency` workers, each sending its next chat when the last
     one ends."""
 
     def __init__(self, gateway_url: str, key: str, max_tokens: int) -> None:
-        self.client = openai.AsyncOpenAI(
-            base_url=f"{gateway_url}/v1", api_key=key, max_retries=0, timeout=900
-        )
+        self.client = gateway_client(gateway_url, key)
         self.max_tokens = max_tokens
         self.outcomes: list[StreamOutcome] = []
         self.chunks = TextChunkCount(1)  # `reached` at the first text (or failure)

@@ -22,7 +22,7 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from bench.loadgen import percentile
 from bench.routing.stack import MODEL
-from bench.streams import StreamOutcome, stream_chat
+from bench.streams import StreamOutcome, gateway_client, stream_chat
 
 SYSTEM_PROMPT = (Path(__file__).parent / "system_prompt.txt").read_text()
 QUESTIONS = (
@@ -82,6 +82,16 @@ class PolicyRun:
     def tokens_per_s(self) -> float:
         return self.completion_tokens / self.seconds
 
+    def row(self) -> dict[str, object]:
+        return {
+            "policy": self.policy,
+            "turns": len(self.ttfts_s),
+            "failed": self.failed,
+            "TTFT p50 s": self.ttft_p50_s,
+            "TTFT p95 s": self.ttft_p95_s,
+            "tok/s": self.tokens_per_s,
+        }
+
     def report(self) -> dict[str, object]:
         return {
             **asdict(self),
@@ -114,9 +124,7 @@ async def run_round(
     round's wall time."""
     loop = asyncio.get_running_loop()
     started = loop.time()
-    async with openai.AsyncOpenAI(
-        base_url=f"{gateway_url}/v1", api_key="unused", max_retries=0, timeout=900
-    ) as client:
+    async with gateway_client(gateway_url) as client:
         chats = await asyncio.gather(
             *(
                 _conversation(client, number, round_number, turns, max_tokens)

@@ -20,11 +20,10 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-import openai
 import pytest
 import yaml
 
-from bench.streams import StreamOutcome, TextChunkCount, stream_chat
+from bench.streams import StreamOutcome, TextChunkCount, gateway_client, stream_chat
 from tests.integration.own_gateway import own_gateway
 from tests.integration.services import (
     REPO,
@@ -100,9 +99,7 @@ async def _streams(
         assert kill is not None
         os.kill(kill.pid, signal.SIGKILL)
 
-    async with openai.AsyncOpenAI(
-        base_url=f"{gateway_url}/v1", api_key="unused", max_retries=0
-    ) as client:
+    async with gateway_client(gateway_url) as client:
         streams = [
             stream_chat(
                 client,
