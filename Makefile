@@ -16,8 +16,25 @@ ENGINE ?=
 comma := ,
 ENGINES := $(subst $(comma), ,$(ENGINE))
 NATIVE_ENGINES := $(filter vllm max,$(ENGINES))
-COMPOSE = docker compose $(foreach e,$(ENGINES),--profile $(e))
-COMPOSE_ALL = docker compose --profile cpu --profile vllm --profile max
+# make start REPLICAS=2: two llama-server replicas serving SmolLM2, the gateway routing
+# between them (natively the `replicas` profile's engine2; in compose llamacpp2, its URL in
+# LLAMACPP_URLS).
+REPLICAS ?=
+ifneq ($(filter-out 1 2,$(REPLICAS)),)
+$(error REPLICAS=$(REPLICAS): the stacks run 1 or 2 llama-server replicas)
+endif
+TWO_REPLICAS := $(filter 2,$(REPLICAS))
+NATIVE_PROFILES := $(strip $(NATIVE_ENGINES) $(if $(TWO_REPLICAS),replicas))
+COMPOSE_PROFILE_NAMES := $(sort $(ENGINES) $(if $(TWO_REPLICAS),cpu replicas))
+COMPOSE = docker compose $(foreach e,$(COMPOSE_PROFILE_NAMES),--profile $(e))
+COMPOSE_ALL = docker compose --profile cpu --profile vllm --profile max --profile replicas
+COMPOSE_REPLICAS_ENV = $(if $(TWO_REPLICAS),LLAMACPP_URLS=http://llamacpp:8080$(comma)http://llamacpp2:8080)
+# Two llama-servers split the cores (see configs/stack.yaml, engine.vars.threads), unless
+# STACKCTL_ENGINE_THREADS / STACKCTL_ENGINE2_THREADS say otherwise.
+HALF_CORES := $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 1 ? n / 2 : 1 )))
+NATIVE_REPLICAS_ENV = $(if $(TWO_REPLICAS),\
+	STACKCTL_ENGINE_THREADS=$${STACKCTL_ENGINE_THREADS:-$(HALF_CORES)} \
+	STACKCTL_ENGINE2_THREADS=$${STACKCTL_ENGINE2_THREADS:-$(HALF_CORES)})
 MODE = $$(scripts/stack_mode.sh)
 URL ?= http://localhost:8000
 # make start WORKERS=2: gateway processes on the one port (natively, several go without
@@ -85,15 +102,16 @@ model-hf: $(STAMP) ## derive SmolLM2 in Hugging Face format (vLLM, MAX) from the
 setup: ## first-time setup: .env, model, schema, then start (harmless to re-run)
 	@./init.sh
 
-start: ## start the stack: compose when a Docker engine answers (ENGINE=cpu|vllm|max), else native
+start: ## start the stack: compose when a Docker engine answers, else native (ENGINE=cpu|vllm|max WORKERS=N REPLICAS=2)
 	@if [ "$(MODE)" = compose ]; then \
 		scripts/make_env.sh; \
-		$(if $(WORKERS),INFERSTACK_WORKERS=$(WORKERS)) $(COMPOSE) up -d --build --wait; \
+		$(if $(WORKERS),INFERSTACK_WORKERS=$(WORKERS)) $(COMPOSE_REPLICAS_ENV) \
+			$(COMPOSE) up -d --build --wait; \
 	else $(MAKE) --no-print-directory start-native; fi
 
 start-native: install engine model $(if $(NATIVE_ENGINES),model-hf) \
 		$(addprefix engine-env-,$(NATIVE_ENGINES))
-	@$(NATIVE_WORKERS_ENV) $(PY) -m stackctl start $(if $(NATIVE_ENGINES),--profile "$(NATIVE_ENGINES)")
+	@$(NATIVE_WORKERS_ENV) $(NATIVE_REPLICAS_ENV) $(PY) -m stackctl start $(if $(NATIVE_PROFILES),--profile "$(NATIVE_PROFILES)")
 
 stop: ## stop every service of the stack (no process left behind)
 	@if [ "$(MODE)" = compose ]; then $(COMPOSE_ALL) down; \
@@ -135,11 +153,12 @@ lint: install ## ruff and mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy api_server stackctl bench monitor load_tests
 
-bench: install engines model model-hf ## gateway overhead (fake engine, hosted-style upstream), tokens/s through vs direct on llama.cpp, vLLM, MAX, and the routing decision's cost
+bench: install engines model model-hf ## gateway overhead (fake engine, hosted-style upstream), tokens/s through vs direct on llama.cpp, vLLM, MAX, the routing decision's cost, and failover / prefix routing / fairness on two llama-servers
 	$(PY) -m bench.overhead
 	$(PY) -m bench.passthrough
 	$(PY) -m bench.engines
 	$(PY) -m bench.routing_decision
+	$(PY) -m bench.routing
 
 load-test: install ## Locust, headless, against the running stack: P50/P95/P99 report in load_tests/reports/
 	$(PY) -m load_tests run $(LOAD_TEST_RUN_ARGS) $(LOAD_TEST_ARGS)

@@ -19,6 +19,7 @@ from pydantic import (
     HttpUrl,
     PositiveFloat,
     PositiveInt,
+    field_validator,
     model_validator,
 )
 
@@ -94,6 +95,15 @@ class EngineSpec(_Frozen):
     # vLLM started with `--scheduling-policy priority`: each request carries its priority
     # class as vLLM's `priority` (high first). A vLLM without it refuses the field.
     priority_scheduling: bool = False
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _comma_separated_replicas(cls, value: object) -> object:
+        # One environment variable may name every replica, comma-separated
+        # (LLAMACPP_URLS=http://a:8080,http://b:8080), expanded into one entry of the list.
+        if isinstance(value, list | tuple):
+            return [url.strip() for item in value for url in str(item).split(",") if url.strip()]
+        return value
 
     @model_validator(mode="after")
     def _one_metrics_url_per_replica(self) -> EngineSpec:

@@ -12,8 +12,9 @@ from stackctl.errors import StackError
 from stackctl.stack import DEFAULT_CONFIG, open_stack
 
 DESCRIPTION = """\
-Run the native inferstack stack (PostgreSQL, Redis, llama-server engine, gateway, and with
---profile vllm / max the vLLM and MAX Serve engines) under supervisord.
+Run the native inferstack stack (PostgreSQL, Redis, llama-server engine, gateway; with
+--profile vllm / max the vLLM and MAX Serve engines, with --profile replicas a second
+llama-server) under supervisord.
 Services, ports and health checks come from configs/stack.yaml; logs, the generated
 supervisord.conf and sockets live in the state folder (.state/, or $INFERSTACK_STATE_DIR).
 """
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
             action="append",
             default=[],
             metavar="NAME",
-            help="also run the optional services of this profile (vllm, max; see "
+            help="also run the optional services of this profile (vllm, max, replicas; see "
             "configs/stack.yaml); repeat it, or give several as 'vllm,max'",
         )
     sub.add_parser("status", help="show each service's state, pid, port and health")

@@ -37,7 +37,9 @@ class ServiceSpec(_Model):
     url: str = ""
     depends_on: tuple[str, ...] = ()
     requires: tuple[RequiredFile, ...] = ()
-    env: dict[str, str] = {}
+    # A list is joined with commas, leaving out the items that name a service not running
+    # in the stack (e.g. a replica whose profile is not chosen).
+    env: dict[str, str | tuple[str, ...]] = {}
     dirs: tuple[str, ...] = ()
     after_start: tuple[Annotated[tuple[str, ...], Field(min_length=1)], ...] = ()
     start_timeout_s: Annotated[float, Field(gt=0)] = 60.0

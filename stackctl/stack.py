@@ -21,7 +21,14 @@ from stackctl.secrets import redis_auth_conf, stack_secret
 from stackctl.spec import ServiceSpec, StackSpec, load_stack
 from stackctl.supervisor_rpc import SupervisorClient
 from stackctl.supervisord_conf import Program, render_supervisord_conf
-from stackctl.values import LazyValues, Resolver, expand, expand_all, service_values
+from stackctl.values import (
+    LazyValues,
+    Resolver,
+    expand,
+    expand_all,
+    service_values,
+    services_named,
+)
 
 
 def port_env_name(service: str) -> str:
@@ -170,7 +177,15 @@ class Stack:
         return self.expand(service, service.url, "url")
 
     def env(self, service: ServiceSpec) -> dict[str, str]:
-        return {k: self.expand(service, v, f"env.{k}") for k, v in service.env.items()}
+        return {k: self._env_value(service, k, v) for k, v in service.env.items()}
+
+    def _env_value(self, service: ServiceSpec, key: str, value: str | tuple[str, ...]) -> str:
+        if isinstance(value, str):
+            return self.expand(service, value, f"env.{key}")
+        # A list of the services that run, e.g. the gateway's LLAMACPP_URLS: one URL per
+        # llama-server replica started.
+        running = [item for item in value if services_named(item) <= self.active]
+        return ",".join(self.expand(service, item, f"env.{key}") for item in running)
 
     def dirs(self, service: ServiceSpec) -> list[Path]:
         return [self.root / self.expand(service, d, "dirs") for d in service.dirs]

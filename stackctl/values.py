@@ -52,6 +52,15 @@ def expand(template: str, values: Mapping[str, str], where: str) -> str:
         raise StackError(f"{where}: {exc} in {template!r}") from exc
 
 
+def services_named(template: str) -> set[str]:
+    """The services a template refers to as ${service.key}."""
+    return {
+        match["braced"].split(".", 1)[0]
+        for match in _Template.pattern.finditer(template)
+        if match["braced"] and "." in match["braced"]
+    }
+
+
 def override_env_name(service: str, var: str) -> str:
     """The environment variable that overrides one of a service's vars."""
     return f"STACKCTL_{service}_{var}".upper().replace("-", "_")

@@ -30,8 +30,10 @@ MAX_SERVE_CONFIG = ROOT / "configs" / "max-serve-config.yaml"
 STACK_FILE = ROOT / "configs" / "stack.yaml"
 GATEWAY_CONFIG = ROOT / "configs" / "gateway.yaml"
 
-PROFILES = ["cpu", "vllm", "max"]
+PROFILES = ["cpu", "vllm", "max", "replicas"]
 ENGINES = {"llamacpp": "cpu", "vllm": "vllm", "max": "max"}
+# Services beside an engine: a second llama.cpp replica.
+REPLICAS = {"llamacpp2": "replicas"}
 GPU_ENGINES = ["vllm", "max"]
 SECRETS = [
     "POSTGRES_PASSWORD",
@@ -85,6 +87,12 @@ def _strings(node: object) -> list[str]:
 def _compose_vars() -> list[re.Match[str]]:
     data = yaml.safe_load(COMPOSE_FILE.read_text())
     return [m for text in _strings(data) for m in _VAR.finditer(text)]
+
+
+def _default_or_x(match: re.Match[str]) -> str:
+    """What a variable reads as when unset: its default (${NAME:-default}), else x."""
+    default = re.fullmatch(r"\$\{\w+:?-(?P<default>[^}]*)\}", match[0])
+    return default["default"] if default else "x"
 
 
 def _is_one_shot(service: dict[str, Any]) -> bool:
@@ -190,7 +198,11 @@ def test_gateway_waits_for_the_infrastructure_it_talks_to(services: dict[str, An
     """Every always-on service the gateway's environment names is awaited healthy; the
     engines (profiled, so possibly absent) are not depended on at all."""
     gateway = services["gateway"]
-    urls = [_VAR.sub("x", str(value)) for value in gateway["environment"].values()]
+    urls = [
+        url
+        for value in gateway["environment"].values()
+        for url in _VAR.sub(_default_or_x, str(value)).split(",")  # LLAMACPP_URLS lists several
+    ]
     hosts = {urlsplit(url).hostname for url in urls if "://" in url}
     depends_on = gateway["depends_on"]
     assert isinstance(depends_on, dict), "depends_on needs the long form, with conditions"
@@ -204,10 +216,20 @@ def test_gateway_waits_for_the_infrastructure_it_talks_to(services: dict[str, An
 
 
 def test_engines_sit_in_their_profiles(services: dict[str, Any]) -> None:
-    for engine, profile in ENGINES.items():
+    for engine, profile in {**ENGINES, **REPLICAS}.items():
         assert services[engine]["profiles"] == [profile]
     unprofiled = {name for name, s in services.items() if not s.get("profiles")}
-    assert unprofiled.isdisjoint(ENGINES)
+    assert unprofiled.isdisjoint({**ENGINES, **REPLICAS})
+
+
+def test_the_second_llamacpp_replica_is_the_first_on_another_port(
+    services: dict[str, Any],
+) -> None:
+    first, second = services["llamacpp"], services["llamacpp2"]
+    assert {k: v for k, v in second.items() if k not in ("profiles", "ports")} == {
+        k: v for k, v in first.items() if k not in ("profiles", "ports")
+    }
+    assert _published(second) == ["127.0.0.1:${LLAMACPP2_PORT:-8081}:8080"]
 
 
 def test_gpu_engines_reserve_nvidia_gpus(services: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from api_server.errors import ModelNotFoundError
@@ -36,6 +37,21 @@ def test_max_metrics_are_read_on_their_own_port() -> None:
     assert engine.replica_urls() == [("http://max:8000", "http://max:8001/metrics")]
     llamacpp = ModelRegistry.from_file(REPO_MODELS, environ={}).resolve("smollm2").engine
     assert llamacpp.replica_urls() == [("http://127.0.0.1:8080", "http://127.0.0.1:8080/metrics")]
+
+
+def test_shipped_smollm2_routes_among_the_llamacpp_replicas_listed() -> None:
+    environ = {"LLAMACPP_URLS": "http://127.0.0.1:8080,http://127.0.0.1:8081"}
+    engine = ModelRegistry.from_file(REPO_MODELS, environ=environ).resolve("smollm2").engine
+    assert [url for url, _ in engine.replica_urls()] == [
+        "http://127.0.0.1:8080",
+        "http://127.0.0.1:8081",
+    ]
+
+
+def test_the_shipped_registry_parses_before_its_variables_are_expanded() -> None:
+    # tests/integration/conftest.py copies the SmolLM2 entries, ${...} and all.
+    raw = yaml.safe_load(REPO_MODELS.read_text())
+    assert raw["models"][0]["engine"]["urls"] == ["${LLAMACPP_URLS:-http://127.0.0.1:8080}"]
 
 
 def test_metrics_urls_must_pair_with_the_replicas() -> None:

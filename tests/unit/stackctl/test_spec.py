@@ -85,7 +85,8 @@ def test_unknown_service_lists_the_known_ones() -> None:
     stack = load_stack(ROOT / "configs" / "stack.yaml")
     with pytest.raises(
         StackError,
-        match=r"unknown service 'db' \(services: postgres, redis, engine, vllm, max, gateway\)",
+        match=r"unknown service 'db' \(services: postgres, redis, engine, engine2, vllm, max, "
+        r"gateway\)",
     ):
         stack.service("db")
 
@@ -96,6 +97,7 @@ def test_repository_stack_starts_the_gateway_last_on_their_ports() -> None:
         ("postgres", 5432),
         ("redis", 6379),
         ("engine", 8080),
+        ("engine2", 8081),
         ("vllm", 8001),
         ("max", 8002),
         ("gateway", 8000),

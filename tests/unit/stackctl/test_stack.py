@@ -115,6 +115,30 @@ def test_after_start_commands_and_stop_signal(tmp_path: Path) -> None:
     assert "stopsignal=INT" in s.supervisord_conf()
 
 
+def test_a_list_in_env_joins_the_items_of_the_services_that_run(tmp_path: Path) -> None:
+    spec = parse_stack(
+        {
+            "profiles": {"two": "a second replica"},
+            "services": {
+                "one": {"command": ["r"], "port": 7001, "health": "tcp://x:1"},
+                "two": {"command": ["r"], "port": 7002, "health": "tcp://x:1", "profiles": ["two"]},
+                "app": {
+                    "command": ["app"],
+                    "port": 8000,
+                    "health": "tcp://x:1",
+                    "env": {"URLS": ["http://h:${one.port}", "http://h:${two.port}", "${port}"]},
+                },
+            },
+        }
+    )
+    plain = Stack(tmp_path, spec, {})
+    assert plain.env(plain.service("app")) == {"URLS": "http://h:7001,8000"}
+    both = Stack(tmp_path, spec, {}, profiles=["two"])
+    assert both.env(both.service("app")) == {"URLS": "http://h:7001,http://h:7002,8000"}
+    named = Stack(tmp_path, spec, {}, only=["app", "two"])
+    assert named.env(named.service("app"))["URLS"] == "http://h:7001,http://h:7002,8000"
+
+
 def test_an_unknown_reference_names_what_is_known(tmp_path: Path) -> None:
     spec = parse_stack(
         {"services": {"a": {"command": ["${b.port}"], "port": 1, "health": "tcp://x:1"}}}
@@ -137,7 +161,7 @@ def test_repository_gateway_gets_every_backing_service(tmp_path: Path) -> None:
     )
     password = (tmp_path / "secrets" / "redis-password").read_text().strip()
     assert env["INFERSTACK_REDIS_URL"] == f"redis://:{password}@127.0.0.1:16379/0"
-    assert env["LLAMACPP_URL"] == "http://127.0.0.1:18080"
+    assert env["LLAMACPP_URLS"] == "http://127.0.0.1:18080"  # engine2 not chosen: left out
     assert env["INFERSTACK_QDRANT_PATH"] == f"{tmp_path}/qdrant"
     assert env["INFERSTACK_OBJECT_STORE_PATH"] == f"{tmp_path}/objects"
     assert s.dirs(s.service("gateway")) == [tmp_path / "qdrant", tmp_path / "objects"]
@@ -173,7 +197,36 @@ def test_repository_gateway_serves_the_vllm_and_max_entries_only_when_they_run(
     assert [s.name for s in both.services] == [
         "postgres", "redis", "engine", "vllm", "max", "gateway"
     ]  # fmt: skip
-    assert [s.name for s in both.every_service] == [s.name for s in both.services]
+    assert [s.name for s in both.every_service] == [
+        "postgres", "redis", "engine", "engine2", "vllm", "max", "gateway"
+    ]  # fmt: skip
+
+
+def test_repository_replicas_profile_adds_a_second_llama_server_the_gateway_lists(
+    tmp_path: Path,
+) -> None:
+    # Any executable stands in for llama-server.
+    environ = {"LLAMA_SERVER_BIN": "/bin/true", "STACKCTL_ENGINE2_PARALLEL": "8"}
+    s = open_stack(
+        CONFIG,
+        environ=environ,
+        state_dir=tmp_path,
+        profiles=["replicas"],
+        port_overrides={"engine": 18080, "engine2": 18081},
+    )
+    assert [service.name for service in s.services] == [
+        "postgres", "redis", "engine", "engine2", "gateway"
+    ]  # fmt: skip
+    env = s.env(s.service("gateway"))
+    assert env["LLAMACPP_URLS"] == "http://127.0.0.1:18080,http://127.0.0.1:18081"
+    engine, engine2 = s.service("engine"), s.service("engine2")
+    first, second = s.program(engine, 2).argv, s.program(engine2, 3).argv
+    assert second[second.index("--port") + 1] == "18081"
+    assert second[second.index("--parallel") + 1] == "8"  # its own vars
+    assert [a for a in first if a not in ("18080", "4")] == [
+        a for a in second if a not in ("18081", "8")
+    ]
+    assert s.health_url(engine2) == "http://127.0.0.1:18081/health"
 
 
 def test_repository_gpu_path_engines_run_from_their_cached_environments(tmp_path: Path) -> None:

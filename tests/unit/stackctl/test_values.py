@@ -2,7 +2,13 @@ import pytest
 
 from stackctl.errors import StackError
 from stackctl.spec import ServiceSpec
-from stackctl.values import LazyValues, expand, override_env_name, service_values
+from stackctl.values import (
+    LazyValues,
+    expand,
+    override_env_name,
+    service_values,
+    services_named,
+)
 
 ENGINE = ServiceSpec(
     name="engine",
@@ -51,3 +57,11 @@ def test_unknown_placeholder_names_where_and_what() -> None:
 def test_malformed_placeholder_is_an_error() -> None:
     with pytest.raises(StackError, match=r"engine\.url"):
         expand("http://h:$", LazyValues({}), "engine.url")
+
+
+def test_services_named_are_those_of_dotted_placeholders() -> None:
+    assert services_named("http://${engine2.host}:${engine2.port}/${db.x}${port}$$") == {
+        "engine2",
+        "db",
+    }
+    assert services_named("${root}/plain") == set()
