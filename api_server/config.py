@@ -94,11 +94,11 @@ class Settings(BaseSettings):
     health_probe_timeout_s: PositiveFloat = 2.0
     health_interval_s: PositiveFloat = 5.0
     # Which replica of a model serves a request (api_server/engines/routing.py): `prefix`
-    # sends it where its session or the longest prefix of its prompt was served last,
-    # unless that replica carries routing_balance_slack more requests than the least busy;
+    # sends it where its session or the longest prefix of its prompt was served lately (the
+    # least busy of those), unless it carries routing_balance_slack more than the least busy;
     # `least_busy` ignores prompts.
     routing_policy: Literal["prefix", "least_busy"] = "prefix"
-    routing_balance_slack: float = Field(default=4.0, ge=0)
+    routing_balance_slack: float = Field(default=2.0, ge=0)
     routing_block_bytes: int = Field(default=512, ge=16, le=65536)
     routing_index_entries: int = Field(default=50_000, ge=1)
     # Share what each process learnt (prefixes, sessions, breakers opened) through Redis:

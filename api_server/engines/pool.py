@@ -114,9 +114,10 @@ class EnginePool:
         processes whatever this one did not already know it to hold."""
         if self.shared is not None:
             held = self._prefixes.longest_match(route.keys) if route.keys else None
-            known = held[0] if held is not None and held[1] == index else 0
+            known = held[0] if held is not None and held[1] >> index & 1 else 0
             session = route.session
-            if session is not None and self._sessions.longest_match((session,)) == (1, index):
+            served = self._sessions.longest_match((session,)) if session is not None else None
+            if served is not None and served[1] >> index & 1:
                 session = None
             self.shared.remember(route.keys[known:], session, index)
         if route.keys:
@@ -155,18 +156,20 @@ class EnginePool:
         """Whether a replica other than `tried` is left to take a request."""
         return len(set(tried)) < len(self.replicas)
 
-    def _preferred(self, route: Route) -> tuple[int | None, RouteReason]:
+    def _preferred(self, route: Route) -> tuple[int, RouteReason]:
+        """The replicas (bit i: replica i) holding the request's session, else the longest
+        prefix of its prompt, here or in another process; 0 when none is known."""
         recalled = route.recalled
         if route.session is not None:
             session = self._sessions.longest_match((route.session,))
             if session is not None:
                 return session[1], "session"
             if recalled.session is not None:
-                return recalled.session, "session"
+                return 1 << recalled.session, "session"
         match = self._prefixes.longest_match(route.keys) if route.keys else None
         if recalled.prefix is not None and (match is None or recalled.prefix[0] > match[0]):
-            match = recalled.prefix
-        return (match[1], "prefix") if match is not None else (None, "least_busy")
+            match = (recalled.prefix[0], 1 << recalled.prefix[1])
+        return (match[1], "prefix") if match is not None else (0, "least_busy")
 
     def mark_down(self, replica: EngineReplica) -> None:
         """Its health check failed: no requests for a while. Whatever it held in its cache
