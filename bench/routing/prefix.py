@@ -170,9 +170,11 @@ async def measure_prefix(
                 max_tokens=max_tokens,
             )
             after = await prompt_tokens(engine_urls)
-            runs[policy].add(outcomes, seconds, [a - b for a, b in zip(after, before, strict=True)])
+            done = [a - b for a, b in zip(after, before, strict=True)]
+            runs[policy].add(outcomes, seconds, done)
             print(
                 f"  round {round_number + 1} {policy:<10} {len(outcomes)} turns in "
-                f"{seconds:.1f} s, {runs[policy].failed} failed so far"
+                f"{seconds:.1f} s, prompt tokens computed per replica "
+                f"{'/'.join(str(t.computed) for t in done)}, {runs[policy].failed} failed so far"
             )
     return list(runs.values())
