@@ -19,6 +19,7 @@ from bench.routing.failover import FailoverResult, measure_failover
 from bench.routing.fairness import FairnessResult, create_key, measure_fairness
 from bench.routing.prefix import PolicyRun, measure_prefix
 from bench.routing.stack import (
+    ENGINES,
     THREADS_PER_REPLICA,
     StackOptions,
     gateway_url,
@@ -95,6 +96,7 @@ async def _prefix_side_by_side(
     ):
         return await measure_prefix(
             {"least_busy": a, "prefix": b},
+            [stack.url(engine) for engine in ENGINES],
             rounds=args.rounds,
             conversations=args.conversations,
             turns=args.turns,

@@ -21,6 +21,7 @@ import openai
 from openai.types.chat import ChatCompletionMessageParam
 
 from bench.loadgen import percentile
+from bench.routing.engine_counters import PromptTokens, prompt_tokens
 from bench.routing.stack import MODEL
 from bench.streams import StreamOutcome, gateway_client, stream_chat
 
@@ -63,12 +64,18 @@ class PolicyRun:
     completion_tokens: int = 0
     seconds: float = 0.0
     failed: int = 0
+    # Per replica: prompt tokens computed, and found in its cache (its own counters).
+    prompt_tokens: list[PromptTokens] = field(default_factory=list)
 
-    def add(self, outcomes: list[StreamOutcome], seconds: float) -> None:
+    def add(
+        self, outcomes: list[StreamOutcome], seconds: float, prompt_tokens: list[PromptTokens]
+    ) -> None:
         self.ttfts_s += [o.ttft_s for o in outcomes if o.ttft_s is not None]
         self.completion_tokens += sum(o.completion_tokens for o in outcomes)
         self.seconds += seconds
         self.failed += sum(not o.ended_well for o in outcomes)
+        totals = self.prompt_tokens or [PromptTokens()] * len(prompt_tokens)
+        self.prompt_tokens = [a + b for a, b in zip(totals, prompt_tokens, strict=True)]
 
     @property
     def ttft_p50_s(self) -> float | None:
@@ -90,6 +97,10 @@ class PolicyRun:
             "TTFT p50 s": self.ttft_p50_s,
             "TTFT p95 s": self.ttft_p95_s,
             "tok/s": self.tokens_per_s,
+            "prompt tokens computed per replica": "/".join(
+                str(t.computed) for t in self.prompt_tokens
+            ),
+            "cached": "/".join(str(t.cached) for t in self.prompt_tokens),
         }
 
     def report(self) -> dict[str, object]:
@@ -135,7 +146,13 @@ async def run_round(
 
 
 async def measure_prefix(
-    gateway_urls: dict[str, str], *, rounds: int, conversations: int, turns: int, max_tokens: int
+    gateway_urls: dict[str, str],
+    engine_urls: list[str],
+    *,
+    rounds: int,
+    conversations: int,
+    turns: int,
+    max_tokens: int,
 ) -> list[PolicyRun]:
     """Each round runs every policy's gateway in turn, the order alternating from round to
     round so that drift in the machine's speed hits all alike."""
@@ -143,6 +160,7 @@ async def measure_prefix(
     order = list(gateway_urls)
     for round_number in range(rounds):
         for policy in order if round_number % 2 == 0 else reversed(order):
+            before = await prompt_tokens(engine_urls)
             outcomes, seconds = await run_round(
                 gateway_urls[policy],
                 # Round numbers differ per policy too: no policy meets the other's customers.
@@ -151,9 +169,12 @@ async def measure_prefix(
                 turns=turns,
                 max_tokens=max_tokens,
             )
-            runs[policy].add(outcomes, seconds)
+            after = await prompt_tokens(engine_urls)
+            done = [a - b for a, b in zip(after, before, strict=True)]
+            runs[policy].add(outcomes, seconds, done)
             print(
                 f"  round {round_number + 1} {policy:<10} {len(outcomes)} turns in "
-                f"{seconds:.1f} s, {runs[policy].failed} failed so far"
+                f"{seconds:.1f} s, prompt tokens computed per replica "
+                f"{'/'.join(str(t.computed) for t in done)}, {runs[policy].failed} failed so far"
             )
     return list(runs.values())
