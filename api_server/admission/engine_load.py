@@ -2,7 +2,8 @@
 knows of it (`EngineReplica`), and the queues built for the registry's local models.
 
 A replica's slots: the registry's `engine.slots_per_replica`, else what the engine said
-(llama.cpp's total_slots), else the settings' `admission_replica_slots`. Busy: requests
+(llama.cpp's total_slots), else the settings' `admission_replica_slots`; with several
+workers, each counts its share of them. Busy: requests
 wait inside the engine (its queue gauge, read at each health probe) or it answered 429
 lately. Hosted upstreams get no queue: their limits are theirs to enforce.
 """
@@ -37,7 +38,11 @@ def pool_free_slots(
     pool: EnginePool,
     default_slots: int | None,
     clock: Callable[[], float] = time.monotonic,
+    processes: int = 1,
 ) -> FreeSlots:
+    """`processes`: the gateway's workers, each of which counts its share of every
+    replica's slots (at least one), so that together they do not overfill a replica and
+    leave its queueing to the engine's first come, first served."""
     configured = spec.engine.slots_per_replica
 
     def free(admitted: int) -> int | None:
@@ -45,8 +50,9 @@ def pool_free_slots(
         loads = []
         for replica in pool.replicas:
             load = replica_load(replica, configured, now)
-            if load.slots is None and default_slots is not None:
-                load = ReplicaLoad(load.in_flight, default_slots, load.busy)
+            slots = load.slots if load.slots is not None else default_slots
+            if slots is not None:
+                load = ReplicaLoad(load.in_flight, max(1, slots // processes), load.busy)
             loads.append(load)
         return free_slots(loads, admitted, spec.max_concurrency)
 
@@ -65,7 +71,9 @@ def build_admission_control(
     queues = {
         spec.name: FairQueue(
             spec.name,
-            pool_free_slots(spec, pool, settings.admission_replica_slots, clock),
+            pool_free_slots(
+                spec, pool, settings.admission_replica_slots, clock, processes=settings.workers
+            ),
             max_depth=settings.admission_queue_max_depth,
             max_wait_s=settings.admission_queue_max_wait_s,
             usage=AttainedService(settings.admission_fairness_window_s, clock),

@@ -74,6 +74,9 @@ async def test_slots_come_from_the_registry_then_the_engine_then_the_settings(
     silent = EnginePool(spec(replicas=2), http)  # vLLM: it does not say
     assert pool_free_slots(spec(), silent, default_slots=8)(0) == 16
     assert pool_free_slots(spec(), silent, default_slots=None)(0) is None
+    # Two workers: each its share of every replica's slots, at least one.
+    assert pool_free_slots(spec(kind="llamacpp"), learnt, default_slots=8, processes=2)(0) == 2
+    assert pool_free_slots(spec(), silent, default_slots=1, processes=2)(0) == 2
 
 
 async def test_max_concurrency_caps_the_model(http: aiohttp.ClientSession) -> None:
