@@ -49,6 +49,7 @@ CLIENT_HEADERS = (
     "x-session-id",
     "x-agent-id",
     "x-trace-id",
+    "x-priority",
     "x-stainless-arch",
     "x-stainless-lang",
     "x-stainless-os",
@@ -93,11 +94,11 @@ class Settings(BaseSettings):
     health_probe_timeout_s: PositiveFloat = 2.0
     health_interval_s: PositiveFloat = 5.0
     # Which replica of a model serves a request (api_server/engines/routing.py): `prefix`
-    # sends it where its session or the longest prefix of its prompt was served last,
-    # unless that replica carries routing_balance_slack more requests than the least busy;
+    # sends it where its session or the longest prefix of its prompt was served lately (the
+    # least busy of those), unless it carries routing_balance_slack more than the least busy;
     # `least_busy` ignores prompts.
     routing_policy: Literal["prefix", "least_busy"] = "prefix"
-    routing_balance_slack: float = Field(default=4.0, ge=0)
+    routing_balance_slack: float = Field(default=2.0, ge=0)
     routing_block_bytes: int = Field(default=512, ge=16, le=65536)
     routing_index_entries: int = Field(default=50_000, ge=1)
     # Share what each process learnt (prefixes, sessions, breakers opened) through Redis:
@@ -148,6 +149,28 @@ class Settings(BaseSettings):
     # Longer than redis_timeout_s: a burst queues on the event loop, and a limiter that gives
     # up too soon fails open and lets the burst through. Past it the request is served.
     ratelimit_timeout_s: PositiveFloat = 0.5
+    # The admission queue (api_server/admission), per model in each gateway process: while
+    # every replica of a model is saturated (gateway requests >= its slots, or the engine
+    # queueing or answering 429), requests wait here, highest X-Priority class first, then
+    # the tenant served the fewest tokens over admission_fairness_window_s. Past
+    # admission_queue_max_depth waiting requests a newcomer gets 429 queue_full; one that
+    # waited admission_queue_max_wait_s (or its request timeout) 503 queue_timeout, both with
+    # Retry-After. A model without any saturation signal never queues. Off: a model's
+    # max_concurrency refuses with 429 instead, and nothing else holds requests back.
+    admission_queue_enabled: bool = True
+    admission_queue_max_depth: int = Field(default=256, ge=0)
+    admission_queue_max_wait_s: PositiveFloat = 20.0
+    admission_fairness_window_s: PositiveFloat = 60.0
+    # Slots of each replica that does not say (vLLM, MAX; llama.cpp's total_slots are
+    # learnt), unless the model's engine.slots_per_replica sets them; None: only the
+    # engine's own queue and 429s tell that it is saturated.
+    admission_replica_slots: PositiveInt | None = None
+    # How often a waiting request looks at the engines again by itself (besides every request
+    # end and every health probe): capacity can appear without either.
+    admission_recheck_s: PositiveFloat = 0.25
+    # The last free slots of a model that a tenant already in service may not take while a
+    # tenant served less is active: a light caller beside a heavy one finds a slot at once.
+    admission_reserved_slots: int = Field(default=1, ge=0)
     # The semantic cache (api_server/cache/semantic.py, Qdrant): opt-in per model
     # (`semantic_cache` in the registry) or per request; served only at or above the
     # threshold's cosine similarity. Needs Qdrant and an embeddings model.

@@ -7,6 +7,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
+from api_server.priority_classes import PriorityClass
+
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "changethis", "secret", "password", "admin"}
 # .env.example's placeholders: change-me-postgres, change-me-minio, ...
 PLACEHOLDER_PREFIXES = ("change-me", "changeme")
@@ -20,8 +22,9 @@ def is_placeholder(secret: str) -> bool:
 
 
 class StaticApiKey(BaseModel):
-    """One `static_api_keys` entry: `sha256:<64 hex>`, or `{hash, name, models, rpm, tpm}`.
-    `models` None: every model; rpm/tpm None: no limit. See api_server/auth/static_keys.py."""
+    """One `static_api_keys` entry: `sha256:<64 hex>`, or `{hash, name, models, rpm, tpm,
+    priority}`. `models` None: every model; rpm/tpm None: no limit; priority None: normal.
+    See api_server/auth/static_keys.py."""
 
     # A key pasted here by mistake must not reach the startup log in the refusal.
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
@@ -31,6 +34,7 @@ class StaticApiKey(BaseModel):
     models: tuple[str, ...] | None = None
     rpm: PositiveInt | None = None
     tpm: PositiveInt | None = None
+    priority: PriorityClass | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -10,6 +10,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
+from api_server.admission.priority import PRIORITY_HEADER
 from api_server.agent_ids import agent_id_for
 from api_server.auth.principal import Principal
 from api_server.errors import RequestTooLargeError, UnsupportedMediaTypeError
@@ -111,6 +112,7 @@ def front_door(service: type[Service]) -> Callable[..., Awaitable[Service]]:
             ),
             client_request_id=request.scope["state"].get("client_request_id"),
             debug_translation=translation_debug_allowed(state, principal, headers),
+            priority_header=headers.get(PRIORITY_HEADER),
         )
 
     return build

@@ -18,12 +18,14 @@ InferstackError                   500 server_error
 ├── UnsupportedMediaTypeError     415 (a JSON route's body sent as anything but JSON)
 ├── RateLimitExceededError        429 (the caller's rpm/tpm; carries x-ratelimit-* headers)
 │   └── ModelOverloadedError      429 (the model's max_concurrency in this gateway process)
+│       └── QueueFullError        429 code=queue_full (the model's admission queue is full)
 ├── ClientGoneError               499 (nginx's "client closed request"; sent to nobody)
 ├── LogsUnavailableError          503 (PostgreSQL down or not configured: logs cannot be read)
 ├── AuthUnavailableError          503 (a key cannot be checked: PostgreSQL or the JWKS is down)
 ├── EmbeddingsUnavailableError    503 (no embedding model: extra not installed, or not configured)
 ├── BatchesUnavailableError       503 (files, batches: PostgreSQL or object store missing/down)
 ├── ResponsesUnavailableError     503 (PostgreSQL down: stored responses cannot be read or written)
+├── QueueTimeoutError             503 code=queue_timeout (waited the longest a request may queue)
 └── EngineError                   upstream trouble, never reported as a plain 500
     ├── EngineUnavailableError    503 (connection refused, engine loading, no healthy replica)
     ├── EngineOverloadedError     429 (engine said 429; carries its Retry-After)
@@ -209,6 +211,22 @@ class RateLimitExceededError(InferstackError):
 
 class ModelOverloadedError(RateLimitExceededError):
     code = "model_overloaded"
+
+
+class QueueFullError(ModelOverloadedError):
+    """Every replica of the model is busy and its admission queue holds its maximum of
+    waiting requests (api_server/admission)."""
+
+    code = "queue_full"
+
+
+class QueueTimeoutError(InferstackError):
+    """A request waited in the model's admission queue for as long as it may (the queue's
+    maximum wait, or what was left of the request's own timeout) without a free slot."""
+
+    status_code = 503
+    error_type = "service_unavailable"
+    code = "queue_timeout"
 
 
 class ClientGoneError(InferstackError):

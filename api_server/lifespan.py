@@ -124,3 +124,5 @@ async def _watch_engines(state: AppState) -> None:
             await check_engines(state)
         except Exception:  # the watcher must outlive any one bad probe
             logger.exception("engine health check failed")
+        if state.admission is not None:  # an engine's queue may have drained meanwhile
+            state.admission.recheck()

@@ -88,6 +88,13 @@ class EngineSpec(_Frozen):
     # How a translated request names its token budget for an OpenAI-style upstream: OpenAI's
     # reasoning models take only max_completion_tokens; many compatible servers max_tokens.
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    # Requests each replica serves at once, for the admission queue (api_server/admission):
+    # unset, llama.cpp's own total_slots (learnt from the engine) or the settings'
+    # admission_replica_slots (vLLM, MAX: they do not say).
+    slots_per_replica: PositiveInt | None = None
+    # vLLM started with `--scheduling-policy priority`: each request carries its priority
+    # class as vLLM's `priority` (high first). A vLLM without it refuses the field.
+    priority_scheduling: bool = False
 
     @field_validator("urls", mode="before")
     @classmethod
@@ -105,6 +112,12 @@ class EngineSpec(_Frozen):
                 f"engine.metrics_urls has {len(self.metrics_urls)} URLs for "
                 f"{len(self.urls)} replicas: give one per URL, or none"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _priority_scheduling_is_vllms(self) -> EngineSpec:
+        if self.priority_scheduling and self.kind != "vllm":
+            raise ValueError("engine.priority_scheduling is vLLM's (--scheduling-policy priority)")
         return self
 
     @property
@@ -159,7 +172,8 @@ class ModelSpec(_Frozen):
     # Images in messages: hosted upstreams take them unless this says false; local prompt
     # formats carry text only, so there an image is a 400.
     vision: bool | None = None
-    # Requests served at once per gateway process; beyond, 429 model_overloaded. None: no cap.
+    # Requests served at once per gateway process; beyond, they wait in the admission queue
+    # (or, with the queue off, 429 model_overloaded). None: no cap.
     max_concurrency: PositiveInt | None = None
     owned_by: str = "inferstack"
 

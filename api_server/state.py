@@ -11,6 +11,9 @@ import aiohttp
 import redis.asyncio as aioredis
 
 from api_server.access_log import AccessLog
+from api_server.admission.control import AdmissionControl
+from api_server.admission.engine_load import build_admission_control
+from api_server.admission.metrics import AdmissionMetrics
 from api_server.archive.writer import ArchiveWriter
 from api_server.auth.authenticator import Authenticator, build_authenticator
 from api_server.auth.repository import KeyStore
@@ -56,6 +59,7 @@ class AppState:
     started_at: float
     archive: ArchiveWriter | None = None  # set when archive_enabled and a store is configured
     rate_limiter: RateLimiter | None = None  # rpm/tpm need Redis; max_concurrency does not
+    admission: AdmissionControl | None = None  # the local models' queues, unless turned off
     exact_cache: ExactCache | None = None  # set when cache_enabled and Redis is configured
     embedder: Embedder | None = None  # set when embeddings_model is
     semantic_cache: SemanticCache | None = None  # set with Qdrant, an embedder, cache_enabled
@@ -203,6 +207,14 @@ def build_app_state(
         max_pending=settings.embeddings_max_pending,
     )
     semantic_cache = _semantic_cache(settings, services, metrics, embedder)
+    admission_metrics = AdmissionMetrics(metrics.registry)
+    admission = build_admission_control(
+        settings,
+        ((runtime.spec, runtime.pool) for runtime in runtimes.values()),
+        admission_metrics,
+    )
+    if admission is not None:
+        metrics.samplers.add(admission_metrics.depth_sampler(admission.queues))
     rate_limiter = RateLimiter(
         SlidingWindow(services.ratelimit_redis) if services.ratelimit_redis is not None else None,
         RateLimitMetrics(metrics.registry),
@@ -221,6 +233,7 @@ def build_app_state(
         auth=build_authenticator(settings, services.postgres, key_store, metrics.auth),
         started_at=time.time(),
         rate_limiter=rate_limiter,
+        admission=admission,
         archive=archive,
         exact_cache=exact_cache,
         embedder=embedder,

@@ -53,23 +53,30 @@ class _Observer:
 
 
 def _conversation_prompt(conversation: int, turns: int) -> str:
+    return "".join(_conversation_parts(conversation, turns))
+
+
+def _conversation_parts(conversation: int, turns: int) -> list[str]:
+    """The ChatML prompt of a conversation `turns` long, in the pieces it is joined from."""
     parts = [f"<|im_start|>system\n{SYSTEM}<|im_end|>\n"]
     for turn in range(turns):
         parts.append(f"<|im_start|>user\nConversation {conversation}, question {turn}?<|im_end|>\n")
         parts.append(f"<|im_start|>assistant\nAn answer of a few sentences, {turn}.<|im_end|>\n")
     parts.append("<|im_start|>assistant\n")
-    return "".join(parts)
+    return parts
 
 
 async def _decision_costs(decisions: int) -> list[float]:
     settings = RoutingSettings()
-    prompts = [_conversation_prompt(c, t) for c in range(50) for t in range(1, 11)]
+    prompts = [_conversation_parts(c, t) for c in range(50) for t in range(1, 11)]
     observer = _Observer()
     costs: list[float] = []
     async with aiohttp.ClientSession() as http:
         pool = EnginePool(SPEC, http, settings)
         for n in range(decisions):
-            prompt = prompts[n % len(prompts)]
+            # Made afresh, untimed, as the gateway formats each prompt just before routing
+            # it (a prompt last touched 500 prompts ago is a cold-cache outlier it never has).
+            prompt = "".join(prompts[n % len(prompts)])
             started = time.perf_counter()
             route = route_for(prompt, f"key:1\ns-{n % 50}", settings)
             lease = pool.lease(observer, route)
@@ -107,18 +114,19 @@ def main(argv: list[str] | None = None) -> None:
 
     costs = sorted(asyncio.run(_decision_costs(args.decisions)))
     micro = [cost * 1e6 for cost in costs]
-    decision = {
+    chars = [len(_conversation_prompt(0, 1)), len(_conversation_prompt(0, 10))]
+    decision: dict[str, Any] = {
         "decisions": len(micro),
         "p50_us": round(statistics.median(micro), 1),
         "p99_us": round(micro[int(len(micro) * 0.99) - 1], 1),
         "max_us": round(micro[-1], 1),
-        "prompt_chars": [len(_conversation_prompt(0, 1)), len(_conversation_prompt(0, 10))],
+        "prompt_chars": chars,
     }
     index = _index_bound(args.prompts, RoutingSettings().index_entries)
     report = {"decision": decision, "index": index, "target_p99_us": 50}
     print(
         f"routing decision (prefix keys + lookup + choice + record), {decision['decisions']} "
-        f"prompts of {decision['prompt_chars'][0]}-{decision['prompt_chars'][1]} chars: "
+        f"prompts of {chars[0]}-{chars[1]} chars: "
         f"p50 {decision['p50_us']} us, p99 {decision['p99_us']} us (target <= 50)"
     )
     print(

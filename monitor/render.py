@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from monitor.figures import EngineFigures, Frame
+from monitor.figures import EngineFigures, Frame, QueueFigures
 from monitor.health import Check
 from monitor.sparkline import sparkline
 
@@ -96,7 +96,7 @@ def models_table(frame: Frame) -> Table:
     table = _table(f"models (latency, time to first token; {cache_title})")
     table.add_column("model", no_wrap=True, overflow="ellipsis", max_width=28)
     columns = ["req/s", "errors", "P50", "P95", "P99", "TTFT50", "TTFT95", "tok/s", "in-fl",
-               "queued", *(["cache"] if frame.has_cache else [])]  # fmt: skip
+               "waiting", "wait95", "queued", *(["cache"] if frame.has_cache else [])]  # fmt: skip
     for name in columns:
         table.add_column(name, justify="right", no_wrap=True)
     rows = [*frame.models.items(), ("all", frame.total)]
@@ -112,6 +112,8 @@ def models_table(frame: Frame) -> Table:
             fmt_seconds(f.ttft_p95),
             fmt_rate(f.output_tokens_per_s),
             fmt_count(f.in_flight),
+            fmt_count(f.waiting),
+            fmt_seconds(f.wait_p95),
             fmt_count(f.queued),
             *([fmt_ratio(f.cache_hit_ratio)] if frame.has_cache else []),
             style="bold" if index == len(rows) - 1 else None,
@@ -167,6 +169,25 @@ def engines_table(frame: Frame) -> Table:
     return table
 
 
+def queues_table(queues: list[QueueFigures]) -> Table:
+    table = _table("admission queues (per priority class)")
+    table.add_column("model", no_wrap=True, overflow="ellipsis", max_width=28)
+    table.add_column("class")
+    for name in ("waiting", "in/s", "wait50", "wait95", "refused/s"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for q in queues:
+        table.add_row(
+            q.model,
+            q.priority,
+            fmt_count(q.waiting),
+            fmt_rate(q.admitted_per_s),
+            fmt_seconds(q.wait_p50),
+            fmt_seconds(q.wait_p95),
+            Text(fmt_rate(q.refused_per_s), style="red" if q.refused_per_s else ""),
+        )
+    return table
+
+
 def components_line(frame: Frame) -> Text:
     """The backing services of /health/ready on one line."""
     line = Text("components  ", style="bold")
@@ -191,6 +212,7 @@ def dashboard(
         header(url, frame, clock),
         trends_panel(trends, spark_width),
         models_table(frame),
+        *([queues_table(frame.queues)] if frame.queues else []),
         engines_table(frame),
         components_line(frame),
     )

@@ -45,6 +45,7 @@ class AISDKService(FrontDoorService):
             sampling=to_sampling(request, runtime.spec, self._default_temperature(runtime)),
             request_id=self.request_id,
             client_headers=self.client_headers,
+            priority=self.engine_priority,
         )
         # The same caches as the other front doors (deterministic requests by default, or
         # Cache-Control / x-semantic-cache); a hit replays the original's pacing.
@@ -71,6 +72,7 @@ class AISDKService(FrontDoorService):
             sampling=title_sampling(runtime.spec.max_tokens.limit),
             request_id=self.request_id,
             client_headers=self.client_headers,
+            priority=self.engine_priority,
         )
         texts = [
             event.text

@@ -9,19 +9,21 @@
 | RequestTooLargeError              | 413    | request_too_large       |
 | EngineOverloadedError             | 429    | rate_limit_error        |
 | EngineUnavailableError (503)      | 529    | overloaded_error        |
+| QueueTimeoutError (503)           | 529    | overloaded_error        |
 | EngineTimeoutError                | 504    | timeout_error           |
 | EngineResponseError               | 502    | api_error               |
 | anything else                     | 500    | api_error               |
 
 Engine 503 becomes 529: Anthropic documents no 503, and its clients know 529 as "busy, back
-off and retry" (the SDK retries it), which is what a loading or unreachable engine means.
+off and retry" (the SDK retries it), which is what a loading or unreachable engine means, and
+a request that waited its longest in the admission queue.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from api_server.errors import EngineUnavailableError, InferstackError
+from api_server.errors import EngineUnavailableError, InferstackError, QueueTimeoutError
 
 _TYPES_BY_STATUS = {
     400: "invalid_request_error",
@@ -37,7 +39,7 @@ OVERLOADED_STATUS = 529
 
 
 def anthropic_status(error: InferstackError) -> int:
-    if isinstance(error, EngineUnavailableError):
+    if isinstance(error, EngineUnavailableError | QueueTimeoutError):
         return OVERLOADED_STATUS
     return error.status_code
 

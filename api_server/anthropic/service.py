@@ -74,6 +74,7 @@ class AnthropicService(FrontDoorService):
             ),
             request_id=self.request_id,
             client_headers=self.client_headers,
+            priority=self.engine_priority,
             end_user=end_user,
         )
         # Anthropic's own `cache_control` (prompt caching) is another thing: no body opt-in.

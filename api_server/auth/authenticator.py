@@ -94,6 +94,7 @@ class Authenticator:
             models=allowlist(found.models),
             rpm=found.rpm,
             tpm=found.tpm,
+            priority=found.priority,
         )
 
 

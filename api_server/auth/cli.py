@@ -15,6 +15,7 @@ from api_server.auth.keys import generate_key, hash_key, looks_like_key
 from api_server.auth.repository import ApiKeyRepository
 from api_server.auth.static_keys import hash_entry
 from api_server.config import Settings
+from api_server.priority_classes import PRIORITY_CLASSES
 
 
 def main(argv: list[str]) -> int:
@@ -27,6 +28,12 @@ def main(argv: list[str]) -> int:
     create.add_argument("--models", help="comma-separated models it may use (default: all)")
     create.add_argument("--rpm", type=positive_int, help="requests per minute (default: no limit)")
     create.add_argument("--tpm", type=positive_int, help="tokens per minute (default: no limit)")
+    create.add_argument(
+        "--priority",
+        choices=PRIORITY_CLASSES,
+        help="its class in the admission queues: the default and the highest its requests "
+        "may ask for with X-Priority (default: normal)",
+    )
     listing = commands.add_parser("list", help="list keys (their prefixes, never the keys)")
     listing.add_argument("--all", action="store_true", help="include revoked keys")
     revoke = commands.add_parser("revoke", help="revoke a key by id")
@@ -58,10 +65,11 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         keys = ApiKeyRepository(pool)
         if args.command == "create":
             models = [m.strip() for m in args.models.split(",")] if args.models else None
-            record, key = await keys.create(args.name, models, args.rpm, args.tpm)
+            record, key = await keys.create(args.name, models, args.rpm, args.tpm, args.priority)
             print(f"id:     {record.id}")
             print(f"name:   {record.name}")
             print(f"models: {', '.join(record.models) if record.models else 'all'}")
+            print(f"priority: {record.priority or 'normal'}")
             print(f"key:    {key}")
             print("Store the key now: it is not kept and cannot be shown again.", file=sys.stderr)
         elif args.command == "list":

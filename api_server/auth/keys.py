@@ -12,6 +12,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from api_server.priority_classes import PriorityClass
+
 KEY_PREFIX = "isk-"
 KEY_RANDOM_CHARS = 32
 DISPLAY_PREFIX_CHARS = 8
@@ -44,6 +46,7 @@ class ApiKey:
     tpm: int | None
     created_at: datetime
     revoked_at: datetime | None = None
+    priority: PriorityClass | None = None  # its class in the admission queues; None: normal
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -53,6 +56,7 @@ class ApiKey:
             "models": list(self.models) if self.models is not None else None,
             "rpm": self.rpm,
             "tpm": self.tpm,
+            "priority": self.priority,
             "created_at": self.created_at.isoformat(),
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
         }

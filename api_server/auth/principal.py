@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from api_server.errors import PermissionDeniedError
+from api_server.priority_classes import PriorityClass
 from api_server.registry import ModelSpec
 
 
@@ -24,6 +25,9 @@ class Principal:
     tpm: int | None = None
     claims: dict[str, Any] = field(default_factory=dict)
     admin: bool = False
+    # The key's (or token's) class in the admission queues: its requests' default and the
+    # highest they may ask for; None: "normal" (api_server/admission/priority.py).
+    priority: PriorityClass | None = None
 
     @cached_property
     def tenant(self) -> str | None:

@@ -9,6 +9,7 @@ guesses only evicts other guesses, never a valid key.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from typing import Generic, Protocol, TypeVar
@@ -16,8 +17,11 @@ from typing import Generic, Protocol, TypeVar
 import asyncpg
 
 from api_server.auth.keys import ApiKey, display_prefix, generate_key, hash_key
+from api_server.auth.schema import migrate_api_keys
+from api_server.pg_schema import SchemaGate
+from api_server.priority_classes import PriorityClass, priority_class
 
-_COLUMNS = "id::text, name, prefix, models, rpm, tpm, created_at, revoked_at"
+_COLUMNS = "id::text, name, prefix, models, rpm, tpm, priority, created_at, revoked_at"
 NEGATIVE_TTL_S = 5.0
 MAX_KNOWN = 10_000
 MAX_UNKNOWN = 10_000
@@ -74,6 +78,7 @@ class ApiKeyRepository:
         self.lookup_timeout_s = lookup_timeout_s  # acquire, and then the query, each
         self.known: ExpiringLru[ApiKey] = ExpiringLru(MAX_KNOWN)
         self.unknown: ExpiringLru[bool] = ExpiringLru(MAX_UNKNOWN)
+        self._schema = SchemaGate(migrate_api_keys)  # the table's later columns (schema.py)
 
     async def create(
         self,
@@ -81,25 +86,33 @@ class ApiKeyRepository:
         models: list[str] | None = None,
         rpm: int | None = None,
         tpm: int | None = None,
+        priority: PriorityClass | None = None,
     ) -> tuple[ApiKey, str]:
         """The new key's record, and the key itself: shown once, never stored."""
         key = generate_key()
-        row = await self.pool.fetchrow(
-            "INSERT INTO api_keys (name, prefix, key_hash, models, rpm, tpm)"
-            f" VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_COLUMNS}",
-            name,
-            display_prefix(key),
-            hash_key(key),
-            models,
-            rpm,
-            tpm,
-        )
+        async with self.pool.acquire() as connection:
+            await self._schema.ensure(connection)
+            row = await connection.fetchrow(
+                "INSERT INTO api_keys (name, prefix, key_hash, models, rpm, tpm, priority)"
+                f" VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_COLUMNS}",
+                name,
+                display_prefix(key),
+                hash_key(key),
+                models,
+                rpm,
+                tpm,
+                priority,
+            )
         assert row is not None
         return _from_row(row), key
 
     async def list(self, include_revoked: bool = False) -> list[ApiKey]:
         where = "" if include_revoked else " WHERE revoked_at IS NULL"
-        rows = await self.pool.fetch(f"SELECT {_COLUMNS} FROM api_keys{where} ORDER BY created_at")
+        async with self.pool.acquire() as connection:
+            await self._schema.ensure(connection)
+            rows = await connection.fetch(
+                f"SELECT {_COLUMNS} FROM api_keys{where} ORDER BY created_at"
+            )
         return [_from_row(row) for row in rows]
 
     async def revoke(self, key_id: str) -> bool:
@@ -123,6 +136,8 @@ class ApiKeyRepository:
             return None
         connection = await self.pool.acquire(timeout=self.lookup_timeout_s)
         try:
+            async with asyncio.timeout(self.lookup_timeout_s):
+                await self._schema.ensure(connection)
             row = await connection.fetchrow(
                 f"SELECT {_COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
                 key_hash,
@@ -154,6 +169,7 @@ def _from_row(row: asyncpg.Record) -> ApiKey:
         models=tuple(models) if models is not None else None,
         rpm=row["rpm"],
         tpm=row["tpm"],
+        priority=priority_class(row["priority"]),
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
     )

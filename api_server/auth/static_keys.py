@@ -29,6 +29,7 @@ def static_key_record(entry: StaticApiKey, loaded_at: datetime) -> ApiKey:
         models=entry.models,
         rpm=entry.rpm,
         tpm=entry.tpm,
+        priority=entry.priority,
         created_at=loaded_at,
     )
 

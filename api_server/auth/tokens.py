@@ -18,6 +18,7 @@ from api_server.auth.jwks import JwksCache, keys_by_kid
 from api_server.auth.principal import Principal, allowlist
 from api_server.config import Settings
 from api_server.errors import AuthenticationError
+from api_server.priority_classes import priority_class
 
 EVERY_MODEL = "*"
 
@@ -70,6 +71,7 @@ class JwtVerifier:
             rpm=_positive_int(claims.get("rpm")),
             tpm=_positive_int(claims.get("tpm")),
             claims=claims,
+            priority=priority_class(claims.get("priority")),
         )
 
     async def _key_for(self, token: str) -> tuple[Any, str]:

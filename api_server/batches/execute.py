@@ -82,6 +82,7 @@ def batch_principal(batch: BatchRecord) -> BatchPrincipal:
         name=f"batch {batch.id}",
         key_id=batch.api_key_id,
         recorded_tenant=tenant_of(batch.owner),
+        priority="low",  # behind every interactive request in the admission queues
     )
 
 

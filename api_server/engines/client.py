@@ -10,6 +10,7 @@ engine stops generating.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
@@ -25,10 +26,12 @@ from api_server.engines.dialects import (
     build_completion_body,
     build_tokenize_body,
     completion_path,
+    overload_pause_s,
     parse_bos_probe,
     parse_completion_chunk,
     parse_native_completion_chunk,
     parse_queue_depth,
+    parse_total_slots,
     stop_strings,
     uses_native_completion,
 )
@@ -80,6 +83,13 @@ class EngineReplica:
         self.adds_bos: bool | None = None
         # Requests waiting inside the engine for a slot, from its /metrics at each probe.
         self.queue_depth: float | None = None
+        # Requests it serves at once: llama.cpp's `total_slots` (its /props), learnt at a
+        # probe and forgotten when it goes down (it may come back with another -np); None
+        # for other engines, and until learnt.
+        self.slots: int | None = None
+        # Until when (time.monotonic) it counts as saturated after answering 429 (MAX
+        # Serve's full queue), whatever its metrics say.
+        self.overloaded_until = 0.0
 
     async def stream_completion(
         self, request: CompletionRequest, *, timeout_s: float
@@ -121,6 +131,8 @@ class EngineReplica:
                         timeout=timeout,
                     ) as response:
                         answered = True
+                        if response.status == 429:
+                            self.overloaded(response.headers.get("Retry-After"))
                         if response.status != 200:
                             raise error_for_status(
                                 self.label,
@@ -240,9 +252,25 @@ class EngineReplica:
         if not healthy:
             # It may come back with another model: learn its BOS behaviour anew.
             self.adds_bos = None
-        elif self.kind in QUEUE_DEPTH_METRICS:
+            self.slots = None
+            return False
+        if self.kind in QUEUE_DEPTH_METRICS:
             self.queue_depth = await self._queue_depth(timeout)
-        return healthy
+        if self.kind == "llamacpp" and self.slots is None:
+            self.slots = await self._total_slots(timeout)
+        return True
+
+    def overloaded(self, retry_after: str | None) -> None:
+        """It answered 429: saturated for its Retry-After (bounded), or a moment."""
+        self.overloaded_until = time.monotonic() + overload_pause_s(retry_after)
+
+    async def _total_slots(self, probe_timeout: aiohttp.ClientTimeout) -> int | None:
+        try:
+            async with self.http.get(f"{self.url}/props", timeout=probe_timeout) as response:
+                payload = json_or_none(await response.read()) if response.status == 200 else None
+        except (aiohttp.ClientError, TimeoutError):
+            return None
+        return parse_total_slots(payload)
 
     async def _queue_depth(self, probe_timeout: aiohttp.ClientTimeout) -> float | None:
         try:

@@ -102,6 +102,8 @@ def build_completion_body(
     if kind in ADDS_OWN_BOS_KINDS and request.prompt.starts_with_bos and engine_adds_bos:
         # Drop our BOS text where the engine adds its own, so the model never sees two.
         body["prompt"] = prompt_text.removeprefix(request.bos_token)
+    if kind == "vllm" and request.priority is not None:
+        body["priority"] = request.priority  # refused by a vLLM not scheduling by priority
     if kind == "vllm":
         # The formatted prompt carries BOS already; tool-call markers such as [TOOL_CALLS]
         # and <|python_tag|> are special tokens that vLLM would otherwise drop from the text.
@@ -152,6 +154,30 @@ QUEUE_DEPTH_METRICS: dict[EngineKind, str] = {
     "vllm": "vllm:num_requests_waiting",
     "max": "maxserve_num_requests_queued",
 }
+
+
+# How long a replica that answered 429 counts as saturated: its Retry-After, within bounds
+# (a minute-long Retry-After must not park a replica that drains in a second).
+OVERLOAD_PAUSE_DEFAULT_S = 1.0
+OVERLOAD_PAUSE_MAX_S = 10.0
+
+
+def overload_pause_s(retry_after: str | None) -> float:
+    try:
+        seconds = float(retry_after) if retry_after is not None else OVERLOAD_PAUSE_DEFAULT_S
+    except ValueError:  # an HTTP date, or garbage
+        seconds = OVERLOAD_PAUSE_DEFAULT_S
+    if seconds != seconds:  # NaN
+        seconds = OVERLOAD_PAUSE_DEFAULT_S
+    return min(max(seconds, 0.0), OVERLOAD_PAUSE_MAX_S)
+
+
+def parse_total_slots(payload: Any) -> int | None:
+    """llama.cpp's `GET /props`: `total_slots`, the requests it serves at once (-np)."""
+    slots = payload.get("total_slots") if isinstance(payload, dict) else None
+    if isinstance(slots, bool) or not isinstance(slots, int) or slots < 1:
+        return None
+    return slots
 
 
 def build_bos_probe_body(kind: EngineKind, served_name: str, bos_token: str) -> dict[str, Any]:

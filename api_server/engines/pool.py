@@ -62,6 +62,7 @@ class EnginePool:
     ) -> None:
         self.model = spec.name
         self.routing = routing or RoutingSettings()
+        self._configured_slots = spec.engine.slots_per_replica
         self.replicas = tuple(
             EngineReplica(http, spec.engine.kind, spec.engine.served_name, url, metrics_url, index)
             for index, (url, metrics_url) in enumerate(spec.engine.replica_urls())
@@ -113,9 +114,10 @@ class EnginePool:
         processes whatever this one did not already know it to hold."""
         if self.shared is not None:
             held = self._prefixes.longest_match(route.keys) if route.keys else None
-            known = held[0] if held is not None and held[1] == index else 0
+            known = held[0] if held is not None and held[1] >> index & 1 else 0
             session = route.session
-            if session is not None and self._sessions.longest_match((session,)) == (1, index):
+            served = self._sessions.longest_match((session,)) if session is not None else None
+            if served is not None and served[1] >> index & 1:
                 session = None
             self.shared.remember(route.keys[known:], session, index)
         if route.keys:
@@ -135,6 +137,9 @@ class EnginePool:
         # Every breaker open: try them anyway (Envoy's "panic" routing) rather than refuse;
         # a replica that is back answers, one still down refuses at once.
         candidates = [i for i in untried if self.breakers[i].available(now)] or untried
+        # A replica with a free slot before one whose slots are full or that just said 429:
+        # the admission queue let the request in because some replica had room.
+        candidates = [i for i in candidates if self._has_room(i, now)] or candidates
         if len(candidates) == 1:
             return candidates[0], "only"
         loads = [r.in_flight + (r.queue_depth or 0.0) for r in self.replicas]
@@ -142,22 +147,29 @@ class EnginePool:
         index, took_preferred = choose(loads, candidates, preferred, self.routing.balance_slack)
         return index, reason if took_preferred else "least_busy"
 
+    def _has_room(self, index: int, now: float) -> bool:
+        replica = self.replicas[index]
+        slots = self._configured_slots or replica.slots
+        return (slots is None or replica.in_flight < slots) and replica.overloaded_until <= now
+
     def has_untried(self, tried: Collection[int]) -> bool:
         """Whether a replica other than `tried` is left to take a request."""
         return len(set(tried)) < len(self.replicas)
 
-    def _preferred(self, route: Route) -> tuple[int | None, RouteReason]:
+    def _preferred(self, route: Route) -> tuple[int, RouteReason]:
+        """The replicas (bit i: replica i) holding the request's session, else the longest
+        prefix of its prompt, here or in another process; 0 when none is known."""
         recalled = route.recalled
         if route.session is not None:
             session = self._sessions.longest_match((route.session,))
             if session is not None:
                 return session[1], "session"
             if recalled.session is not None:
-                return recalled.session, "session"
+                return 1 << recalled.session, "session"
         match = self._prefixes.longest_match(route.keys) if route.keys else None
         if recalled.prefix is not None and (match is None or recalled.prefix[0] > match[0]):
-            match = recalled.prefix
-        return (match[1], "prefix") if match is not None else (None, "least_busy")
+            match = (recalled.prefix[0], 1 << recalled.prefix[1])
+        return (match[1], "prefix") if match is not None else (0, "least_busy")
 
     def mark_down(self, replica: EngineReplica) -> None:
         """Its health check failed: no requests for a while. Whatever it held in its cache

@@ -1,6 +1,7 @@
-"""Which replica last served each prompt prefix, so the next prompt that shares it (the
-same long system prompt, the next turn of a conversation) goes where the engine still holds
-that prefix in its KV cache.
+"""Which replicas served each prompt prefix lately, so the next prompt that shares it (the
+same long system prompt, the next turn of a conversation) goes where an engine still holds
+that prefix in its KV cache: a prefix every replica served (a common system prompt) leaves
+the choice to load, one only a single replica served (a conversation's) picks that one.
 
 The gateway formats every local prompt itself, so it knows the exact text the engine will
 see. A prompt is cut into whole blocks of `block_bytes` (UTF-8); block i's key is a stable
@@ -37,14 +38,14 @@ def prefix_keys(text: str, block_bytes: int, max_blocks: int) -> tuple[int, ...]
 class PrefixIndex:
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._owner: OrderedDict[int, int] = OrderedDict()  # key -> replica index
+        self._owner: OrderedDict[int, int] = OrderedDict()  # key -> replicas (bit i: replica i)
 
     def __len__(self) -> int:
         return len(self._owner)
 
     def longest_match(self, keys: Sequence[int]) -> tuple[int, int] | None:
-        """(blocks matched, the replica that served them) for the longest prefix of `keys`
-        the index holds; None when it holds not even the first block.
+        """(blocks matched, the replicas that served them: bit i for replica i) for the
+        longest prefix of `keys` the index holds; None when it holds not even the first.
 
         Binary search: a prompt's keys are recorded together and its shorter prefixes are
         refreshed by every prompt that shares them, so a held key's predecessors are held."""
@@ -61,16 +62,22 @@ class PrefixIndex:
         return low, owner[keys[low - 1]]
 
     def record(self, keys: Sequence[int], replica: int) -> None:
-        """`replica` now holds every prefix in `keys` (shortest first, so the deepest is the
-        most recently used and the last to go)."""
+        """`replica` now holds every prefix in `keys` too (shortest first, so the deepest is
+        the most recently used and the last to go)."""
         owner = self._owner
+        bit = 1 << replica
         for key in keys:
-            owner[key] = replica
+            owner[key] = owner.get(key, 0) | bit
             owner.move_to_end(key)
         while len(owner) > self.max_entries:
             owner.popitem(last=False)
 
     def forget_replica(self, replica: int) -> None:
         """A replica that restarted holds nothing any more."""
-        for key in [key for key, owner in self._owner.items() if owner == replica]:
-            del self._owner[key]
+        bit = 1 << replica
+        for key in [key for key, owners in self._owner.items() if owners & bit]:
+            owners = self._owner[key] & ~bit
+            if owners:
+                self._owner[key] = owners
+            else:
+                del self._owner[key]

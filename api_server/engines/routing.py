@@ -1,11 +1,12 @@
 """How a model's requests are spread over its replicas: the settings, what a request
 offers routing (its prompt's prefix keys, its session), and the load-aware choice.
 
-`prefix` (the default): a request goes to the replica that last served its session or the
-longest prefix of its prompt, where the engine likely still has that prefix in its KV cache,
-unless that replica is carrying more than `balance_slack` requests over the least busy one;
-then, and with `least_busy`, to the least busy. Load is the gateway's requests in flight to
-the replica plus the requests waiting inside the engine (its own /metrics).
+`prefix` (the default): a request goes to a replica that lately served its session or the
+longest prefix of its prompt, where the engine likely still has that prefix in its KV cache
+(the least busy of them, when several did), unless it carries more than `balance_slack`
+requests over the least busy one; then, and with `least_busy`, to the least busy. Load is
+the gateway's requests in flight to the replica plus the requests waiting inside the engine
+(its own /metrics).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class RoutingSettings:
     block_bytes: int = 512  # the prefix index's granularity (~128 tokens)
     max_blocks: int = 256  # prefixes longer than this many blocks route as this long
     index_entries: int = 50_000  # prefix keys and sessions each, per model (~210 B each)
-    balance_slack: float = 4.0
+    balance_slack: float = 2.0
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
 
 
@@ -62,16 +63,16 @@ def _session_key(session: str) -> int:
 
 
 def choose(
-    loads: Sequence[float], candidates: Sequence[int], preferred: int | None, slack: float
+    loads: Sequence[float], candidates: Sequence[int], preferred: int, slack: float
 ) -> tuple[int, bool]:
     """The replica (an index into `loads`) among `candidates` (not empty), and whether it is
-    the `preferred` one: it is, when it is a candidate whose load is within `slack` of the
-    least busy candidate's; otherwise the least busy (the first of equals)."""
+    one of the `preferred` (a mask, bit i for replica i): the least busy preferred candidate
+    when its load is within `slack` of the least busy candidate's; otherwise the least busy
+    (the first of equals)."""
     least = min(candidates, key=loads.__getitem__)
-    if (
-        preferred is not None
-        and preferred in candidates
-        and loads[preferred] <= loads[least] + slack
-    ):
-        return preferred, True
+    liked = [i for i in candidates if preferred >> i & 1]
+    if liked:
+        best = min(liked, key=loads.__getitem__)
+        if loads[best] <= loads[least] + slack:
+            return best, True
     return least, False

@@ -21,6 +21,9 @@ class CompletionRequest:
     bos_token: str = ""
     # Constrain the output to one JSON value of this schema (a forced tool call's arguments).
     json_schema: dict[str, Any] | None = None
+    # The engine's scheduling priority (lower first), for an engine that schedules by it
+    # (vLLM with --scheduling-policy priority; the registry's engine.priority_scheduling).
+    priority: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

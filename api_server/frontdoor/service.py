@@ -11,6 +11,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import orjson
 
+from api_server.admission.control import release_when_finished
+from api_server.admission.priority import rank, request_priority
 from api_server.auth.principal import ANONYMOUS, Principal, authorize_model
 from api_server.cache import cache_policy
 from api_server.cache.layered import CachedGeneration
@@ -58,6 +60,7 @@ class FrontDoorService:
         client_headers: dict[str, str] | None = None,
         client_request_id: str | None = None,
         debug_translation: bool = False,
+        priority_header: str | None = None,
     ) -> None:
         self.state = state
         self.request_id = request_id  # ours, always
@@ -77,6 +80,10 @@ class FrontDoorService:
         self.deadline: RequestDeadline | None = None
         # The admin asked for the translation debug mode and the settings allow it.
         self.debug_translation = debug_translation
+        self.priority_header = priority_header  # X-Priority, checked at admission
+        # The priority an engine that schedules by it is sent (vLLM's, lower first), once
+        # admitted; None for every other engine.
+        self.engine_priority: int | None = None
 
     @staticmethod
     async def _translated(
@@ -138,23 +145,45 @@ class FrontDoorService:
         stream: bool = False,
         end_user: str | None = None,
     ) -> None:
-        """The caller may use this model and is within its rate limits (403 / 429 if not);
-        from here on the request is counted under the model."""
+        """The caller may use this model and is within its rate limits (403 / 429 if not),
+        then has its slot, after waiting in the model's admission queue while the model's
+        replicas are saturated (429 queue_full, 503 queue_timeout if it cannot); from here
+        on the request is counted under the model."""
         authorize_model(self.principal, runtime.spec)
+        priority = request_priority(  # 400 for a malformed X-Priority, before any charge
+            self.priority_header,
+            self.principal.priority,
+            may_raise=self.principal.admin,
+        )
         if self.deadline is not None:  # the model's own whole-request timeout, if it has one
             self.deadline.change_timeout(
                 runtime.spec.whole_request_timeout(self.state.settings.request_timeout_s)
             )
-        # Metrics and the concurrency valve count under this name; the log row keeps the
-        # model's own (they differ only for names a catch-all entry takes beyond its cap).
+        # Metrics, the concurrency valve and the queue count under this name; the log row
+        # keeps the model's own (they differ only for names a catch-all entry takes beyond
+        # its cap).
         accounted = self.state.registry.accounting_name(runtime.spec)
+        admission = self.state.admission
+        queued = admission is not None and admission.queues_model(accounted)
         self.limit_headers = await admit_request(
-            self.state.rate_limiter, self.principal, runtime.spec, tracker, accounted
+            self.state.rate_limiter,
+            self.principal,
+            runtime.spec,
+            tracker,
+            accounted,
+            valve=not queued,
         )
         # privacy_mode keeps nothing the request body says in the row, the caller's user included.
         if self.state.settings.privacy_mode:
             end_user = None
         tracker.model_named(accounted, runtime.spec.name, stream=stream, end_user=end_user)
+        if admission is not None and queued:
+            deadline_at = self.deadline.at if self.deadline is not None else None
+            slot = await admission.admit(accounted, self.principal.tenant, priority, deadline_at)
+            if slot is not None:  # given back when the request ends, its last byte sent
+                tracker.on_finish.append(release_when_finished(slot))
+        if runtime.spec.engine.priority_scheduling:
+            self.engine_priority = rank(priority)
 
     async def _cached_generation(
         self,

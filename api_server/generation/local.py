@@ -51,6 +51,7 @@ def generate_local_chat(
         sampling=request.sampling,
         request_id=request.request_id,
         bos_token=request.model.bos_token,
+        priority=request.priority,
         json_schema=(
             _forced_arguments_schema(conversation)
             if forced

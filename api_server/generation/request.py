@@ -44,6 +44,9 @@ class ChatRequest:
     end_user: str | None = None
     # Filled in with the prompt and the engine's raw text when the debug mode asks for them.
     translation: TranslationCapture | None = field(default=None, compare=False)
+    # The engine's scheduling priority (CompletionRequest.priority), for engines that take
+    # one (the registry's engine.priority_scheduling); None otherwise.
+    priority: int | None = None
 
 
 class GenerationObserver(Protocol):

@@ -29,6 +29,7 @@ from api_server.errors import (
 )
 from api_server.http import client_addr, json_response
 from api_server.pg_errors import DATABASE_ERRORS
+from api_server.priority_classes import PriorityClass
 
 MAX_NEW_KEY_BYTES = 64 * 1024  # a name and a model list: far below the gateway's 4 MiB
 
@@ -38,6 +39,8 @@ class NewKey(BaseModel):
     models: list[str] | None = None  # None: every model
     rpm: int | None = Field(default=None, gt=0)
     tpm: int | None = Field(default=None, gt=0)
+    # The key's class in the admission queues: its requests' default and ceiling; None: normal.
+    priority: PriorityClass | None = None
 
 
 async def admin_repository(request: Request, state: StateDep) -> ApiKeyRepository:
@@ -68,7 +71,7 @@ _NEW_KEY_BODY = {
 async def create_key(request: Request, state: StateDep, keys: RepositoryDep) -> Response:
     new = parse_new_key(await read_body_up_to(request, MAX_NEW_KEY_BYTES))
     with database_errors_as_503():
-        record, key = await keys.create(new.name, new.models, new.rpm, new.tpm)
+        record, key = await keys.create(new.name, new.models, new.rpm, new.tpm, new.priority)
     state.auth.audit.key_event("create", record.id, record.prefix, client_addr(request))
     return json_response({**record.as_json(), "key": key}, status_code=201)
 

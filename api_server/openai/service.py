@@ -75,6 +75,7 @@ class OpenAIService(FrontDoorService):
             ),
             request_id=self.request_id,
             client_headers=self.client_headers,
+            priority=self.engine_priority,
             end_user=request.user,
             translation=translation,
         )
@@ -173,6 +174,7 @@ class OpenAIService(FrontDoorService):
                 prompt=FormattedPrompt(text=plan.prompt_of(g), starts_with_bos=False),
                 sampling=choice_sampling(sampling, g % plan.candidates),
                 request_id=self.request_id,
+                priority=self.engine_priority,
             )
             for g in range(plan.generations)
         ]

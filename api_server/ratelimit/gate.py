@@ -25,11 +25,14 @@ async def admit_request(
     spec: LimitedModel,
     tracker: FinishHooks,
     model_key: str | None = None,
+    *,
+    valve: bool = True,
 ) -> dict[str, str]:
-    """429 (RateLimitExceededError, ModelOverloadedError) or the headers for the response."""
+    """429 (RateLimitExceededError, ModelOverloadedError) or the headers for the response.
+    `valve` False: the model's max_concurrency is its admission queue's to hold."""
     if limiter is None:
         return {}
-    admission = await limiter.admit(principal, spec, model_key)
+    admission = await limiter.admit(principal, spec, model_key, valve=valve)
     tracker.on_finish.append(admission.finish)
     return admission.headers
 

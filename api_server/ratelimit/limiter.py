@@ -95,12 +95,20 @@ class RateLimiter:
         self._pending: set[asyncio.Task[None]] = set()
 
     async def admit(
-        self, principal: Principal, spec: LimitedModel, model_key: str | None = None
+        self,
+        principal: Principal,
+        spec: LimitedModel,
+        model_key: str | None = None,
+        *,
+        valve: bool = True,
     ) -> Admission:
         """Raise 429 or let the request in; the caller must `finish` the admission.
-        `model_key`: the name the model's concurrency is counted under (spec.name)."""
+        `model_key`: the name the model's concurrency is counted under (spec.name).
+        `valve` False: counted, never refused, as the model's admission queue holds it to
+        max_concurrency instead (the request waits there rather than being refused here)."""
         key = model_key or spec.name
-        if not self.concurrency.try_acquire(key, spec.max_concurrency):
+        concurrency_limit = spec.max_concurrency if valve else None
+        if not self.concurrency.try_acquire(key, concurrency_limit):
             self.metrics.rejections.labels("concurrency").inc()
             raise ModelOverloadedError(
                 f"The model {spec.name!r} is serving its maximum of concurrent requests",

@@ -117,6 +117,7 @@ class ResponsesService(FrontDoorService):
             sampling=sampling,
             request_id=self.request_id,
             client_headers=self.client_headers,
+            priority=self.engine_priority,
             end_user=request.user,
         )
         generation = await self._cached_generation(chat, tracker, paced=request.stream)

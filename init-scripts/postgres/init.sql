@@ -1,4 +1,4 @@
--- inferstack schema, version 5.
+-- inferstack schema, version 6.
 --
 -- Applied inside the `inferstack` database by its owner: by the postgres image at its first
 -- start in compose (docker-entrypoint-initdb.d), and by stackctl after every native start.
@@ -174,5 +174,12 @@ CREATE TABLE IF NOT EXISTS batch_lines (
     PRIMARY KEY (batch_id, line)
 );
 INSERT INTO schema_migrations (version) VALUES (5) ON CONFLICT (version) DO NOTHING;
+
+-- Version 6: a key's priority class in the gateway's admission queues (its requests'
+-- default, and the highest they may ask for with X-Priority); NULL: normal.
+-- api_server/auth/schema.py runs the same statements before the first key query.
+ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS priority text
+    CHECK (priority IN ('high', 'normal', 'low'));
+INSERT INTO schema_migrations (version) VALUES (6) ON CONFLICT (version) DO NOTHING;
 
 COMMIT;

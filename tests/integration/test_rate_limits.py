@@ -40,7 +40,12 @@ def two_gateways(
     native_stack: NativeStack, fake_engine_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[str]]:
     folders = [tmp_path_factory.mktemp(f"rl-gateway-{i}") for i in range(2)]
-    envs = [gateway_env(native_stack, fake_engine_url, folder) for folder in folders]
+    # The counting is what is tested: a Redis answer slower than the default 0.5 s (a loaded
+    # machine) would let a request through uncounted, by design (tested on its own below).
+    envs = [
+        gateway_env(native_stack, fake_engine_url, folder, INFERSTACK_RATELIMIT_TIMEOUT_S="30")
+        for folder in folders
+    ]
     with (
         own_gateway(envs[0], folders[0] / "gateway.log") as first,
         own_gateway(envs[1], folders[1] / "gateway.log") as second,

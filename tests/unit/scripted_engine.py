@@ -106,6 +106,7 @@ class ScriptedEngine:
         self.adds_bos = False
         self.healthy = True
         self.queued = 0
+        self.total_slots: int | None = None  # llama.cpp's /props; None: no /props (404)
         self.metrics_paths: list[str] = []
         self.requests: list[dict[str, Any]] = []
         self.tokenize_requests: list[dict[str, Any]] = []
@@ -139,6 +140,12 @@ class ScriptedEngine:
                 f'maxserve_num_requests_queued{{model="m"}} {self.queued}\n'
             )
             await _respond(send, Scripted(200, [text.encode()]))
+        elif path == "/props":
+            if self.total_slots is None:
+                await _respond(send, Scripted(404, [b'{"error":"not found"}']))
+            else:
+                props = json.dumps({"total_slots": self.total_slots}).encode()
+                await _respond(send, Scripted(200, [props]))
         elif path == "/tokenize":
             # One token per word, after BOS when the engine adds one.
             request = json.loads(body)

@@ -30,7 +30,7 @@ FLOORS: tuple[frozenset[str], ...] = tuple(
         # One tracked, admitted request, from a cache or generated, for every front door.
         "frontdoor",
         "state",
-        "tracking ratelimit cache upstreams infra access_log batchstore",
+        "tracking ratelimit cache upstreams infra access_log batchstore admission",
         "generation archive",
         "engines auth logs embeddings sessions agent_ids response_store",
         "config config_secrets config_sources proxy_mode",
@@ -39,7 +39,7 @@ FLOORS: tuple[frozenset[str], ...] = tuple(
         "chat validation",
         "client_schemas",  # a client's JSON schemas (tools, response_format), checked safely
         "errors sse log_format shared_file drop_report metrics arg_types pg_schema pg_errors"
-        " api_server",
+        " priority_classes api_server",
     )
 )
 

@@ -60,6 +60,20 @@ def test_metrics_urls_must_pair_with_the_replicas() -> None:
         EngineSpec.model_validate({**engine, "metrics_urls": ["http://a:2/metrics"]})
 
 
+def test_priority_scheduling_is_vllms_alone() -> None:
+    engine = {"kind": "vllm", "served_name": "m", "urls": ["http://a:1"]}
+    assert EngineSpec.model_validate({**engine, "priority_scheduling": True}).priority_scheduling
+    with pytest.raises(ValidationError, match="priority_scheduling is vLLM's"):
+        EngineSpec.model_validate({**engine, "kind": "llamacpp", "priority_scheduling": True})
+
+
+def test_slots_per_replica_are_positive() -> None:
+    engine = {"kind": "vllm", "served_name": "m", "urls": ["http://a:1"]}
+    assert EngineSpec.model_validate({**engine, "slots_per_replica": 8}).slots_per_replica == 8
+    with pytest.raises(ValidationError):
+        EngineSpec.model_validate({**engine, "slots_per_replica": 0})
+
+
 @pytest.mark.parametrize(
     "name",
     [

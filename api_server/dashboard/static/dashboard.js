@@ -309,6 +309,8 @@
         cell(fmtSeconds(f.ttftP50)),
         cell(fmtRate(f.tokensPerS)),
         cell(fmtCount(f.inFlight)),
+        cell(f.waiting === null ? "–" : fmtCount(f.waiting)),
+        cell(fmtSeconds(f.waitP95)),
         cell(queueText(f)),
         cell(cacheText(f)),
         enginesCell
@@ -319,7 +321,7 @@
     if (rows.length === 0) {
       const tr = document.createElement("tr");
       const td = cell("no models reported yet", "muted");
-      td.colSpan = 12;
+      td.colSpan = 14;
       tr.append(td);
       rows.push(tr);
     }

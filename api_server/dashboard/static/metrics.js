@@ -156,6 +156,8 @@
   const OUTPUT_TOKENS = "inferstack_completion_tokens_total";
   const IN_FLIGHT = "inferstack_requests_in_flight";
   const QUEUE = "inferstack_engine_queue_depth";
+  const WAITING = "inferstack_queue_depth"; // the gateway's admission queue, per class
+  const QUEUE_WAIT = "inferstack_queue_wait_seconds";
   const CACHE = "inferstack_cache_requests_total";
   const ENGINE_UP = "inferstack_engine_up";
   const isError = (status) => !/^2/.test(status || "");
@@ -192,6 +194,9 @@
       queue: state(QUEUE),
       // Declared without series: no engine reports a queue yet, so nothing is queued.
       queueDepth: sumGauge(b, QUEUE, filter) ?? (state(QUEUE) === "idle" ? 0 : null),
+      // The gateway's admission queue: null for a model without one.
+      waiting: sumGauge(b, WAITING, filter),
+      waitP95: histogramQuantile(0.95, bucketIncreases(a, b, QUEUE_WAIT, filter)),
       cache: state(CACHE),
       cacheHitRatio: lookups > 0 ? hits / lookups : null,
       enginesUp: up.filter((s) => s.value >= 1).length,

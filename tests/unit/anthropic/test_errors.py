@@ -19,6 +19,8 @@ from api_server.errors import (
     InferstackError,
     InvalidRequestError,
     ModelNotFoundError,
+    QueueFullError,
+    QueueTimeoutError,
     RequestTooLargeError,
     UnsupportedFeatureError,
 )
@@ -46,10 +48,12 @@ def http_error(status: int) -> InferstackError:
         (http_error(405), 405, "invalid_request_error"),
         (RequestTooLargeError("x"), 413, "request_too_large"),
         (EngineOverloadedError("x"), 429, "rate_limit_error"),
+        (QueueFullError("x"), 429, "rate_limit_error"),
         (ClientGoneError("x"), 499, "invalid_request_error"),
         (InferstackError("x"), 500, "api_error"),
         (EngineResponseError("x"), 502, "api_error"),
         (EngineUnavailableError("x"), 529, "overloaded_error"),
+        (QueueTimeoutError("x"), 529, "overloaded_error"),  # busy: back off and retry
         (EngineTimeoutError("x"), 504, "timeout_error"),
     ],
 )

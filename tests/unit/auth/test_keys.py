@@ -58,6 +58,9 @@ class CountingPool:
         self.queries += 1
         return self.row if self.only in (None, key_hash) else None
 
+    async def fetchval(self, query: str, *args: object) -> bool:
+        return True  # the schema is current (schema_migrations has every version)
+
 
 ROW = {
     "id": "3f1c0d7e-0000-0000-0000-000000000001",
@@ -66,6 +69,7 @@ ROW = {
     "models": ["tiny"],
     "rpm": 10,
     "tpm": None,
+    "priority": "low",
     "created_at": datetime.now(UTC),
     "revoked_at": None,
 }
@@ -78,6 +82,7 @@ async def test_lookups_are_cached_for_the_ttl(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr("api_server.auth.repository.time.monotonic", lambda: now)
     found = await keys.find_by_hash("h")
     assert found is not None and found.models == ("tiny",) and found.rpm == 10
+    assert found.priority == "low"
     assert await keys.find_by_hash("h") == found
     assert pool.queries == 1
     now += 31

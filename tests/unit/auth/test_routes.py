@@ -202,8 +202,13 @@ def test_admin_body_is_limited(admin: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("body", "named"),
-    [(b"not json", "body"), (b'{"name": ""}', "name"), (b'{"name": "a", "rpm": 0}', "rpm")],
-    ids=["not-json", "empty-name", "zero-rpm"],
+    [
+        (b"not json", "body"),
+        (b'{"name": ""}', "name"),
+        (b'{"name": "a", "rpm": 0}', "rpm"),
+        (b'{"name": "a", "priority": "urgent"}', "priority"),
+    ],
+    ids=["not-json", "empty-name", "zero-rpm", "unknown-priority"],
 )
 def test_bad_new_keys_are_400s_in_the_openai_envelope(
     admin: TestClient, body: bytes, named: str

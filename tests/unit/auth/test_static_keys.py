@@ -3,6 +3,7 @@ settings' refusals, the store's lookup order, and `inferstack keys hash`."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from api_server.app import create_app
+from api_server.auth.authenticator import Authenticator
 from api_server.auth.cli import main as keys_main
 from api_server.auth.keys import generate_key, hash_key
 from api_server.auth.static_keys import StaticKeyStore
@@ -128,6 +130,25 @@ def test_no_refusal_echoes_a_secret() -> None:
     with pytest.raises(ValidationError) as raised:
         Settings(admin_key="short-secret")
     assert "short-secret" not in str(raised.value)
+
+
+async def test_a_static_keys_priority_class_reaches_its_record() -> None:
+    key = generate_key()
+    rich = StaticApiKey.model_validate({"hash": entry(key), "priority": "high"})
+    found = await StaticKeyStore([rich]).find_by_hash(hash_key(key))
+    assert found is not None and found.priority == "high"
+    with pytest.raises(ValidationError):
+        StaticApiKey.model_validate({"hash": entry(key), "priority": "urgent"})
+
+
+async def test_a_stored_keys_priority_class_reaches_its_principal() -> None:
+    database = MemoryKeyStore()
+    record, key = database.add("batch-jobs")
+    database.keys[hash_key(key)] = dataclasses.replace(record, priority="low")
+    settings = Settings(auth_mode="api_key", static_api_keys=[entry(generate_key())])
+    authenticator = Authenticator(settings, database)
+    principal = await authenticator.authenticate("/v1/chat/completions", {"x-api-key": key})
+    assert principal.priority == "low"
 
 
 async def test_static_keys_come_before_the_database() -> None:

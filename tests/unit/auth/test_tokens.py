@@ -42,6 +42,16 @@ async def test_hs256_token_names_the_caller_and_its_models(verifier: JwtVerifier
 
 
 @pytest.mark.parametrize(
+    ("claimed", "expected"), [("low", "low"), ("high", "high"), ("urgent", None), (3, None)]
+)
+async def test_a_tokens_priority_claim_is_its_class_when_known(
+    verifier: JwtVerifier, claimed: object, expected: str | None
+) -> None:
+    assert (await verifier.verify(hs256(priority=claimed))).priority == expected
+    assert (await verifier.verify(hs256())).priority is None
+
+
+@pytest.mark.parametrize(
     "token",
     [
         hs256(exp=int(time.time()) - 10),

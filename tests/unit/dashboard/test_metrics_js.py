@@ -109,6 +109,37 @@ def test_figures_over_a_window() -> None:
     assert figures["ttftP50"] is None  # no TTFT series at all
     assert figures["cache"] == "idle" and figures["cacheHitRatio"] is None
     assert figures["queue"] == "absent" and figures["queueDepth"] is None
+    assert figures["waiting"] is None and figures["waitP95"] is None  # no admission queue
+
+
+def test_the_admission_queue_figures() -> None:
+    queue = """\
+# TYPE inferstack_queue_depth gauge
+inferstack_queue_depth{model="a",priority="high"} 0.0
+inferstack_queue_depth{model="a",priority="normal"} 3.0
+inferstack_queue_depth{model="a",priority="low"} 2.0
+# TYPE inferstack_queue_wait_seconds histogram
+inferstack_queue_wait_seconds_bucket{le="1.0",model="a",priority="normal"} 0.0
+inferstack_queue_wait_seconds_bucket{le="2.5",model="a",priority="normal"} 0.0
+inferstack_queue_wait_seconds_bucket{le="+Inf",model="a",priority="normal"} 0.0
+"""
+    later = queue.replace(
+        'le="1.0",model="a",priority="normal"} 0.0', 'le="1.0",model="a",priority="normal"} 10.0'
+    )
+    later = later.replace(
+        'le="2.5",model="a",priority="normal"} 0.0', 'le="2.5",model="a",priority="normal"} 20.0'
+    )
+    later = later.replace(
+        'le="+Inf",model="a",priority="normal"} 0.0', 'le="+Inf",model="a",priority="normal"} 20.0'
+    )
+    snap = "(t, text) => ({t, samples: M.parsePrometheus(text), declared: M.declaredMetrics(text)})"
+    figures = run_js(
+        f"(() => {{ const s = {snap};"
+        f"return M.gatewayFigures(s(0, {json.dumps(queue)}), s(10, {json.dumps(later)}),"
+        f" {{model: 'a'}}); }})()"
+    )
+    assert figures["waiting"] == 5  # every class together
+    assert figures["waitP95"] == pytest.approx(1 + 1.5 * (19 - 10) / 10)
 
 
 def test_baseline_is_the_newest_snapshot_a_window_old() -> None:

@@ -1,6 +1,6 @@
 """What the engine client does for each real engine's quirks, against the scripted engine:
-MAX's stop strings cut out of its text, BOS learnt once before the first BOS prompt, and
-metrics read where MAX keeps them."""
+MAX's stop strings cut out of its text, BOS learnt once before the first BOS prompt,
+metrics read where MAX keeps them, llama.cpp's slots learnt, a 429 remembered."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pytest
 from api_server.chat.sampling import SamplingParams
 from api_server.engines.client import EngineReplica
 from api_server.engines.types import CompletionChunk, CompletionRequest
+from api_server.errors import EngineOverloadedError
 from api_server.prompts.base import FormattedPrompt
 from api_server.registry import EngineKind
-from tests.unit.scripted_engine import ScriptedEngine
+from tests.unit.scripted_engine import Scripted, ScriptedEngine
 
 CHATML = FormattedPrompt(
     text="<|im_start|>user\nCount<|im_end|>\n<|im_start|>assistant\n",
@@ -123,3 +124,51 @@ async def test_metrics_default_to_the_replicas_own_url(engine: ScriptedEngine) -
         await replica.probe(timeout_s=5)
     assert replica.metrics_url == f"{engine.url}/metrics"
     assert engine.metrics_paths == ["/metrics"]
+
+
+async def test_llama_cpp_slots_are_learnt_once_and_forgotten_when_it_goes_down(
+    engine: ScriptedEngine,
+) -> None:
+    engine.total_slots = 4
+    async with aiohttp.ClientSession() as http:
+        replica = EngineReplica(http, "llamacpp", "m", engine.url)
+        assert replica.slots is None
+        assert await replica.probe(timeout_s=5)
+        assert replica.slots == 4
+        engine.total_slots = 2  # not asked again while it stays up
+        assert await replica.probe(timeout_s=5)
+        assert replica.slots == 4
+        engine.healthy = False
+        assert not await replica.probe(timeout_s=5)
+        assert replica.slots is None  # it may come back with another -np
+        engine.healthy = True
+        assert await replica.probe(timeout_s=5)
+        assert replica.slots == 2
+
+
+@pytest.mark.parametrize("kind", ["vllm", "max"])
+async def test_other_engines_have_no_slots_to_learn(
+    engine: ScriptedEngine, kind: EngineKind
+) -> None:
+    engine.total_slots = 4
+    async with aiohttp.ClientSession() as http:
+        replica = EngineReplica(http, kind, "m", engine.url)
+        assert await replica.probe(timeout_s=5)
+    assert replica.slots is None
+
+
+async def test_a_llama_cpp_without_props_has_unknown_slots(engine: ScriptedEngine) -> None:
+    async with aiohttp.ClientSession() as http:
+        replica = EngineReplica(http, "llamacpp", "m", engine.url)
+        assert await replica.probe(timeout_s=5)
+    assert replica.slots is None
+
+
+async def test_a_429_marks_the_replica_overloaded(engine: ScriptedEngine) -> None:
+    engine.script = Scripted(429, [b'{"error": {"message": "queue full"}}'], {"Retry-After": "2"})
+    async with aiohttp.ClientSession() as http:
+        replica = EngineReplica(http, "max", "m", engine.url)
+        assert replica.overloaded_until == 0.0
+        with pytest.raises(EngineOverloadedError):
+            _ = [c async for c in replica.stream_completion(_request(CHATML), timeout_s=5)]
+    assert replica.overloaded_until > 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -9,14 +10,18 @@ import pytest
 from api_server.chat.events import Usage
 from api_server.chat.sampling import SamplingParams
 from api_server.engines.dialects import (
+    OVERLOAD_PAUSE_DEFAULT_S,
+    OVERLOAD_PAUSE_MAX_S,
     build_bos_probe_body,
     build_completion_body,
     build_tokenize_body,
     completion_path,
+    overload_pause_s,
     parse_bos_probe,
     parse_completion_chunk,
     parse_native_completion_chunk,
     parse_queue_depth,
+    parse_total_slots,
 )
 from api_server.engines.types import CompletionChunk, CompletionRequest
 from api_server.prompts.base import FormattedPrompt
@@ -290,3 +295,45 @@ def test_client_stop_strings_send_llama_cpp_to_its_native_endpoint() -> None:
 )
 def test_parse_native_chunk(payload: dict[str, Any], expected: CompletionChunk | None) -> None:
     assert parse_native_completion_chunk(payload) == expected
+
+
+@pytest.mark.parametrize("kind", ["vllm", "llamacpp", "max"])
+def test_a_priority_goes_to_vllm_alone(kind: EngineKind) -> None:
+    request = replace(_request(), priority=2)
+    body = build_completion_body(kind, "m", request, engine_adds_bos=False)
+    assert body.get("priority") == (2 if kind == "vllm" else None)
+    assert "priority" not in build_completion_body(kind, "m", _request(), engine_adds_bos=False)
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"total_slots": 4, "default_generation_settings": {}}, 4),
+        ({"total_slots": 0}, None),
+        ({"total_slots": True}, None),
+        ({"total_slots": "4"}, None),
+        ({}, None),
+        (None, None),
+        ([4], None),
+    ],
+)
+def test_parse_total_slots(payload: Any, expected: int | None) -> None:
+    assert parse_total_slots(payload) == expected
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [
+        (None, OVERLOAD_PAUSE_DEFAULT_S),
+        ("2", 2.0),
+        ("0.5", 0.5),
+        ("3600", OVERLOAD_PAUSE_MAX_S),  # a long Retry-After must not park a replica
+        ("-4", 0.0),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", OVERLOAD_PAUSE_DEFAULT_S),
+        ("nan", OVERLOAD_PAUSE_DEFAULT_S),
+    ],
+)
+def test_overload_pause_follows_retry_after_within_bounds(
+    retry_after: str | None, expected: float
+) -> None:
+    assert overload_pause_s(retry_after) == expected

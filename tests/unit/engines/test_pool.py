@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import aiohttp
 
 from api_server.engines.breaker import BreakerPolicy
@@ -190,3 +192,21 @@ async def test_a_replica_found_down_is_forgotten_as_holding_prefixes() -> None:
         b.in_flight = 0
         a.in_flight = 1
         assert pool.pick(route) is b  # no memory of a holding the prefix
+
+
+async def test_a_replica_with_a_free_slot_wins_over_a_full_or_refusing_one() -> None:
+    async with aiohttp.ClientSession() as http:
+        pool = EnginePool(_spec(["http://a:1", "http://b:1"]), http, SETTINGS)
+        a, b = pool.replicas
+        a.slots = b.slots = 2
+        route = route_for("x" * 64, None, SETTINGS)
+        with pool.lease(Observer(), route) as lease:
+            assert lease.replica is a
+        a.in_flight, b.in_flight = 2, 1  # a holds the prefix but its slots are full
+        assert pool.pick(route) is b
+        a.in_flight = 1
+        assert pool.pick(route) is a
+        a.overloaded_until = time.monotonic() + 60  # it said 429
+        assert pool.pick(route) is b
+        b.in_flight = 2  # nobody has room: the preferred one, as the slack allows
+        assert pool.pick(route) is a

@@ -18,15 +18,15 @@ def test_keys_chain_whole_blocks_so_shared_prefixes_share_keys() -> None:
     assert prefix_keys("0123456789abcdef", 16, 1) == (0x68C4F033 << 32 | 0x1F6B0463,)
 
 
-def test_the_longest_held_prefix_names_its_replica() -> None:
+def test_the_longest_held_prefix_names_the_replicas_that_served_it() -> None:
     index = PrefixIndex(100)
     conversation = prefix_keys("system prompt. " * 8 + "turn one", 16, 100)
     index.record(conversation[:5], 0)
     index.record(conversation, 1)  # the next turn went to replica 1
-    assert index.longest_match(conversation) == (len(conversation), 1)
-    assert index.longest_match(conversation[:3]) == (3, 1)
+    assert index.longest_match(conversation) == (len(conversation), 0b10)
+    assert index.longest_match(conversation[:3]) == (3, 0b11)  # both served these
     other = prefix_keys("system prompt. " * 2 + "something else entirely", 16, 100)
-    assert index.longest_match(other) == (1, 1)  # only the first block is shared
+    assert index.longest_match(other) == (1, 0b11)  # only the first block is shared
     assert index.longest_match(prefix_keys("z" * 64, 16, 100)) is None
 
 
@@ -34,12 +34,12 @@ def test_it_stays_within_its_bound_dropping_the_least_recently_used() -> None:
     index = PrefixIndex(4)
     index.record((1, 2, 3), 0)
     index.record((9,), 1)
-    index.longest_match((1,))
-    index.record((1, 5), 1)  # refreshes 1; 2 and 3 are the oldest
+    index.record((1, 5), 1)  # refreshes 1; 2 is now the oldest, and goes
     assert len(index) == 4
-    assert index.longest_match((1, 2)) == (1, 1)
+    assert index.longest_match((1, 2)) == (1, 0b11)
     index.forget_replica(1)
-    assert index.longest_match((9,)) is None and len(index) == 1
+    assert index.longest_match((9,)) is None and index.longest_match((1,)) == (1, 0b01)
+    assert len(index) == 2
 
 
 def test_a_million_distinct_prompts_stay_under_the_memory_bound() -> None:

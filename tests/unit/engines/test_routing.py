@@ -7,12 +7,13 @@ from api_server.engines.routing import RoutingSettings, choose, route_for
 
 def test_the_preferred_replica_within_the_slack_else_the_least_busy() -> None:
     loads = [5.0, 2.0, 3.0]
-    assert choose(loads, [0, 1, 2], preferred=2, slack=1) == (2, True)
-    assert choose(loads, [0, 1, 2], preferred=0, slack=2) == (1, False)
-    assert choose(loads, [0, 1, 2], preferred=0, slack=3) == (0, True)
-    assert choose(loads, [0, 2], preferred=1, slack=10) == (2, False)  # not a candidate
-    assert choose(loads, [0, 1, 2], preferred=None, slack=10) == (1, False)
-    assert choose([1.0, 1.0], [0, 1], preferred=None, slack=0) == (0, False)
+    assert choose(loads, [0, 1, 2], preferred=0b100, slack=1) == (2, True)
+    assert choose(loads, [0, 1, 2], preferred=0b001, slack=2) == (1, False)
+    assert choose(loads, [0, 1, 2], preferred=0b001, slack=3) == (0, True)
+    assert choose(loads, [0, 1, 2], preferred=0b101, slack=1) == (2, True)  # the less busy
+    assert choose(loads, [0, 2], preferred=0b010, slack=10) == (2, False)  # not a candidate
+    assert choose(loads, [0, 1, 2], preferred=0, slack=10) == (1, False)
+    assert choose([1.0, 1.0], [0, 1], preferred=0, slack=0) == (0, False)
 
 
 def test_a_route_names_the_prompts_blocks_and_the_tenants_session() -> None:

@@ -8,49 +8,25 @@ from pathlib import Path
 import aiohttp
 
 from api_server.chat.conversation import ChatMessage, Conversation, ToolSpec
-from api_server.chat.events import ChatEvent, Finished, TextDelta, ToolCallStart, Usage
+from api_server.chat.events import ChatEvent, Finished, TextDelta, ToolCallStart
 from api_server.chat.sampling import SamplingParams
-from api_server.engines.client import EngineReplica
-from api_server.errors import EngineError
 from api_server.frontdoor.generation import generate_chat
 from api_server.generation.request import ChatRequest
 from api_server.registry import ModelRegistry
 from api_server.state import build_runtime
+from tests.unit.recording_observer import RecordingObserver
 from tests.unit.scripted_engine import ScriptedEngine
 
 CALL = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "%s"}}\n</tool_call>'
 WEATHER = ToolSpec(name="get_weather", parameters={"type": "object"})
 
 
-class Observer:
-    affinity = None
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def engine_chosen(self, replica: EngineReplica) -> None:
-        self.seen.append(f"chosen {replica.kind}")
-
-    def first_token(self) -> None:
-        self.seen.append("first token")
-
-    def engine_failed(self, replica: EngineReplica, error: EngineError) -> None:
-        self.seen.append(f"failed {type(error).__name__}")
-
-    def engine_failed_over(self, replica: EngineReplica, kind: str) -> None:
-        self.seen.append(f"failed over ({kind})")
-
-    def upstream_retried(self, replica: EngineReplica, reason: str) -> None:
-        self.seen.append(f"retried {reason}")
-
-    def completed(self, usage: Usage) -> None:
-        self.seen.append(f"completed {usage.completion_tokens}")
-
-
-async def _chat(models_file: Path, conversation: Conversation) -> tuple[list[ChatEvent], Observer]:
+async def _chat(
+    models_file: Path, conversation: Conversation
+) -> tuple[list[ChatEvent], RecordingObserver]:
     spec = ModelRegistry.from_file(models_file).resolve("tiny-chatml")
     spec = spec.model_copy(update={"tool_call_syntax": "hermes"})
-    observer = Observer()
+    observer = RecordingObserver()
     async with aiohttp.ClientSession() as http:
         request = ChatRequest(
             model=build_runtime(spec, http),
@@ -71,7 +47,7 @@ async def test_a_local_model_streams_its_engine_text(
         "The capital of France is Paris."
     )
     assert isinstance(events[-1], Finished) and events[-1].reason == "stop"
-    assert observer.seen[:2] == ["chosen llamacpp", "first token"]
+    assert observer.seen[:2] == ["chosen llamacpp#0", "first token"]
     assert observer.seen[-1].startswith("completed")
 
 

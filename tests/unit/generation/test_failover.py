@@ -9,44 +9,19 @@ from collections.abc import Iterator
 import aiohttp
 import pytest
 
-from api_server.chat.events import ChatEvent, Finished, TextDelta, Usage
+from api_server.chat.events import ChatEvent, Finished, TextDelta
 from api_server.chat.sampling import SamplingParams
-from api_server.engines.client import EngineReplica
 from api_server.engines.types import CompletionRequest
-from api_server.errors import EngineError, EngineResponseError
+from api_server.errors import EngineResponseError
 from api_server.generation.local import generate_text
 from api_server.prompts.base import FormattedPrompt
 from api_server.registry import ModelSpec
 from api_server.state import build_runtime
 from api_server.tools import build_tool_parser
+from tests.unit.recording_observer import RecordingObserver
 from tests.unit.scripted_engine import Scripted, ScriptedEngine, sse_completion_stream
 
 PROMPT = "<|im_start|>user\nCapital of France?<|im_end|>\n<|im_start|>assistant\n"
-
-
-class Observer:
-    affinity = None
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def engine_chosen(self, replica: EngineReplica) -> None:
-        self.seen.append(f"chosen {replica.label}")
-
-    def first_token(self) -> None:
-        self.seen.append("first token")
-
-    def engine_failed(self, replica: EngineReplica, error: EngineError) -> None:
-        self.seen.append(f"failed {type(error).__name__}")
-
-    def engine_failed_over(self, replica: EngineReplica, kind: str) -> None:
-        self.seen.append(f"failed over ({kind})")
-
-    def upstream_retried(self, replica: EngineReplica, reason: str) -> None:
-        self.seen.append(f"retried {reason}")
-
-    def completed(self, usage: Usage) -> None:
-        self.seen.append(f"completed {usage.prompt_tokens}+{usage.completion_tokens}")
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +53,8 @@ def _spec(*urls: str) -> ModelSpec:
 
 async def _generate(
     spec: ModelSpec, json_schema: dict[str, object] | None = None
-) -> tuple[list[ChatEvent], Observer]:
-    observer = Observer()
+) -> tuple[list[ChatEvent], RecordingObserver]:
+    observer = RecordingObserver()
     request = CompletionRequest(
         prompt=FormattedPrompt(PROMPT, starts_with_bos=False),
         sampling=SamplingParams(max_tokens=20, temperature=0),

@@ -60,7 +60,9 @@ def test_init_sql_migrates_a_version_1_table(version_1: Server) -> None:
     result = version_1.setup(INIT_SQL)
     assert result.returncode == 0, result.stderr
     assert version_1.query(COLUMNS) == "agent_id,client_request_id,tenant\n"
-    assert version_1.query("SELECT version FROM schema_migrations ORDER BY 1") == "1\n2\n3\n4\n5\n"
+    assert (
+        version_1.query("SELECT version FROM schema_migrations ORDER BY 1") == "1\n2\n3\n4\n5\n6\n"
+    )
     assert version_1.query("SELECT id FROM request_logs") == "old-row\n"
 
 
@@ -109,7 +111,9 @@ async def test_the_writer_migrates_a_version_2_table(tmp_path: Path) -> None:
         finally:
             await pool.close()
         assert server.query(COLUMNS) == "agent_id,client_request_id,tenant\n"
-        assert server.query("SELECT version FROM schema_migrations ORDER BY 1") == "1\n2\n3\n4\n5\n"
+        assert (
+            server.query("SELECT version FROM schema_migrations ORDER BY 1") == "1\n2\n3\n4\n5\n6\n"
+        )
     finally:
         server.stop()
 

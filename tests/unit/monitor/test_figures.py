@@ -66,6 +66,21 @@ def test_models_without_requests_have_no_percentiles() -> None:
     assert down.error_ratio is None and down.latency_p95 is None
 
 
+def test_admission_queue_figures_per_model_and_class() -> None:
+    f = frame()
+    echo = f.models["fake-echo"]
+    assert echo.waiting == 6  # 4 normal + 2 low
+    # waits: 10 at 0, 10 at 2 s, 5 at 8 s: P95 in the (5, 10] bucket
+    assert echo.wait_p95 == pytest.approx(5 + 5 * (23.75 - 20) / 5)
+    queues = {(q.model, q.priority): q for q in f.queues}
+    assert [q.priority for q in f.queues] == ["normal", "low"]  # served first to last; high idle
+    normal = queues[("fake-echo", "normal")]
+    assert (normal.waiting, normal.admitted_per_s, normal.refused_per_s) == (4, 2.0, 0.3)
+    assert normal.wait_p50 == pytest.approx(0.001)  # half let in at once
+    assert queues[("fake-echo", "low")].wait_p95 == pytest.approx(5 + 5 * (4.75 - 0) / 5)
+    assert f.models["engine-down"].waiting is None  # a model without a queue
+
+
 def test_absent_cache_and_queue_metrics() -> None:
     f = frame(cache=False, queue=False)
     assert not f.has_cache

@@ -34,8 +34,26 @@ def test_model_row_shows_the_window_figures() -> None:
     text = frame_text()
     assert row(text, "fake-echo") == [
         "fake-echo", "2.50", "20.0", "%", "156", "ms", "2.25", "s", "2.45", "s", "8", "ms",
-        "10", "ms", "25.0", "3", "2", "50.0", "%",
+        "10", "ms", "25.0", "3", "6", "8.75", "s", "2", "50.0", "%",
     ]  # fmt: skip
+
+
+def test_admission_queues_show_per_class_with_traffic_only() -> None:
+    text = frame_text()
+    assert "admission queues" in text
+    normal = next(line.split() for line in text.splitlines() if " normal " in line)
+    assert normal == ["fake-echo", "normal", "4", "2.00", "1", "ms", "2.35", "s", "0.30"]
+    low = next(line.split() for line in text.splitlines() if " low " in line)
+    assert low[:4] == ["fake-echo", "low", "2", "0.50"]
+    assert not any(" high " in line for line in text.splitlines())  # no traffic: no row
+
+
+def test_without_admission_metrics_there_is_no_queue_table() -> None:
+    old = parse_exposition(gateway_text(traffic=False, admission=False), 0.0)
+    new = parse_exposition(gateway_text(traffic=True, admission=False), 10.0)
+    text = text_of(dashboard("http://gw:8000", compute_frame(old, new), [], "12:00:00"))
+    assert "admission queues" not in text
+    assert row(text, "fake-echo")[16:18] == ["—", "—"]  # waiting, wait95
 
 
 def test_header_engines_and_components() -> None:

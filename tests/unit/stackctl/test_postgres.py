@@ -97,7 +97,9 @@ def test_serve_initializes_once_and_setup_applies_the_schema_idempotently(
             result = server.setup(INIT_SQL)
             assert result.returncode == 0, result.stderr
             assert result.stderr == ""  # no "already exists, skipping" notices
-        assert server.query("SELECT version FROM schema_migrations ORDER BY 1") == "1\n2\n3\n4\n5\n"
+        assert (
+            server.query("SELECT version FROM schema_migrations ORDER BY 1") == "1\n2\n3\n4\n5\n6\n"
+        )
         tables = server.query("SELECT string_agg(tablename, ',' ORDER BY tablename) "
                               "FROM pg_tables WHERE schemaname = 'public'")  # fmt: skip
         assert tables == (
