@@ -20,6 +20,7 @@ from bench.routing.fairness import FairnessResult, create_key, measure_fairness
 from bench.routing.prefix import PolicyRun, measure_prefix
 from bench.routing.stack import (
     ENGINES,
+    PATIENT_ADMISSION,
     THREADS_PER_REPLICA,
     StackOptions,
     gateway_url,
@@ -72,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_failover(args: argparse.Namespace, folder: Path) -> FailoverResult:
-    options = StackOptions(parallel=args.failover_parallel, workers=args.workers)
+    options = StackOptions(
+        parallel=args.failover_parallel, workers=args.workers, settings=PATIENT_ADMISSION
+    )
     with replica_stack(folder, options) as stack:
         result = asyncio.run(
             measure_failover(

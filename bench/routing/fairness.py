@@ -46,6 +46,7 @@ class FairnessResult:
     light_failed: int
     heavy_failed: int
     errors: list[str]
+    rounds: list[dict[str, float | int | None]]
 
     @property
     def p99_ratio(self) -> float | None:
@@ -127,6 +128,9 @@ async def measure_fairness(
     its first text: the model is saturated when the light key starts)."""
     heavy_concurrency = light_concurrency * heavy_factor
     solo, mixed, heavy = [], [], []
+    # p99 of a few dozen requests is their slowest: one stall of a shared machine moves it,
+    # so each round's figures are kept too.
+    per_round: list[dict[str, float | int | None]] = []
     for round_number in range(rounds):
         alone = _Sender(gateway_url, light_key, max_tokens)
         await alone.send(light_requests, light_concurrency)
@@ -144,12 +148,14 @@ async def measure_fairness(
         heavy += loaded.outcomes
         for sender in (alone, light, loaded):
             await sender.client.close()
-        print(
-            f"  round {round_number + 1}: light alone p99 TTFT "
-            f"{percentile(_ttfts(alone.outcomes), 99) or 0:.3f} s, beside heavy "
-            f"{percentile(_ttfts(light.outcomes), 99) or 0:.3f} s "
-            f"({len(loaded.outcomes)} heavy requests)"
+        per_round.append(
+            {
+                "light_solo_ttft_p99_s": percentile(_ttfts(alone.outcomes), 99),
+                "light_mixed_ttft_p99_s": percentile(_ttfts(light.outcomes), 99),
+                "heavy_requests": len(loaded.outcomes),
+            }
         )
+        print(f"  round {round_number + 1}: {per_round[-1]}")
     failed = [o for o in (*solo, *mixed, *heavy) if not o.ended_well]
     return FairnessResult(
         light_concurrency=light_concurrency,
@@ -164,4 +170,5 @@ async def measure_fairness(
         light_failed=sum(not o.ended_well for o in (*solo, *mixed)),
         heavy_failed=sum(not o.ended_well for o in heavy),
         errors=sorted({o.error or "no finish_reason" for o in failed})[:5],
+        rounds=per_round,
     )

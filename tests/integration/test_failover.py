@@ -73,7 +73,7 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Replica]
 def gateway_url(replicas: list[Replica], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A gateway of its own (no PostgreSQL or Redis: nothing but routing in the way) serving
     the shipped SmolLM2 entry on both replicas, with time enough for a stream queued behind
-    nineteen others on one slot."""
+    nineteen others for two slots."""
     folder = tmp_path_factory.mktemp("failover-gateway")
     shipped = yaml.safe_load((REPO / "configs" / "models.yaml").read_text())
     smollm2 = next(m for m in shipped["models"] if m["name"] == MODEL)
@@ -83,6 +83,9 @@ def gateway_url(replicas: list[Replica], tmp_path_factory: pytest.TempPathFactor
     env = {
         "INFERSTACK_MODELS_FILE": str(folder / "models.yaml"),
         "INFERSTACK_REQUEST_LOG_SPOOL_DIR": str(folder / "spool"),
+        # Nineteen streams queue for two slots: longer than the admission queue's 20 s on a
+        # busy machine, and a queue_timeout is not what this test is about.
+        "INFERSTACK_ADMISSION_QUEUE_MAX_WAIT_S": "900",
     }
     with own_gateway(env, folder / "gateway.log") as url:
         yield url
