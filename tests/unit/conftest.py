@@ -10,7 +10,7 @@ from api_server.app import create_app
 from api_server.config import Settings
 from api_server.registry import ModelRegistry
 from tests.unit.auth.fakes import ListSink
-from tests.unit.scripted_engine import ScriptedEngine
+from tests.unit.scripted_engine import ScriptedEngine, running_engine
 
 
 def _test_models(engine_url: str, dead_url: str) -> str:
@@ -62,10 +62,8 @@ def _request_log_spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def scripted_engine() -> Iterator[ScriptedEngine]:
-    engine = ScriptedEngine()
-    engine.start()
-    yield engine
-    engine.stop()
+    with running_engine() as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,6 +203,17 @@ class ScriptedEngine:
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
+
+
+@contextmanager
+def running_engine() -> Iterator[ScriptedEngine]:
+    """A scripted engine serving on a free port while the block runs."""
+    engine = ScriptedEngine()
+    engine.start()
+    try:
+        yield engine
+    finally:
+        engine.stop()
 
 
 async def _respond(send: Any, script: Scripted) -> None:

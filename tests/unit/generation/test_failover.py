@@ -19,17 +19,20 @@ from api_server.registry import ModelSpec
 from api_server.state import build_runtime
 from api_server.tools import build_tool_parser
 from tests.unit.recording_observer import RecordingObserver
-from tests.unit.scripted_engine import Scripted, ScriptedEngine, sse_completion_stream
+from tests.unit.scripted_engine import (
+    Scripted,
+    ScriptedEngine,
+    running_engine,
+    sse_completion_stream,
+)
 
 PROMPT = "<|im_start|>user\nCapital of France?<|im_end|>\n<|im_start|>assistant\n"
 
 
 @pytest.fixture(scope="module")
 def second_engine() -> Iterator[ScriptedEngine]:
-    engine = ScriptedEngine()
-    engine.start()
-    yield engine
-    engine.stop()
+    with running_engine() as engine:
+        yield engine
 
 
 @pytest.fixture
