@@ -155,11 +155,13 @@ class Settings(BaseSettings):
     # the tenant served the fewest tokens over admission_fairness_window_s. Past
     # admission_queue_max_depth waiting requests a newcomer gets 429 queue_full; one that
     # waited admission_queue_max_wait_s (or its request timeout) 503 queue_timeout, both with
-    # Retry-After. A model without any saturation signal never queues. Off: a model's
-    # max_concurrency refuses with 429 instead, and nothing else holds requests back.
+    # Retry-After. None: a request waits as long as its own timeout allows, as it would have
+    # in the engine's queue (a shorter cap turns a burst on a slow engine into 503s). A
+    # model without any saturation signal never queues. Off: a model's max_concurrency
+    # refuses with 429 instead, and nothing else holds requests back.
     admission_queue_enabled: bool = True
     admission_queue_max_depth: int = Field(default=256, ge=0)
-    admission_queue_max_wait_s: PositiveFloat = 20.0
+    admission_queue_max_wait_s: PositiveFloat | None = None
     admission_fairness_window_s: PositiveFloat = 60.0
     # Slots of each replica that does not say (vLLM, MAX; llama.cpp's total_slots are
     # learnt), unless the model's engine.slots_per_replica sets them; None: only the

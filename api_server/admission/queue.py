@@ -94,7 +94,7 @@ class FairQueue:
         free_slots: FreeSlots,
         *,
         max_depth: int,
-        max_wait_s: float,
+        max_wait_s: float | None,
         usage: AttainedService,
         observer: QueueObserver,
         recheck_s: float,
@@ -140,9 +140,7 @@ class FairQueue:
                 retry_after_s=self.retry_after_s(),
             )
         loop = asyncio.get_running_loop()
-        give_up_at = loop.time() + self.max_wait_s
-        if deadline_at is not None:
-            give_up_at = min(give_up_at, deadline_at - _BEFORE_DEADLINE_S)
+        give_up_at = self._give_up_at(loop.time(), deadline_at)
         waiter = _Waiter(
             tenant, priority, next(self._sequence), self._clock(), loop.create_future()
         )
@@ -200,6 +198,16 @@ class FairQueue:
             else (1 - _HOLD_WEIGHT) * self.mean_hold_s + _HOLD_WEIGHT * held_s
         )
         self.dispatch()
+
+    def _give_up_at(self, now: float, deadline_at: float | None) -> float | None:
+        """The sooner of the queue's maximum wait and the request's deadline; None: neither
+        bounds it (only the queue's depth does)."""
+        bounds = []
+        if self.max_wait_s is not None:
+            bounds.append(now + self.max_wait_s)
+        if deadline_at is not None:
+            bounds.append(deadline_at - _BEFORE_DEADLINE_S)
+        return min(bounds, default=None)
 
     def retry_after_s(self) -> float:
         """When a refused request might find room: the waiters ahead of it served

@@ -20,7 +20,6 @@ from bench.routing.fairness import FairnessResult, create_key, measure_fairness
 from bench.routing.prefix import PolicyRun, measure_prefix
 from bench.routing.stack import (
     ENGINES,
-    PATIENT_ADMISSION,
     THREADS_PER_REPLICA,
     StackOptions,
     gateway_url,
@@ -73,9 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_failover(args: argparse.Namespace, folder: Path) -> FailoverResult:
-    options = StackOptions(
-        parallel=args.failover_parallel, workers=args.workers, settings=PATIENT_ADMISSION
-    )
+    options = StackOptions(parallel=args.failover_parallel, workers=args.workers)
     with replica_stack(folder, options) as stack:
         result = asyncio.run(
             measure_failover(

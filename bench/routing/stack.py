@@ -26,11 +26,6 @@ ENGINES = ("engine", "engine2")
 THREADS_PER_REPLICA = max(1, (os.cpu_count() or 2) // 2)
 
 
-# The admission queue's 20 s wait suits interactive traffic; a burst of dozens of streams on
-# a few CPU slots waits longer, and a 503 queue_timeout would hide what failover does.
-PATIENT_ADMISSION = {"INFERSTACK_ADMISSION_QUEUE_MAX_WAIT_S": "900"}
-
-
 @dataclass(frozen=True)
 class StackOptions:
     parallel: int  # llama-server slots per replica

@@ -83,9 +83,6 @@ def gateway_url(replicas: list[Replica], tmp_path_factory: pytest.TempPathFactor
     env = {
         "INFERSTACK_MODELS_FILE": str(folder / "models.yaml"),
         "INFERSTACK_REQUEST_LOG_SPOOL_DIR": str(folder / "spool"),
-        # Nineteen streams queue for two slots: longer than the admission queue's 20 s on a
-        # busy machine, and a queue_timeout is not what this test is about.
-        "INFERSTACK_ADMISSION_QUEUE_MAX_WAIT_S": "900",
     }
     with own_gateway(env, folder / "gateway.log") as url:
         yield url

@@ -33,7 +33,7 @@ def fair_queue(
     slots: int | None,
     *,
     max_depth: int = 10,
-    max_wait_s: float = 60.0,
+    max_wait_s: float | None = 60.0,
     recheck_s: float = 60.0,
     reserved: int = 0,
     clock: ManualClock | None = None,
@@ -239,6 +239,24 @@ async def test_the_requests_own_deadline_bounds_its_wait() -> None:
     with pytest.raises(QueueTimeoutError):
         await queue.acquire("a", "normal", deadline_at=past)
     assert not queue.waiting
+    holder.release()
+
+
+async def test_without_a_maximum_a_request_waits_until_its_deadline() -> None:
+    """No admission_queue_max_wait_s: the queue does not cut a wait the request's own
+    timeout still allows (a burst on a slow engine is served, not refused)."""
+    queue, _, _ = fair_queue(1, max_wait_s=None)
+    holder = await queue.acquire("x", "normal")
+    deadline = asyncio.get_running_loop().time() + 3600
+    waiting = asyncio.create_task(queue.acquire("a", "normal", deadline_at=deadline))
+    await until(lambda: len(queue.waiting) == 1)
+    holder.release()
+    (await waiting).release()
+    assert queue.admitted == 0
+    past = asyncio.get_running_loop().time()
+    holder = await queue.acquire("x", "normal")
+    with pytest.raises(QueueTimeoutError):
+        await queue.acquire("a", "normal", deadline_at=past)
     holder.release()
 
 
