@@ -152,7 +152,8 @@ class Settings(BaseSettings):
     # The admission queue (api_server/admission), per model in each gateway process: while
     # every replica of a model is saturated (gateway requests >= its slots, or the engine
     # queueing or answering 429), requests wait here, highest X-Priority class first, then
-    # the tenant served the fewest tokens over admission_fairness_window_s. Past
+    # the tenant served the fewest tokens (a virtual token counter, which starts a tenant
+    # level with those being served; one quiet for admission_fairness_window_s is forgotten). Past
     # admission_queue_max_depth waiting requests a newcomer gets 429 queue_full; one that
     # waited admission_queue_max_wait_s (or its request timeout) 503 queue_timeout, both with
     # Retry-After. None: a request waits as long as its own timeout allows, as it would have

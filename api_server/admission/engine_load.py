@@ -17,7 +17,7 @@ from api_server.admission.capacity import ReplicaLoad, free_slots
 from api_server.admission.control import AdmissionControl
 from api_server.admission.metrics import AdmissionMetrics
 from api_server.admission.queue import FairQueue, FreeSlots
-from api_server.admission.usage import AttainedService
+from api_server.admission.usage import ServiceCounters
 from api_server.config import Settings
 from api_server.engines.client import EngineReplica
 from api_server.engines.pool import EnginePool
@@ -76,7 +76,7 @@ def build_admission_control(
             ),
             max_depth=settings.admission_queue_max_depth,
             max_wait_s=settings.admission_queue_max_wait_s,
-            usage=AttainedService(settings.admission_fairness_window_s, clock),
+            usage=ServiceCounters(settings.admission_fairness_window_s, clock),
             observer=metrics,
             recheck_s=settings.admission_recheck_s,
             reserved=settings.admission_reserved_slots,

@@ -2,13 +2,13 @@
 busy, requests wait here instead of piling into the engines' own first-come queues.
 
 Who goes next, whenever a slot frees (a request ends) or the engines' signals change: the
-highest priority class first; within a class the tenant that was served the fewest tokens
-over the fairness window (least attained service), then the one with the fewest requests in
-service now (which decides before anyone has finished); first come, first served within a
-tenant. Waiting is bounded: past `max_depth` waiting requests a newcomer is refused at once
-(QueueFullError, 429), and a request that waited `max_wait_s`, or until its own deadline, is
-refused then (QueueTimeoutError, 503); both carry a Retry-After estimated from how long
-requests have been holding their slots.
+highest priority class first; within a class the tenant with the lowest virtual token
+counter (least attained service: `usage.ServiceCounters`), then the one with the fewest
+requests in service now; first come, first served within a tenant. Waiting is bounded:
+past `max_depth` waiting requests a newcomer is refused at once (QueueFullError, 429), and
+a request that waited `max_wait_s`, or until its own deadline, is refused then
+(QueueTimeoutError, 503); both carry a Retry-After estimated from how long requests have
+been holding their slots.
 
 A slot is handed over at the moment it is granted: the queue counts it as taken from then
 until `Slot.release`, and a waiter cancelled (its client left) after being granted gives it
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from api_server.admission.priority import rank
-from api_server.admission.usage import AttainedService
+from api_server.admission.usage import ServiceCounters
 from api_server.errors import QueueFullError, QueueTimeoutError
 from api_server.priority_classes import PRIORITY_CLASSES, PriorityClass
 
@@ -95,7 +95,7 @@ class FairQueue:
         *,
         max_depth: int,
         max_wait_s: float | None,
-        usage: AttainedService,
+        usage: ServiceCounters,
         observer: QueueObserver,
         recheck_s: float,
         reserved: int = 0,
@@ -104,7 +104,7 @@ class FairQueue:
         """`recheck_s`: how often a waiter asks `free_slots` again on its own, for capacity
         that appears without a request ending (an engine's queue drained). `reserved`: the
         last free slots a tenant already in service may not take while a tenant served less
-        is active (served in the window, or in service): a lighter tenant's next request
+        is active (seen within the fairness window, or in service): a lighter tenant's next request
         finds a slot at once instead of waiting for a heavy one's to end."""
         self.model = model
         self._free_slots = free_slots
@@ -130,6 +130,9 @@ class FairQueue:
         """A slot for one request: at once while the replicas have room and nobody waits,
         else after waiting its turn. `deadline_at` (the event loop's clock): the request's
         own deadline, which bounds the wait when sooner than the queue's maximum."""
+        waiting_tenants = {waiter.tenant for waiter in self.waiting}
+        if tenant not in waiting_tenants:
+            self.usage.arrive(tenant, waiting_tenants)
         if not self.waiting and self._may_take(tenant, self._room()):
             return self._take(tenant, priority, waited_s=0.0)
         if len(self.waiting) >= self.max_depth:
@@ -190,7 +193,7 @@ class FairQueue:
         self.in_service[slot.tenant] -= 1
         if self.in_service[slot.tenant] <= 0:
             del self.in_service[slot.tenant]
-        self.usage.add(slot.tenant, tokens)
+        self.usage.charge(slot.tenant, tokens)
         held_s = self._clock() - slot.granted_at
         self.mean_hold_s = (
             held_s
@@ -248,6 +251,7 @@ class FairQueue:
     def _take(self, tenant: str, priority: PriorityClass, waited_s: float) -> Slot:
         self.admitted += 1
         self.in_service[tenant] += 1
+        self.usage.admitted(tenant)
         self._observer.waited(self.model, priority, waited_s)
         return Slot(self, tenant, priority, self._clock(), waited_s)
 

@@ -1,6 +1,16 @@
-"""Attained service: the tokens each tenant was served over a sliding window, which the fair
-queue serves least-first. Counted in this process, at each request's end, from the prompt and
-completion tokens its log row holds.
+"""Attained service as virtual token counters, which the fair queue serves least-first.
+
+The Virtual Token Counter of Sheng et al., "Fairness in Serving Large Language Models"
+(OSDI 2024): each tenant's counter grows by the tokens it is served (prompt and completion,
+from the request's log row, at its end). A tenant that arrives with nothing waiting is
+lifted level with the tenants waiting (the least of their counters) or, with nobody
+waiting, with the tenant admitted last: time spent idle is no credit, and being served
+while nobody else wanted the model is no debt. A light tenant that starts beside a heavy
+one is therefore served first at once, whatever either did before, and the counters of
+tenants competing never drift apart by more than about one request's tokens.
+
+A tenant quiet for `forget_after_s` is forgotten (it comes back level with the others, as
+anyone new does), so memory follows the tenants active lately.
 
 Per process on purpose: the choice is made on every freed slot, on the event loop, so it
 cannot wait for Redis; with several gateway processes each sees about the same share of
@@ -9,49 +19,57 @@ every tenant's traffic, so each one's ranking is the same as a shared one's woul
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 
 
-class AttainedService:
-    """Tokens served per tenant in the last `window_s` seconds of `clock` (monotonic).
+class ServiceCounters:
+    """Virtual token counters per tenant, on `clock` (monotonic seconds)."""
 
-    One deque of charges in time order for every tenant together: expiring the oldest is
-    O(1) each, and a tenant gone quiet leaves nothing behind once its charges expire."""
-
-    def __init__(self, window_s: float, clock: Callable[[], float]) -> None:
-        self.window_s = window_s
+    def __init__(self, forget_after_s: float, clock: Callable[[], float]) -> None:
+        self.forget_after_s = forget_after_s
         self._clock = clock
-        self._charges: deque[tuple[float, str, int]] = deque()
-        self._totals: dict[str, int] = {}
+        # tenant → (counter, last seen); least recently seen first, for O(1) forgetting.
+        self._tenants: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self._level = 0  # the counter of the tenant admitted last
 
-    def add(self, tenant: str, tokens: int) -> None:
-        self._expire()
-        if tokens > 0:
-            self._charges.append((self._clock(), tenant, tokens))
-            self._totals[tenant] = self._totals.get(tenant, 0) + tokens
+    def arrive(self, tenant: str, waiting: Iterable[str]) -> None:
+        """`tenant` sends a request while it has none waiting; `waiting`: the tenants
+        that do have some waiting."""
+        self._forget()
+        floor = min((self.of(other) for other in waiting if other != tenant), default=None)
+        self._set(tenant, max(self.of(tenant), self._level if floor is None else floor))
+
+    def admitted(self, tenant: str) -> None:
+        """One of `tenant`'s requests got a slot: where the next arrival to an empty
+        queue starts."""
+        self._level = self.of(tenant)
+
+    def charge(self, tenant: str, tokens: int) -> None:
+        """`tokens` served to `tenant` (a request ended). One forgotten while its request
+        ran picks up where the others are."""
+        self._forget()
+        start = self._tenants[tenant][0] if tenant in self._tenants else self._level
+        self._set(tenant, start + max(tokens, 0))
 
     def of(self, tenant: str) -> int:
-        self._expire()
-        return self._totals.get(tenant, 0)
-
-    def tenants(self) -> int:
-        """How many tenants have tokens in the window."""
-        self._expire()
-        return len(self._totals)
+        entry = self._tenants.get(tenant)
+        return entry[0] if entry is not None else 0
 
     def tenant_names(self) -> set[str]:
-        """The tenants with tokens in the window."""
-        self._expire()
-        return set(self._totals)
+        """The tenants seen within `forget_after_s`."""
+        self._forget()
+        return set(self._tenants)
 
-    def _expire(self) -> None:
-        oldest_kept = self._clock() - self.window_s
-        charges, totals = self._charges, self._totals
-        while charges and charges[0][0] <= oldest_kept:
-            _, tenant, tokens = charges.popleft()
-            left = totals[tenant] - tokens
-            if left:
-                totals[tenant] = left
-            else:
-                del totals[tenant]
+    def _set(self, tenant: str, counter: int) -> None:
+        self._tenants[tenant] = (counter, self._clock())
+        self._tenants.move_to_end(tenant)
+
+    def _forget(self) -> None:
+        oldest_kept = self._clock() - self.forget_after_s
+        tenants = self._tenants
+        while tenants:
+            tenant, (_, seen) = next(iter(tenants.items()))
+            if seen > oldest_kept:
+                return
+            del tenants[tenant]

@@ -14,7 +14,7 @@ from api_server.admission.control import (
 )
 from api_server.admission.metrics import AdmissionMetrics
 from api_server.admission.queue import FairQueue
-from api_server.admission.usage import AttainedService
+from api_server.admission.usage import ServiceCounters
 from api_server.logs.record import RequestLogRecord
 
 
@@ -24,7 +24,7 @@ def queue(slots: int) -> FairQueue:
         lambda admitted: slots - admitted,
         max_depth=4,
         max_wait_s=60,
-        usage=AttainedService(60, lambda: 0.0),
+        usage=ServiceCounters(60, lambda: 0.0),
         observer=AdmissionMetrics(CollectorRegistry()),
         recheck_s=60,
     )

@@ -112,6 +112,6 @@ async def test_every_local_model_gets_a_queue_with_the_settings(
     control = build_admission_control(settings, models, AdmissionMetrics(CollectorRegistry()))
     assert control is not None and list(control.queues) == ["local"]
     queue = control.queues["local"]
-    assert (queue.max_depth, queue.max_wait_s, queue.usage.window_s) == (7, 3, 30)
+    assert (queue.max_depth, queue.max_wait_s, queue.usage.forget_after_s) == (7, 3, 30)
     off = Settings(admission_queue_enabled=False)
     assert build_admission_control(off, models, AdmissionMetrics(CollectorRegistry())) is None

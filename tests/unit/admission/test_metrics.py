@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry
 
 from api_server.admission.metrics import AdmissionMetrics
 from api_server.admission.queue import FairQueue
-from api_server.admission.usage import AttainedService
+from api_server.admission.usage import ServiceCounters
 
 
 async def test_depth_is_sampled_per_model_and_class() -> None:
@@ -19,7 +19,7 @@ async def test_depth_is_sampled_per_model_and_class() -> None:
         lambda admitted: 0,
         max_depth=4,
         max_wait_s=60,
-        usage=AttainedService(60, lambda: 0.0),
+        usage=ServiceCounters(60, lambda: 0.0),
         observer=metrics,
         recheck_s=60,
     )

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from api_server.admission.metrics import AdmissionMetrics
 from api_server.admission.queue import FairQueue, Slot, waiting_by_class
-from api_server.admission.usage import AttainedService
+from api_server.admission.usage import ServiceCounters
 from api_server.errors import QueueFullError, QueueTimeoutError
 from api_server.priority_classes import PriorityClass
 from tests.unit.admission.clock import ManualClock
@@ -46,7 +46,7 @@ def fair_queue(
         room,
         max_depth=max_depth,
         max_wait_s=max_wait_s,
-        usage=AttainedService(60.0, clock),
+        usage=ServiceCounters(60.0, clock),
         observer=AdmissionMetrics(registry),
         recheck_s=recheck_s,
         reserved=reserved,
@@ -133,18 +133,38 @@ async def test_higher_classes_go_first_then_first_come_within_a_class() -> None:
     assert order == ["high-1", "normal-1", "normal-2", "low-1", "low-2"]
 
 
-async def test_the_tenant_served_fewest_tokens_goes_first() -> None:
+async def test_past_use_of_an_idle_model_is_no_debt() -> None:
+    """A light tenant that had the model to itself, then starts beside a heavy one, waits
+    about one request's tokens, not until the heavy one has caught up on its whole past."""
     queue, _, _ = fair_queue(1)
-    queue.usage.add("heavy", 5000)
-    queue.usage.add("light", 50)
-    holder = await queue.acquire("x", "normal")
+    for _ in range(10):
+        (await queue.acquire("light", "normal")).release(100)
+    holder = await queue.acquire("heavy", "normal")  # starts level with light's last admission
     order = await served_in_order(
         queue,
         holder,
         [("heavy-1", "heavy", "normal"), ("heavy-2", "heavy", "normal"),
-         ("light-1", "light", "normal"), ("new-1", "new", "normal")],
+         ("light-1", "light", "normal"), ("heavy-3", "heavy", "normal")],
+        tokens=100,
     )  # fmt: skip
-    assert order == ["new-1", "light-1", "heavy-1", "heavy-2"]
+    assert order == ["heavy-1", "heavy-2", "light-1", "heavy-3"]
+
+
+async def test_time_spent_idle_is_no_credit() -> None:
+    """A tenant back from a quiet spell does not jump ahead of one served meanwhile."""
+    queue, _, _ = fair_queue(1)
+    (await queue.acquire("returning", "normal")).release(100)
+    for _ in range(10):
+        (await queue.acquire("busy", "normal")).release(100)
+    holder = await queue.acquire("x", "normal")
+    order = await served_in_order(
+        queue,
+        holder,
+        [("busy-1", "busy", "normal"), ("returning-1", "returning", "normal"),
+         ("busy-2", "busy", "normal")],
+        tokens=100,
+    )  # fmt: skip
+    assert order == ["busy-1", "returning-1", "busy-2"]
 
 
 async def test_tokens_charged_at_each_end_let_a_light_tenant_overtake_a_heavy_backlog() -> None:
@@ -163,12 +183,15 @@ async def test_tokens_charged_at_each_end_let_a_light_tenant_overtake_a_heavy_ba
 
 async def test_a_class_outranks_attained_service() -> None:
     queue, _, _ = fair_queue(1)
-    queue.usage.add("heavy", 5000)
     holder = await queue.acquire("x", "normal")
     order = await served_in_order(
-        queue, holder, [("light-low", "light", "low"), ("heavy-normal", "heavy", "normal")]
-    )
-    assert order == ["heavy-normal", "light-low"]
+        queue,
+        holder,
+        [("heavy-1", "heavy", "normal"), ("light-low", "light", "low"),
+         ("heavy-2", "heavy", "normal")],
+        tokens=5000,
+    )  # fmt: skip
+    assert order == ["heavy-1", "heavy-2", "light-low"]
 
 
 async def test_with_equal_service_the_tenant_with_fewer_in_service_goes_first() -> None:
@@ -182,16 +205,20 @@ async def test_with_equal_service_the_tenant_with_fewer_in_service_goes_first() 
     busy.release()
 
 
-async def test_attained_service_expires_with_the_window() -> None:
+async def test_a_tenant_quiet_for_the_window_is_forgotten() -> None:
     clock = ManualClock()
     queue, _, _ = fair_queue(1, clock=clock)
-    queue.usage.add("old", 5000)
+    queue.usage.charge("old", 5000)
     clock.now += 61  # past the 60 s window: "old" is as fresh as anyone
     holder = await queue.acquire("x", "normal")
     order = await served_in_order(
-        queue, holder, [("old-1", "old", "normal"), ("other-1", "other", "normal")]
-    )
-    assert order == ["old-1", "other-1"]
+        queue,
+        holder,
+        [("other-1", "other", "normal"), ("old-1", "old", "normal"),
+         ("other-2", "other", "normal")],
+        tokens=100,
+    )  # fmt: skip
+    assert order == ["other-1", "old-1", "other-2"]
 
 
 async def test_a_full_queue_refuses_with_429_and_retry_after() -> None:
@@ -373,7 +400,7 @@ async def test_the_last_slot_waits_for_a_lighter_tenant_while_one_is_active() ->
     for slot in alone:
         slot.release(100)
     light = await queue.acquire("light", "normal")
-    light.release(5)  # the light tenant is active: served in the window
+    light.release(5)  # the light tenant is active: seen within the window
     held = [await queue.acquire("heavy", "normal") for _ in range(2)]
     third = asyncio.create_task(queue.acquire("heavy", "normal"))
     await until(lambda: len(queue.waiting) == 1)
