@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
+from api_server.background_writes import BackgroundWrites
 from api_server.cache.stored_events import (
     RecordingError,
     TimedEvent,
@@ -54,8 +55,7 @@ class ExactCache:
         self.timeout_s = timeout_s
         self.default_ttl_s = default_ttl_s
         self.replay_max_ms = replay_max_ms
-        self.max_pending_stores = max_pending_stores
-        self._pending: set[asyncio.Task[None]] = set()
+        self._stores = BackgroundWrites(limit=max_pending_stores)
 
     async def get(self, key: str) -> list[TimedEvent] | None:
         try:
@@ -73,17 +73,12 @@ class ExactCache:
             return None
 
     def store_later(self, key: str, events: list[TimedEvent], ttl_s: int) -> None:
-        if len(self._pending) >= self.max_pending_stores:
+        if not self._stores.start(self._store(key, encode_recording(events), ttl_s)):
             self._failed("store_dropped", None)
-            return
-        task = asyncio.create_task(self._store(key, encode_recording(events), ttl_s))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
 
     async def drain(self) -> None:
         """Wait for the stores already started (shutdown, tests)."""
-        while self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._stores.drain()
 
     async def _store(self, key: str, payload: bytes, ttl_s: int) -> None:
         try:

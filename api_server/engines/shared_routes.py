@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from api_server.background_writes import BackgroundWrites
+
 logger = logging.getLogger(__name__)
 
 _FAILURES = (RedisError, OSError, TimeoutError)
@@ -54,7 +56,8 @@ class SharedRoutes:
         self.ttl_s = ttl_s
         self.open_s = open_s
         self._prefix = f"isk:route:{model}:"
-        self._pending: set[asyncio.Task[None]] = set()
+        # Routing memory is a hint: with Redis behind, writes are dropped, not queued.
+        self._writes = BackgroundWrites(limit=_MAX_PENDING_WRITES)
 
     async def recall(self, keys: Sequence[int], known: int, session: int | None) -> Recalled:
         """Look up `keys` beyond the `known` blocks this process holds, the session, and
@@ -94,18 +97,10 @@ class SharedRoutes:
         self._write([self._breaker(replica)], "1", max(1, round(self.open_s)))
 
     async def drain(self) -> None:
-        while self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._writes.drain()
 
     def _write(self, names: list[str], value: str, ttl_s: int) -> None:
-        if len(self._pending) >= _MAX_PENDING_WRITES:
-            return  # Redis is behind: routing memory is a hint, not worth a queue
-        try:
-            task = asyncio.get_running_loop().create_task(self._set(names, value, ttl_s))
-        except RuntimeError:
-            return
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._writes.start(self._set(names, value, ttl_s))
 
     async def _set(self, names: list[str], value: str, ttl_s: int) -> None:
         try:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from prometheus_client import CollectorRegistry, Counter
 from redis.exceptions import RedisError
 
+from api_server.background_writes import BackgroundWrites
 from api_server.errors import ModelOverloadedError, RateLimitExceededError
 from api_server.ratelimit.concurrency import ModelConcurrency
 from api_server.ratelimit.headers import rate_limit_headers
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _FAILURES = (RedisError, OSError, TimeoutError)
+# Token charges under way at most; past it Redis is far behind and a charge is dropped
+# (counted in inferstack_ratelimit_errors_total), not queued without end.
+_MAX_PENDING_TOKEN_RECORDS = 1024
 
 
 class LimitedModel(Protocol):
@@ -92,7 +96,7 @@ class RateLimiter:
         self.default_rpm = default_rpm
         self.default_tpm = default_tpm
         self.concurrency = ModelConcurrency()
-        self._pending: set[asyncio.Task[None]] = set()
+        self._token_records = BackgroundWrites(limit=_MAX_PENDING_TOKEN_RECORDS)
 
     async def admit(
         self,
@@ -155,13 +159,9 @@ class RateLimiter:
 
     def record_tokens_later(self, caller: str, tokens: int) -> None:
         """Off the response path: the client has its answer already."""
-        try:
-            task = asyncio.get_running_loop().create_task(self._record_tokens(caller, tokens))
-        except RuntimeError:  # a stream closed outside the loop (interpreter shutdown)
+        if not self._token_records.start(self._record_tokens(caller, tokens)):
+            # Redis far behind, or a stream closed outside the loop (interpreter shutdown).
             self._failed("record_tokens", None)
-            return
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
 
     async def _record_tokens(self, caller: str, tokens: int) -> None:
         assert self.window is not None
@@ -172,8 +172,7 @@ class RateLimiter:
             self._failed("record_tokens", exc)
 
     async def drain(self) -> None:
-        while self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._token_records.drain()
 
     def _failed(self, operation: str, exc: BaseException | None) -> None:
         self.metrics.errors.labels(operation).inc()

@@ -39,7 +39,7 @@ FLOORS: tuple[frozenset[str], ...] = tuple(
         "chat validation",
         "client_schemas",  # a client's JSON schemas (tools, response_format), checked safely
         "errors sse log_format shared_file drop_report metrics arg_types pg_schema pg_errors"
-        " priority_classes api_server",
+        " priority_classes background_writes api_server",
     )
 )
 
