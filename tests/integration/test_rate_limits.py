@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from stackctl.api import NativeStack
 from tests.integration.own_gateway import create_key, gateway_env, own_gateway
@@ -88,11 +89,21 @@ def test_two_gateways_let_exactly_60_of_100_concurrent_requests_through(
     assert remaining == list(range(60))  # each admission saw every other one, on both gateways
 
 
+def until_charged(client: redis.Redis, caller: str, tokens: int) -> None:
+    """Wait until the rate limiter's Redis holds `tokens` charged to `caller` this minute."""
+    deadline = time.monotonic() + 30
+    name = f"inferstack:rl:{{{caller}}}:tokens"
+    while (charged := sum(int(n) for n in client.hvals(name))) < tokens:
+        assert time.monotonic() < deadline, f"{charged} of {tokens} tokens charged after 30 s"
+        time.sleep(0.01)
+
+
 def test_tokens_per_minute_are_reconciled_after_each_answer(
     two_gateways: list[str], env: dict[str, str]
 ) -> None:
-    _, key = create_key(env, "--name", "rl-tpm", "--tpm", "40")
+    key_id, key = create_key(env, "--name", "rl-tpm", "--tpm", "40")
     auth = {"Authorization": f"Bearer {key}"}
+    charges = redis.Redis.from_url(env["INFERSTACK_REDIS_URL"])
     remaining, used = [], 0
     for attempt in range(20):
         url = two_gateways[attempt % 2]
@@ -103,7 +114,9 @@ def test_tokens_per_minute_are_reconciled_after_each_answer(
             break
         assert response.status_code == 200
         used += response.json()["usage"]["total_tokens"]
-        time.sleep(0.2)  # the charge lands just after the answer
+        # The charge lands just after the answer (off the response path): the next request
+        # must see it, or the test would measure the race rather than the count.
+        until_charged(charges, f"key:{key_id}", used)
     assert response.status_code == 429, remaining
     assert used >= 40 and remaining[-1] == 0
     assert remaining == sorted(remaining, reverse=True) and remaining[0] == 40
