@@ -26,6 +26,7 @@ from tests.unit.auth.hung_services import IdentityProvider
 
 IDP = "https://idp.example"
 GUARD_S = 20  # far above every timeout below: only a stall reaches it
+HANG_TIMEOUT_S = 0.3  # how long a fetch from the hanging provider waits
 PRIVATE = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
@@ -53,7 +54,8 @@ def settings(url: str, **overrides: Any) -> Settings:
         "jwt_jwks_url": url,
         "jwt_audience": "inferstack",
         "jwt_issuer": IDP,
-        "jwt_jwks_timeout_s": 0.3,
+        # Ample for the local provider on a loaded machine; the hanging cases set their own.
+        "jwt_jwks_timeout_s": 10,
         **overrides,
     }
     return Settings(**values)
@@ -86,7 +88,9 @@ async def test_a_hanging_identity_provider_is_one_bounded_fetch_then_503s(
     idp: IdentityProvider,
 ) -> None:
     idp.hang.set()
-    verifier = JwtVerifier(settings(idp.url, jwt_jwks_refresh_min_s=3600))
+    verifier = JwtVerifier(
+        settings(idp.url, jwt_jwks_refresh_min_s=3600, jwt_jwks_timeout_s=HANG_TIMEOUT_S)
+    )
     async with asyncio.timeout(GUARD_S):
         results = await asyncio.gather(
             *(verifier.verify(token()) for _ in range(5)), return_exceptions=True
@@ -102,6 +106,8 @@ async def test_cached_keys_keep_working_while_the_provider_hangs(idp: IdentityPr
         settings(idp.url, jwt_jwks_cache_s=0.000001, jwt_jwks_refresh_min_s=0.000001)
     )
     assert (await verifier.verify(token())).name == "alice"
+    assert verifier.jwks is not None
+    verifier.jwks.timeout_s = HANG_TIMEOUT_S  # keys in hand: now the provider hangs
     idp.hang.set()
     async with asyncio.timeout(GUARD_S):
         # Stale keys are served while one refresh (which hangs) runs in the background;
@@ -137,7 +143,8 @@ def test_unknown_kid_is_a_401_in_each_clients_envelope(
 def test_no_keys_at_all_is_a_503(idp: IdentityProvider, models_file: Path) -> None:
     idp.hang.set()
     app = create_app(
-        settings(idp.url, models_file=models_file), ModelRegistry.from_file(models_file)
+        settings(idp.url, models_file=models_file, jwt_jwks_timeout_s=HANG_TIMEOUT_S),
+        ModelRegistry.from_file(models_file),
     )
     with TestClient(app) as client:
         response = client.get("/v1/models", headers={"authorization": f"Bearer {token()}"})
