@@ -53,6 +53,10 @@ class SamplingParams:
     # None: no logprobs; k (0 to MAX_TOP_LOGPROBS): each token's logprob and its k likeliest
     # alternatives.
     logprobs: int | None = None
+    # vLLM's extension, which llama.cpp and MAX share: generate max_tokens whatever the
+    # model's end of turn (benchmarks want output lengths they chose). Only the client's own
+    # stop strings end it then.
+    ignore_eos: bool = False
 
 
 def bounded_stops(stops: Sequence[str], *, param: str) -> tuple[str, ...]:

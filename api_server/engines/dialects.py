@@ -41,7 +41,10 @@ def uses_native_completion(kind: EngineKind, request: CompletionRequest) -> bool
 
 
 def stop_strings(request: CompletionRequest) -> tuple[str, ...]:
-    """The template's end-of-turn strings and the client's own, each once."""
+    """The template's end-of-turn strings and the client's own, each once; with
+    ignore_eos the client's alone (the template's would end the answer at its turn's end)."""
+    if request.sampling.ignore_eos:
+        return request.sampling.stop
     return tuple(dict.fromkeys((*request.prompt.stop, *request.sampling.stop)))
 
 
@@ -82,6 +85,8 @@ def build_completion_body(
         "frequency_penalty": sampling.frequency_penalty,
     }
     body.update({key: value for key, value in optional.items() if value is not None})
+    if sampling.ignore_eos:  # the same field on llama.cpp (both endpoints), vLLM and MAX
+        body["ignore_eos"] = True
 
     if request.json_schema is not None:
         # llama.cpp turns `json_schema` into a grammar; vLLM (>= 0.10) takes structured

@@ -101,6 +101,7 @@ class SamplingFields(LenientModel):
     frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
     n: int | None = None
     user: str | None = None
+    ignore_eos: bool = False  # vLLM's extension: run to max_tokens past the end of turn
 
 
 class ChatCompletionRequest(SamplingFields):

@@ -154,6 +154,7 @@ def to_sampling(
         frequency_penalty=request.frequency_penalty,
         output_format=output_format,
         logprobs=_logprobs(request),
+        ignore_eos=request.ignore_eos,
     )
 
 

@@ -53,6 +53,12 @@ def anthropic_messages_body(
             "returns none",
             param="logprobs",
         )
+    if sampling.ignore_eos:
+        raise UnsupportedFeatureError(
+            f"ignore_eos is not available for model {model}: its Anthropic-style upstream "
+            "has no such setting",
+            param="ignore_eos",
+        )
     system = [m.content for m in conversation.messages if m.role == "system" and m.content]
     body: dict[str, Any] = {
         "model": model,

@@ -77,6 +77,8 @@ def openai_chat_body(
         body["logprobs"] = True
         if sampling.logprobs:
             body["top_logprobs"] = sampling.logprobs
+    if sampling.ignore_eos:  # vLLM-style servers take it; OpenAI's own API refuses it (400)
+        body["ignore_eos"] = True
     return body
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pytest
 import yaml
 
@@ -81,6 +82,27 @@ def test_the_three_engines_give_the_same_greedy_answers(gateway_url: str) -> Non
     assert pairs["vllm", "max"].rate >= 0.9
     for pair in (pairs["llamacpp", "vllm"], pairs["llamacpp", "max"]):
         assert pair.rate >= 0.25 and pair.mean_common_prefix >= 0.5
+
+
+@every_engine
+def test_ignore_eos_runs_each_engine_to_max_tokens(
+    client: openai.OpenAI, engine: RealEngine
+) -> None:
+    """A benchmark's fixed output length: with ignore_eos the answer runs on past the
+    model's end of turn, which it reaches early here without it."""
+    ask: dict[str, Any] = {
+        "model": engine.model,
+        "messages": [{"role": "user", "content": "Answer with one word: is water wet?"}],
+        "max_tokens": 24,
+        "temperature": 0,
+    }
+    natural = client.chat.completions.create(**ask)
+    forced = client.chat.completions.create(**ask, extra_body={"ignore_eos": True})
+    assert natural.usage is not None and forced.usage is not None
+    assert natural.choices[0].finish_reason == "stop", natural
+    assert natural.usage.completion_tokens < 24
+    assert forced.choices[0].finish_reason == "length", forced
+    assert forced.usage.completion_tokens == 24
 
 
 @pytest.fixture(scope="module")

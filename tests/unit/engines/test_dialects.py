@@ -22,6 +22,7 @@ from api_server.engines.dialects import (
     parse_native_completion_chunk,
     parse_queue_depth,
     parse_total_slots,
+    stop_strings,
 )
 from api_server.engines.types import CompletionChunk, CompletionRequest
 from api_server.prompts.base import FormattedPrompt
@@ -337,3 +338,14 @@ def test_overload_pause_follows_retry_after_within_bounds(
     retry_after: str | None, expected: float
 ) -> None:
     assert overload_pause_s(retry_after) == expected
+
+
+@pytest.mark.parametrize("kind", ["vllm", "llamacpp", "max"])
+def test_ignore_eos_goes_to_every_engine_and_drops_the_templates_stops(kind: EngineKind) -> None:
+    plain = build_completion_body(kind, "m", _request(), engine_adds_bos=False)
+    assert "ignore_eos" not in plain and plain["stop"] == ["<|eot_id|>", "<|eom_id|>"]
+    body = build_completion_body(kind, "m", _request(ignore_eos=True), engine_adds_bos=False)
+    assert body["ignore_eos"] is True and "stop" not in body
+    own_stop = _request(ignore_eos=True, stop=("END",))
+    assert stop_strings(own_stop) == ("END",)  # the client's own still end it
+    assert build_completion_body(kind, "m", own_stop, engine_adds_bos=False)["stop"] == ["END"]

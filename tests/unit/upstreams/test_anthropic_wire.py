@@ -70,6 +70,7 @@ def test_the_minimal_body() -> None:
     [
         (SamplingParams(max_tokens=64, output_format=OutputFormat()), "response_format"),
         (SamplingParams(max_tokens=64, logprobs=0), "logprobs"),
+        (SamplingParams(max_tokens=64, ignore_eos=True), "ignore_eos"),
     ],
 )
 def test_what_anthropic_has_not_is_refused_naming_the_model(

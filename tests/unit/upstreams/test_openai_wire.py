@@ -272,6 +272,11 @@ def test_text_deltas_and_usage() -> None:
     assert finished == Finished("stop", Usage(11, 2))
 
 
+def test_ignore_eos_is_sent_only_when_asked() -> None:
+    assert body(sampling=SamplingParams(max_tokens=8, ignore_eos=True))["ignore_eos"] is True
+    assert "ignore_eos" not in body(sampling=SamplingParams(max_tokens=8))
+
+
 def test_logprobs_are_asked_for_and_read_before_their_text() -> None:
     assert {"logprobs": True, "top_logprobs": 3}.items() <= body(
         sampling=SamplingParams(max_tokens=8, logprobs=3)
