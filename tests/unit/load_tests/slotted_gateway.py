@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+
+from tests.unit.scripted_engine import serve_in_thread
 
 
 class SlottedGateway:
@@ -85,20 +84,8 @@ class SlottedGateway:
         await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
 
     def start(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        config = uvicorn.Config(
-            self, host="127.0.0.1", port=self.port, log_level="error", lifespan="off",
-            backlog=2048,
-        )  # fmt: skip
-        self._server = uvicorn.Server(config)
-        threading.Thread(target=self._server.run, daemon=True).start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("slotted gateway did not start")
-            time.sleep(0.01)
+        # A deep listen backlog: an open loop past capacity opens many connections at once.
+        self._server, self.port = serve_in_thread(self, backlog=2048)
 
     def stop(self) -> None:
         if self._server is not None:
