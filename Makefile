@@ -44,12 +44,19 @@ NATIVE_WORKERS_ENV = $(if $(WORKERS),STACKCTL_GATEWAY_WORKERS=$(WORKERS)) \
 	$(if $(filter-out 1,$(WORKERS)),STACKCTL_GATEWAY_QDRANT_PATH=)
 # make load-test USERS=8 DURATION=60s SCENARIO=stream PROFILE=gpu
 # make load-test REQUESTS=200 CONCURRENCY=8 SCENARIO=all
+# make load-test RATE=4 SCENARIO=stream           open loop: 4 requests/s, Poisson arrivals
+# make load-test SWEEP=1,2,4 (or SWEEP=auto)       each rate for DURATION after WARMUP seconds
 USERS ?= 4
 SPAWN_RATE ?= 2
 # Unset: 30 s, or with REQUESTS= a 1 h cap (the run ends with its last request).
 DURATION ?=
 REQUESTS ?=
 CONCURRENCY ?=
+RATE ?=
+SWEEP ?=
+BURSTINESS ?= 1
+SEED ?= 0
+WARMUP ?= 5
 SCENARIO ?= mixed
 MODEL ?= SmolLM2-135M-Instruct
 PROFILE ?= cpu
@@ -60,7 +67,9 @@ endif
 LOAD_TEST_ARGS = --users $(USERS) --spawn-rate $(SPAWN_RATE) --scenario $(SCENARIO) \
 	--host $(HOST) --model $(MODEL) --profile $(PROFILE)
 LOAD_TEST_RUN_ARGS = $(if $(DURATION),--duration $(DURATION)) \
-	$(if $(REQUESTS),--requests $(REQUESTS)) $(if $(CONCURRENCY),--concurrency $(CONCURRENCY))
+	$(if $(REQUESTS),--requests $(REQUESTS)) $(if $(CONCURRENCY),--concurrency $(CONCURRENCY)) \
+	$(if $(RATE),--rate $(RATE)) $(if $(SWEEP),--sweep $(SWEEP)) \
+	$(if $(RATE)$(SWEEP),--burstiness $(BURSTINESS) --seed $(SEED) --warmup $(WARMUP))
 
 .DEFAULT_GOAL := help
 .PHONY: help install setup start start-native stop status logs build test test-unit \
@@ -160,7 +169,7 @@ bench: install engines model model-hf ## gateway overhead (fake engine, hosted-s
 	$(PY) -m bench.routing_decision
 	$(PY) -m bench.routing
 
-load-test: install ## Locust, headless, against the running stack: P50/P95/P99 report in load_tests/reports/
+load-test: install ## Locust vs the running stack: USERS= closed loop, RATE= or SWEEP=1,2,4|auto open loop (goodput, knee)
 	$(PY) -m load_tests run $(LOAD_TEST_RUN_ARGS) $(LOAD_TEST_ARGS)
 
 smoke: install ## seconds-long check of a running stack: health, models, chat, stream, an error (URL=)

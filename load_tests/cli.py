@@ -4,9 +4,12 @@
 at `--concurrency C`, and writes `load_tests/reports/<timestamp>/` (report.json, summary.txt,
 Locust's locust.html and locust_*.csv, and dashboard.png: the gateway's `/dashboard` as the
 load ends, when Chromium is installed), prints the summary and exits 1 when a threshold of
-the profile fails (2 when no report was written). `--scenario all` runs short, medium, long
-and stream in turn (`load_tests.suite`). `ui` starts Locust's web UI (http://127.0.0.1:8089)
-with the same options; the report is written when Locust is stopped (Ctrl-C).
+the profile fails (2 when no report was written). `--rate R` sends open-loop arrivals at R
+requests/s instead of users; `--sweep 1,2,4|auto` runs several rates and finds the highest
+that meets the profile's objectives (exit 1 when none does). `--scenario all` runs short,
+medium, long and stream in turn (`load_tests.suite`). `ui` starts Locust's web UI
+(http://127.0.0.1:8089) with the same options; the report is written when Locust is stopped
+(Ctrl-C).
 
 Locust runs as a child process (`python -m locust -f load_tests/locustfile.py`): its import
 monkey-patches the standard library with gevent, which this process stays clear of.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -25,12 +29,15 @@ from load_tests.dashboard import DashboardScreenshot
 from load_tests.prompts import SCENARIOS
 from load_tests.report import REPORTS
 from load_tests.suite import RunResult, run_suite
+from load_tests.sweep import AUTO, parse_rates
 from load_tests.thresholds import CONFIG, ConfigError, load_profile
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 TIMED_RUN = "30s"  # --duration of a --users run
 REQUESTS_CAP = "1h"  # a --requests run ends with its N-th request; this only bounds a hang
 THINK_TIME = 0.5  # --think-time of a --users run; a --requests run sends back to back
+WARMUP_S = 5.0  # --warmup of each open-loop rate
+DURATION_PARTS = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
 
 def _positive(text: str) -> int:
@@ -38,6 +45,34 @@ def _positive(text: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
     return number
+
+
+def _rates(text: str) -> str:
+    try:
+        parse_rates(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text.strip()
+
+
+def _above_zero(text: str) -> float:
+    number = float(text)
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {number:g}")
+    return number
+
+
+def duration_seconds(text: str) -> float:
+    """`30s`, `2m`, `1h30m` or plain seconds, as Locust's --run-time reads them."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = DURATION_PARTS.fullmatch(text.strip())
+    if not text.strip() or parts is None:
+        raise ValueError(f"not a duration: {text!r} (30s, 2m, 1h30m)")
+    hours, minutes, seconds = (int(part or 0) for part in parts.groups())
+    return float(hours * 3600 + minutes * 60 + seconds)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,9 +123,32 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-screenshot", action="store_true", help="no dashboard.png of {host}/dashboard"
     )
+    arrivals = run.add_argument_group(
+        "open-loop arrivals", "requests sent on a seeded schedule, however fast answers come"
+    )
+    arrivals.add_argument(
+        "--rate", type=_above_zero, help="requests/s (--duration measured after --warmup)"
+    )
+    arrivals.add_argument(
+        "--sweep", type=_rates, metavar="R1,R2,...|auto",
+        help="each rate in turn for --duration; auto: double from --sweep-start until the "
+        "profile's objectives fail, then bisect (3 steps)",
+    )  # fmt: skip
+    arrivals.add_argument(
+        "--burstiness", type=_above_zero, default=1.0,
+        help="gamma shape of the gaps (1: Poisson, <1 bursty, >1 even; vLLM's --burstiness)",
+    )  # fmt: skip
+    arrivals.add_argument("--seed", type=int, default=0, help="of the arrival schedule")
+    arrivals.add_argument(
+        "--warmup", type=float, default=WARMUP_S,
+        help=f"seconds sent at each rate before it is measured, discarded (default {WARMUP_S:g})",
+    )  # fmt: skip
+    arrivals.add_argument(
+        "--sweep-start", type=_above_zero, default=1.0, help="--sweep auto: first rate"
+    )
     ui.add_argument("--web-host", default="127.0.0.1")
     ui.add_argument("--web-port", type=int, default=8089)
-    ui.set_defaults(requests=None, concurrency=None)
+    ui.set_defaults(requests=None, concurrency=None, rate=None, sweep=None)
     return parser
 
 
@@ -107,11 +165,41 @@ def mode_problem(args: argparse.Namespace) -> str | None:
         return "--concurrency goes with --requests (a timed run takes --users)"
     if args.requests is not None and args.processes:
         return "--requests counts requests in one process: it cannot be combined with --processes"
+    if args.rate is not None or args.sweep is not None:
+        if args.rate is not None and args.sweep is not None:
+            return "--rate is one open-loop rate, --sweep several: give one of them"
+        if args.requests is not None:
+            return "--rate and --sweep send on a schedule: they do not take --requests"
+        if args.processes:
+            return "--rate and --sweep schedule requests in one process: no --processes"
+        if args.scenario == "all":
+            return "--rate and --sweep run one scenario: not --scenario all"
+        if args.duration is not None:
+            try:
+                duration_seconds(args.duration)
+            except ValueError as error:
+                return str(error)
     return None
+
+
+def open_loop_argv(args: argparse.Namespace) -> list[str]:
+    """The locustfile's open-loop options: one dispatching user, no run-time (the sweep
+    quits Locust when its last rate is done)."""
+    if args.rate is None and args.sweep is None:
+        return []
+    argv = ["--rate", str(args.rate)] if args.rate is not None else ["--sweep", args.sweep]
+    return [
+        *argv, "--burstiness", str(args.burstiness), "--seed", str(args.seed),
+        "--warmup", str(args.warmup), "--sweep-start", str(args.sweep_start),
+        "--step-duration", str(duration_seconds(args.duration or TIMED_RUN)),
+    ]  # fmt: skip
 
 
 def locust_argv(args: argparse.Namespace, report_dir: Path) -> list[str]:
     users, spawn_rate = args.users, args.spawn_rate
+    open_loop = open_loop_argv(args)
+    if open_loop:
+        users, spawn_rate = 1, 1
     if args.requests:
         users = args.concurrency or args.users
         spawn_rate = users  # all at once: the concurrency holds from the first request
@@ -133,7 +221,10 @@ def locust_argv(args: argparse.Namespace, report_dir: Path) -> list[str]:
         argv += ["--processes", str(args.processes)]
     if args.requests:
         argv += ["--max-requests", str(args.requests)]
-    if args.mode == "run":
+    if open_loop:
+        argv += [*open_loop, "--headless", "--stop-timeout", "180"]
+        argv += ["--csv", str(report_dir / "locust"), "--only-summary", "--no-summary"]
+    elif args.mode == "run":
         duration = args.duration or (REQUESTS_CAP if args.requests else TIMED_RUN)
         # Users finish the request in flight when the time is up: cutting them off would
         # drop exactly the slowest requests from the percentiles.
@@ -151,9 +242,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load test: {problem}", file=sys.stderr)
         return 2
     try:
-        load_profile(args.profile, args.config)  # fail before Locust starts
+        profile = load_profile(args.profile, args.config)  # fail before Locust starts
     except ConfigError as error:
         print(f"load test: {error}", file=sys.stderr)
+        return 2
+    if args.sweep == AUTO and not profile.objectives.limits:
+        print(
+            f"load test: --sweep auto needs objectives in profile {args.profile!r} "
+            f"({args.config}): it looks for the highest rate that meets them",
+            file=sys.stderr,
+        )
         return 2
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     report_dir: Path = args.report_dir or REPORTS / stamp
@@ -192,5 +290,6 @@ def run_once(args: argparse.Namespace, report_dir: Path) -> RunResult:
     if args.mode == "run" and summary.exists():
         print()
         print(summary.read_text(), end="")
-    passed = json.loads(report.read_text())["thresholds"]["passed"]
+    figures = json.loads(report.read_text())
+    passed = figures.get("passed", figures["thresholds"]["passed"])
     return RunResult(0 if passed else 1, interrupted)

@@ -12,6 +12,10 @@ them across workers; the master (or the local runner) writes `report.json` when 
 
 `--max-requests N` ends the run once N chat requests are done (`load_tests.request_budget`);
 its count lives in one process, so it refuses to run distributed.
+
+`--rate R` (one step) or `--sweep 1,2,4|auto` sends open-loop arrivals instead of closed-loop
+users (`load_tests.open_loop`): run it with one user (`-u 1`), which dispatches every request
+on its schedule and quits Locust when the last step is done; it too runs in one process.
 """
 
 from __future__ import annotations
@@ -29,17 +33,21 @@ if __package__ in (None, ""):  # loaded by path (`locust -f load_tests/locustfil
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import gevent  # type: ignore[import-untyped]
+import requests
 from locust import HttpUser, events, task
 from locust.argument_parser import LocustArgumentParser
-from locust.clients import ResponseContextManager
+from locust.clients import HttpSession, ResponseContextManager
 from locust.env import Environment
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
+from urllib3 import PoolManager
 
 from load_tests import reporting
+from load_tests.open_loop import OpenLoopSettings, open_loop_settings, run_sweep
 from load_tests.prompts import SCENARIOS, Message, PromptPicker, load_dataset
 from load_tests.report import ITL, REPORTS, TOOLCALL, TTFT, USAGE
 from load_tests.request_budget import RequestBudget
+from load_tests.request_record import Answer
 from load_tests.sse import read_chat_stream
 from load_tests.thresholds import CONFIG, load_profile
 
@@ -47,6 +55,7 @@ from load_tests.thresholds import CONFIG, load_profile
 MIX = {"short": 3, "medium": 2, "long": 1, "stream": 3, "tools": 1}
 PATH = "/v1/chat/completions"
 TIMEOUT = (10.0, 180.0)  # connect, read (s): a long prompt on a busy CPU engine is slow
+OPEN_LOOP_CONNECTIONS = 1000  # kept alive for reuse; more requests in flight open more
 DATASET = load_dataset()
 
 
@@ -71,6 +80,31 @@ def _add_options(parser: LocustArgumentParser) -> None:
     parser.add_argument(
         "--load-test-config", default=str(CONFIG), include_in_web_ui=False, help="profiles file"
     )
+    parser.add_argument(
+        "--rate", type=float, default=0.0, include_in_web_ui=False,
+        help="open loop: requests/s on a seeded schedule (0: closed-loop users); run with -u 1",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sweep", default="", include_in_web_ui=False,
+        help="open loop: rates to run in turn (1,2,4) or `auto` (double, then bisect the knee)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--burstiness", type=float, default=1.0, include_in_web_ui=False,
+        help="open loop: gamma shape of the gaps between requests (1: Poisson)",
+    )  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, include_in_web_ui=False)
+    parser.add_argument(
+        "--step-duration", type=float, default=30.0, include_in_web_ui=False,
+        help="open loop: seconds each rate is measured",
+    )  # fmt: skip
+    parser.add_argument(
+        "--warmup", type=float, default=5.0, include_in_web_ui=False,
+        help="open loop: seconds sent at each rate before it is measured (discarded)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sweep-start", type=float, default=1.0, include_in_web_ui=False,
+        help="--sweep auto: the first rate",
+    )  # fmt: skip
     parser.add_argument(
         "--report-dir", default="", include_in_web_ui=False,
         help="where report.json goes (default load_tests/reports/<timestamp>)",
@@ -101,6 +135,11 @@ class ChatUser(HttpUser):
 
     @task
     def chat(self) -> None:
+        settings = open_loop(self.environment)
+        if settings is not None:
+            self._dispatch_open_loop(settings)
+            gevent.spawn(self._quit)
+            raise StopUser()
         budget = request_budget(self.environment)
         if budget is None:
             self._chat()
@@ -118,24 +157,40 @@ class ChatUser(HttpUser):
         if self.environment.runner is not None:
             self.environment.runner.quit()
 
-    def _chat(self) -> None:
+    def _dispatch_open_loop(self, settings: OpenLoopSettings) -> None:
+        """Every step of the open-loop run from this one user, each request in a greenlet."""
+        environment = self.environment
+        options = environment.parsed_options
+        # One session shared by every request greenlet, with a pool big enough to keep the
+        # connections of all requests in flight alive.
+        self.client = HttpSession(
+            base_url=self.host, request_event=environment.events.request, user=self,
+            pool_manager=PoolManager(maxsize=OPEN_LOOP_CONNECTIONS, block=False),
+        )  # fmt: skip
+        profile = load_profile(options.load_profile, Path(options.load_test_config))
+        # One rate: Locust's own tables (and the thresholds) cover the measured window only.
+        reset = environment.stats.reset_all if settings.single_rate else None
+        sweep = run_sweep(self._chat, settings, profile.objectives, on_window_start=reset)
+        environment.sweep_report = sweep
+
+    def _chat(self) -> Answer:
         """One request of the scenario (one `POST`, plus the figures recorded from its answer)."""
         scenario = self.scenario
         if scenario == "mixed":
             scenario = self.prompts.rng.choices(list(MIX), weights=list(MIX.values()))[0]
-        run: dict[str, Callable[[], None]] = {
+        run: dict[str, Callable[[], Answer]] = {
             "short": lambda: self._complete("short", self.prompts.short()),
             "medium": lambda: self._complete("medium", self.prompts.medium()),
             "long": lambda: self._complete("long", self.prompts.long()),
             "stream": lambda: self._stream("stream", self.prompts.stream()),
             "tools": self._tools,
         }
-        run[scenario]()
+        return run[scenario]()
 
     def _body(self, messages: list[Message], **extra: Any) -> dict[str, Any]:
         return {"model": self.model, "messages": messages, "max_tokens": self.max_tokens, **extra}
 
-    def _complete(self, name: str, body_or_messages: Any, tool_name: str = "") -> None:
+    def _complete(self, name: str, body_or_messages: Any, tool_name: str = "") -> Answer:
         body = body_or_messages
         if isinstance(body_or_messages, list):
             body = self._body(body_or_messages)
@@ -143,15 +198,13 @@ class ChatUser(HttpUser):
             PATH, json=body, name=name, catch_response=True, timeout=TIMEOUT
         ) as response:
             if response.status_code != 200:
-                response.failure(_http_error(response))
-                return
+                return _failed(response, _http_error(response), _timed_out(response))
             try:
                 answer = response.json()
                 message = answer["choices"][0]["message"]
                 tokens = int(answer["usage"]["completion_tokens"])
             except (ValueError, KeyError, IndexError, TypeError) as error:
-                response.failure(f"malformed answer: {error!r}")
-                return
+                return _failed(response, f"malformed answer: {error!r}")
             called = [call["function"]["name"] for call in message.get("tool_calls") or []]
         self._record(USAGE, name, tokens, tokens)
         if tool_name:
@@ -159,44 +212,45 @@ class ChatUser(HttpUser):
             # content): a figure of its own, not a failed request.
             missed = None if tool_name in called else f"no call to {tool_name} (got {called})"
             self._record(TOOLCALL, name, 0, error=missed)
+        return Answer(ok=True, server_tokens=tokens)
 
-    def _tools(self) -> None:
+    def _tools(self) -> Answer:
         request = self.prompts.tools()
         body = self._body(request.messages, tools=request.tools)
         body["model"] = self.tools_model
         body["tool_choice"] = {"type": "function", "function": {"name": request.tool_name}}
-        self._complete("tools", body, tool_name=request.tool_name)
+        return self._complete("tools", body, tool_name=request.tool_name)
 
-    def _stream(self, name: str, messages: list[Message]) -> None:
+    def _stream(self, name: str, messages: list[Message]) -> Answer:
         body = self._body(messages, stream=True, stream_options={"include_usage": True})
         sent_at = time.perf_counter()
         with self.client.post(
             PATH, json=body, name=name, stream=True, catch_response=True, timeout=TIMEOUT
         ) as response:
             if response.status_code != 200:
-                response.failure(_http_error(response))
-                return
+                return _failed(response, _http_error(response), _timed_out(response))
             received = [0]
             try:
                 result = read_chat_stream(_arrivals(response, received), sent_at)
             except Exception as error:  # the connection broke mid-stream
-                response.failure(f"stream broken: {error!r}")
-                return
+                return _failed(response, f"stream broken: {error!r}", _is_timeout(error))
             # Locust timed the headers only (stream=True); the request lasts to the last byte.
             meta = cast(dict[str, Any], response.request_meta)
             meta["response_time"] = (time.perf_counter() - sent_at) * 1000
             meta["response_length"] = received[0]
             if result.error:
-                response.failure(result.error)
-                return
+                return _failed(response, result.error)
             if result.completion_tokens is None:
-                response.failure("no usage chunk despite stream_options.include_usage")
-                return
+                return _failed(response, "no usage chunk despite stream_options.include_usage")
         if result.ttft_ms is not None:
             self._record(TTFT, name, result.ttft_ms)
         for gap in result.itl_ms:
             self._record(ITL, name, gap)
         self._record(USAGE, name, result.completion_tokens, result.completion_tokens)
+        return Answer(
+            ok=True, ttft_ms=result.ttft_ms, itl_ms=tuple(result.itl_ms),
+            client_tokens=result.token_chunks, server_tokens=result.completion_tokens,
+        )  # fmt: skip
 
     def _record(
         self, kind: str, name: str, value: float, length: int = 0, error: str | None = None
@@ -216,6 +270,24 @@ def _arrivals(
         yield time.perf_counter(), chunk
 
 
+def _failed(response: ResponseContextManager, error: str, timed_out: bool = False) -> Answer:
+    response.failure(error)  # type: ignore[no-untyped-call]  # Locust's is unannotated
+    return Answer(ok=False, timed_out=timed_out, error=error)
+
+
+def _timed_out(response: ResponseContextManager) -> bool:
+    """No HTTP answer because the connect or read timeout passed."""
+    return not response.status_code and _is_timeout(getattr(response, "error", None))
+
+
+def _is_timeout(error: object) -> bool:
+    # A read timeout in the middle of a stream reaches us as a ConnectionError around
+    # urllib3's ReadTimeoutError.
+    if isinstance(error, requests.Timeout):
+        return True
+    return isinstance(error, requests.ConnectionError) and "timed out" in str(error)
+
+
 def _http_error(response: ResponseContextManager) -> str:
     if not response.status_code:  # Locust's stand-in response: no HTTP answer at all
         return f"no answer: {getattr(response, 'error', None)!r}"
@@ -230,6 +302,27 @@ def request_budget(environment: Environment) -> RequestBudget | None:
     """The run's budget, set on the environment by `_set_up_budget`; None without a cap."""
     budget: RequestBudget | None = getattr(environment, "request_budget", None)
     return budget
+
+
+def open_loop(environment: Environment) -> OpenLoopSettings | None:
+    """The run's open-loop settings, set by `_set_up_open_loop`; None for closed-loop users."""
+    settings: OpenLoopSettings | None = getattr(environment, "open_loop", None)
+    return settings
+
+
+def _set_up_open_loop(environment: Environment, **_kwargs: Any) -> None:
+    options = environment.parsed_options
+    if options is None:
+        return
+    # An exception here makes Locust exit 1 before any request.
+    settings = open_loop_settings(options)
+    if settings is None:
+        return
+    if isinstance(environment.runner, MasterRunner | WorkerRunner):
+        raise RuntimeError("open-loop arrivals are scheduled in one process: run without workers")
+    if options.num_users != 1 or options.max_requests:
+        raise RuntimeError("open-loop arrivals need exactly one user (-u 1) and no --max-requests")
+    environment.open_loop = settings  # type: ignore[attr-defined]
 
 
 def _set_up_budget(environment: Environment, **_kwargs: Any) -> None:
@@ -257,12 +350,14 @@ def _write_report(environment: Environment, **_kwargs: Any) -> None:
     workers = len(_WORKERS_SEEN)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     report_dir = Path(options.report_dir or REPORTS / stamp)
-    passed = reporting.write_report(environment.stats, options, report_dir, workers)
+    sweep: dict[str, Any] | None = getattr(environment, "sweep_report", None)
+    passed = reporting.write_report(environment.stats, options, report_dir, workers, sweep)
     environment.process_exit_code = 0 if passed else 1
 
 
 # Locust's EventHook.add_listener is unannotated.
 events.init_command_line_parser.add_listener(_add_options)  # type: ignore[no-untyped-call]
 events.init.add_listener(_set_up_budget)  # type: ignore[no-untyped-call]
+events.init.add_listener(_set_up_open_loop)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(_write_report)  # type: ignore[no-untyped-call]
 events.worker_report.add_listener(_count_worker)  # type: ignore[no-untyped-call]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from argparse import Namespace
 from pathlib import Path
+from typing import Any
 
 import locust
 from locust.stats import RequestStats
@@ -14,9 +15,16 @@ from load_tests.summary import format_summary
 from load_tests.thresholds import evaluate, load_profile
 
 
-def write_report(stats: RequestStats, options: Namespace, report_dir: Path, workers: int) -> bool:
+def write_report(
+    stats: RequestStats,
+    options: Namespace,
+    report_dir: Path,
+    workers: int,
+    sweep: dict[str, Any] | None = None,
+) -> bool:
     """Write `report.json` and `summary.txt` (printed unless --no-summary); True when every
-    threshold of the profile passes."""
+    threshold of the profile passes, or for a sweep of several rates (`sweep`, from
+    `load_tests.open_loop`) when one of its rates met the objectives."""
     rows = [
         StatsRow(
             request_type=entry.method or "",
@@ -50,6 +58,7 @@ def write_report(stats: RequestStats, options: Namespace, report_dir: Path, work
         "max_tokens": options.max_tokens or profile.max_tokens,
         "cache_friendly": options.cache_friendly,
         "think_time_s": options.think_time,
+        "arrivals": _arrivals(options),
         "profile": profile.name,
         "thresholds": profile.thresholds,
         "workers": workers,
@@ -63,6 +72,12 @@ def write_report(stats: RequestStats, options: Namespace, report_dir: Path, work
         "passed": passed,
         "checks": [check.as_dict() for check in checks],
     }
+    if sweep is not None:
+        report["sweep"] = sweep
+        if len(sweep["steps"]) > 1:
+            # Locust's figures merge every rate: only the sweep's own verdict means anything.
+            passed = bool(sweep["passed"])
+    report["passed"] = passed
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     summary = format_summary(report, checks, str(report_dir))
@@ -70,3 +85,17 @@ def write_report(stats: RequestStats, options: Namespace, report_dir: Path, work
     if not options.no_summary:
         print(summary)
     return passed
+
+
+def _arrivals(options: Namespace) -> dict[str, Any]:
+    if not options.rate and not options.sweep:
+        return {"mode": "closed-loop"}
+    return {
+        "mode": "open-loop",
+        "rates": options.sweep or str(options.rate),
+        "burstiness": options.burstiness,
+        "seed": options.seed,
+        "warmup_s": options.warmup,
+        "step_duration_s": options.step_duration,
+        "sweep_start": options.sweep_start if options.sweep == "auto" else None,
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from load_tests.sweep_table import format_sweep
 from load_tests.thresholds import Check
 
 COLUMNS = (
@@ -19,6 +20,14 @@ def format_summary(report: dict[str, Any], checks: list[Check], report_dir: str)
         f"load test · scenario {config['scenario']} · {_load(config)} · "
         f"{_seconds(report['duration_s'])} s · {_target(config)}"
     ]
+    sweep = report.get("sweep")
+    if sweep is not None and len(sweep["steps"]) > 1:
+        # Locust's rows merge every rate of the sweep: its table alone is worth reading.
+        lines += format_sweep(sweep)
+        verdict = "PASS" if sweep["passed"] else "FAIL (no rate met the objectives)"
+        lines.append(f"sweep (profile {config['profile']}): {verdict}")
+        lines.append(f"report: {report_dir}/report.json")
+        return "\n".join(lines)
     requests = config.get("requests")
     if requests and report["overall"]["requests"] < requests:
         lines.append(
@@ -33,6 +42,9 @@ def format_summary(report: dict[str, Any], checks: list[Check], report_dir: str)
         lines.append(
             f"tools: {tool_call_rate:.0%} of answers call the function named in tool_choice"
         )
+    if sweep is not None:
+        lines.append("open loop, measured window only:")
+        lines += format_sweep(sweep)
     verdict = "PASS" if all(check.passed for check in checks) else "FAIL"
     lines.append(f"thresholds (profile {config['profile']}): {verdict}")
     lines += [f"  {_check(check)}" for check in checks]
@@ -71,6 +83,14 @@ def format_suite_summary(suite: dict[str, Any], report_dir: str) -> str:
 
 
 def _load(config: Mapping[str, Any]) -> str:
+    arrivals = config.get("arrivals") or {}
+    if arrivals.get("mode") == "open-loop":
+        rates = arrivals["rates"]
+        return (
+            f"open loop, sweep {rates}"
+            if "," in rates or rates == "auto"
+            else (f"open loop at {float(rates):g} req/s")
+        )
     requests = config.get("requests")
     if requests:
         return f"{requests} requests at concurrency {config['users']}"

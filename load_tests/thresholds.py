@@ -17,6 +17,10 @@ min_requests_per_s   overall.requests_per_s                     >=
 A figure the run did not produce fails its check, except TTFT in a run without streamed
 answers (`--scenario short`): that check is "n/a" and passes.
 
+Its `objectives:` (TTFT, TPOT, E2E limits per request, `load_tests.objectives`) do not pass
+or fail a run: open-loop runs report goodput and attainment against them, and a sweep looks
+for the highest rate that meets them.
+
 A profile's `scenarios:` block may change some thresholds for one scenario run alone (each
 scenario of `--scenario all` is checked as its own run): `long` sends only ~1500-token
 prompts, which a CPU engine prefills one after another, so its latencies are another scale.
@@ -24,11 +28,13 @@ prompts, which a CPU engine prefills one after another, so its latencies are ano
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from load_tests.objectives import Objectives, parse_objectives
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "load_test.yaml"
 
@@ -53,6 +59,9 @@ class Profile:
     name: str
     max_tokens: int
     thresholds: dict[str, float]
+    objectives: Objectives = field(
+        default_factory=Objectives
+    )  # open-loop runs: goodput and attainment
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,7 @@ def load_profile(name: str, path: Path = CONFIG, scenario: str | None = None) ->
             name=name,
             max_tokens=int(entry.get("max_tokens", 64)),
             thresholds={key: float(limit) for key, limit in thresholds.items()},
+            objectives=parse_objectives(entry.get("objectives")),
         )
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{path}: profile {name!r}: {error}") from error

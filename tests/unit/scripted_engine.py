@@ -186,23 +186,31 @@ class ScriptedEngine:
             await _respond(send, script)
 
     def start(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        config = uvicorn.Config(
-            self, host="127.0.0.1", port=self.port, log_level="error", lifespan="off"
-        )
-        self._server = uvicorn.Server(config)
-        threading.Thread(target=self._server.run, daemon=True).start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("scripted engine did not start")
-            time.sleep(0.01)
+        self._server, self.port = serve_in_thread(self)
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
+
+
+def serve_in_thread(app: Any, **config: Any) -> tuple[uvicorn.Server, int]:
+    """Serve an ASGI app on a free localhost port, under uvicorn in a daemon thread; returns
+    once it accepts connections."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="error", lifespan="off", **config
+        )
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{type(app).__name__} did not start")
+        time.sleep(0.01)
+    return server, port
 
 
 @contextmanager

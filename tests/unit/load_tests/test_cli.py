@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from load_tests.cli import build_parser, locust_argv, main, with_default_mode
+from load_tests.cli import build_parser, duration_seconds, locust_argv, main, with_default_mode
 
 
 def test_run_is_headless_with_reports_in_the_folder(tmp_path: Path) -> None:
@@ -102,3 +102,65 @@ def test_the_mode_defaults_to_run_only_before_an_option() -> None:
     assert with_default_mode(["ui", "--users", "2"]) == ["ui", "--users", "2"]
     assert with_default_mode(["--help"]) == ["--help"]
     assert with_default_mode([]) == []
+
+
+def test_an_open_loop_rate_runs_one_dispatching_user_until_the_sweep_quits() -> None:
+    joined = argv_of(
+        "run", "--rate", "4", "--duration", "2m", "--warmup", "3", "--burstiness", "0.5",
+        "--seed", "9", "--users", "8",
+    )  # fmt: skip
+    for part in (
+        "--users 1", "--spawn-rate 1", "--rate 4.0", "--step-duration 120.0", "--warmup 3.0",
+        "--burstiness 0.5", "--seed 9", "--headless",
+    ):  # fmt: skip
+        assert part in joined
+    assert "--run-time" not in joined  # the last step ends the run, however long it takes
+    assert "--sweep " not in joined
+
+
+def test_a_sweep_passes_its_rates_and_a_timed_run_has_no_open_loop_options() -> None:
+    joined = argv_of("run", "--sweep", "auto", "--sweep-start", "2")
+    for part in ("--sweep auto", "--sweep-start 2.0", "--step-duration 30.0", "--warmup 5.0"):
+        assert part in joined
+    assert "--step-duration" not in argv_of("run")
+    assert "--step-duration" not in argv_of("ui")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("2m", 120), ("1h30m", 5400), ("45", 45), ("1.5", 1.5)]
+)
+def test_durations_read_like_locusts(text: str, seconds: float) -> None:
+    assert duration_seconds(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        (["--rate", "2", "--sweep", "1,2"], "give one of them"),
+        (["--rate", "2", "--requests", "10"], "do not take --requests"),
+        (["--sweep", "1,2", "--processes", "2"], "no --processes"),
+        (["--rate", "2", "--scenario", "all"], "not --scenario all"),
+        (["--rate", "2", "--duration", "soon"], "not a duration"),
+    ],
+)
+def test_open_loop_combinations_that_cannot_work_stop_before_locust(
+    options: list[str], error: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--report-dir", str(tmp_path), *options]) == 2
+    assert error in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options", [["run", "--sweep", "1,0"], ["run", "--rate", "0"]])
+def test_argparse_refuses_rates_of_zero(options: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(options)
+
+
+def test_an_auto_sweep_needs_objectives_to_look_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "load_test.yaml"
+    config.write_text("profiles:\n  bare:\n    thresholds: {error_rate: 0.01}\n")
+    options = ["--config", str(config), "--profile", "bare", "--report-dir", str(tmp_path / "r")]
+    assert main(["run", "--sweep", "auto", *options]) == 2
+    assert "--sweep auto needs objectives in profile 'bare'" in capsys.readouterr().err

@@ -87,3 +87,67 @@ def test_the_suite_summary_has_a_row_and_a_verdict_per_scenario() -> None:
         "  FAIL stream: no report",
     ]
     assert lines[-1] == "reports: out/<scenario>/summary.txt, out/report.json"
+
+
+def sweep_step(rate: float, met: bool, achieved: float, p50: float) -> dict[str, Any]:
+    return {
+        "rate": rate, "warmup_s": 5.0, "window_s": 30.0, "burstiness": 1.0, "seed": 0,
+        "requests": int(rate * 30), "offered_per_s": rate, "achieved_per_s": achieved,
+        "output_tokens_per_s": achieved * 32, "goodput_per_s": achieved if met else 0.5,
+        "failures": 0, "timeouts": 0, "error_rate": 0.0,
+        "e2e_ms": {"p50": p50, "p90": p50 * 1.5, "p99": p50 * 2},
+        "ttft_ms": {"p50": 40.0, "p90": 60.0, "p99": 90.0},
+        "tpot_ms": {"p50": 20.0, "p90": 25.0, "p99": 30.0},
+        "itl_ms": {"p50": 20.0, "p90": 25.0, "p99": 31.0},
+        "attainment": {"e2e_ms": 1.0 if met else 0.2, "all": 1.0 if met else 0.2},
+        "met_objectives": met, "send_lateness_ms": {"p50": 1.0, "p90": 2.0, "p99": 3.0},
+        "client_cpu_percent": 12.0,
+    }  # fmt: skip
+
+
+def sweep_report(steps: list[dict[str, Any]], best: float | None) -> dict[str, Any]:
+    report = build_report([stats_row(CHAT, {900.0: 10})], 60.0, CONFIG)
+    report["config"]["arrivals"] = {"mode": "open-loop", "rates": "2,4,8"}
+    report["sweep"] = {
+        "objectives": {"e2e_ms": 1000.0, "min_attainment": 0.9},
+        "steps": steps,
+        "max_goodput_rate": best,
+        "saturation": {"rate": 8, "why": "achieved 63% of the offered rate"},
+        "passed": best is not None,
+    }
+    return report
+
+
+def test_a_sweep_prints_one_row_per_rate_and_what_they_say() -> None:
+    steps = [sweep_step(8, False, 5.0, 4000.0), sweep_step(2, True, 2.0, 300.0)]
+    lines = format_summary(sweep_report(steps, 2), [], "x").splitlines()
+    assert lines[0].startswith("load test · scenario stream · open loop, sweep 2,4,8 · 60 s")
+    assert "objectives: e2e <= 1000 ms; a rate meets them when 90% of requests do" in lines
+    rows = [line for line in lines if line.lstrip().startswith(("2 ", "8 "))]
+    assert [row.split()[0] for row in rows] == ["2", "8"]  # by rate
+    assert rows[0].split()[-1] == "yes" and rows[1].split()[-1] == "no"
+    assert "4000/6000/8000" in rows[1]
+    assert "max goodput rate: 2 req/s (the highest rate meeting the objectives)" in lines
+    assert "saturation from: 8 req/s (achieved 63% of the offered rate)" in lines
+    assert "sweep (profile cpu): PASS" in lines
+    assert not any(line.startswith("thresholds") for line in lines)  # they merge every rate
+    assert not any(line.startswith("client:") for line in lines)
+
+
+def test_a_sweep_where_nothing_met_the_objectives_fails_and_a_busy_client_is_named() -> None:
+    busy = {**sweep_step(8, False, 5.0, 4000.0), "client_cpu_percent": 97.0}
+    lines = format_summary(sweep_report([sweep_step(4, False, 4.0, 900.0), busy], None), [], "x")
+    assert "max goodput rate: none (no rate met the objectives)" in lines
+    assert "sweep (profile cpu): FAIL (no rate met the objectives)" in lines
+    assert "client: busy or late at 8 req/s" in lines
+
+
+def test_a_single_rate_keeps_the_thresholds_and_adds_its_row() -> None:
+    report = sweep_report([sweep_step(4, True, 4.0, 300.0)], 4)
+    report["config"]["arrivals"]["rates"] = "4.0"
+    checks = evaluate(report["overall"], {"error_rate": 0.001})
+    lines = format_summary(report, checks, "x").splitlines()
+    assert lines[0].startswith("load test · scenario stream · open loop at 4 req/s · ")
+    assert "open loop, measured window only:" in lines
+    assert "thresholds (profile cpu): PASS" in lines
+    assert "max goodput rate: 4 req/s (the highest rate meeting the objectives)" in lines

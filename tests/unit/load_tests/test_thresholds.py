@@ -112,3 +112,14 @@ def test_ttft_does_not_apply_to_a_run_without_streams() -> None:
 def test_a_value_on_the_limit_passes() -> None:
     assert Check("latency_p50_ms", 500, 500.0, upper_bound=True).passed
     assert Check("min_requests_per_s", 20, 20.0, upper_bound=False).passed
+
+
+def test_profiles_carry_objectives_for_open_loop_runs(tmp_path: Path) -> None:
+    assert load_profile("gpu").objectives.limits == {"ttft_ms": 500, "tpot_ms": 50, "e2e_ms": 1500}
+    assert load_profile("cpu").objectives.limits  # set, looser
+    config = tmp_path / "load_test.yaml"
+    config.write_text("profiles:\n  bare:\n    thresholds: {error_rate: 0.01}\n")
+    assert load_profile("bare", config).objectives.limits == {}
+    config.write_text("profiles:\n  odd:\n    thresholds: {}\n    objectives: {p99: 1}\n")
+    with pytest.raises(ConfigError, match="unknown objectives"):
+        load_profile("odd", config)

@@ -1,0 +1,159 @@
+"""Open-loop arrivals inside the Locust process: requests sent on a seeded schedule, each in
+its own greenlet, whatever the answers before it are doing (no coordinated omission).
+
+One dispatching user runs the steps of a sweep (a single `--rate` is a sweep of one step):
+for each rate it sends the warm-up and the measured window on schedule, waits for the
+answers still in flight, and turns the records into the step's figures. How late each send
+was against its schedule, and the client's CPU, are recorded so a saturated client shows.
+
+It runs under gevent (Locust's monkey-patched standard library); the computations it calls
+(`arrivals`, `step_figures`, `sweep`) are pure modules.
+"""
+
+from __future__ import annotations
+
+import time
+from argparse import Namespace
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gevent  # type: ignore[import-untyped]
+import gevent.pool  # type: ignore[import-untyped]
+import psutil  # type: ignore[import-untyped]  # comes with locust
+
+from load_tests.arrivals import arrival_offsets
+from load_tests.objectives import Objectives
+from load_tests.request_record import Answer, RequestRecord
+from load_tests.step_figures import StepPlan, step_figures
+from load_tests.sweep import AutoSweep, next_auto_rate, parse_rates, sweep_section, verdict_of
+
+SendRequest = Callable[[], Answer]
+
+
+@dataclass(frozen=True)
+class OpenLoopSettings:
+    rates: tuple[float, ...] | None  # None: find them (`auto`)
+    auto: AutoSweep
+    window_s: float  # each step's measured window
+    warmup_s: float  # sent at the step's rate before the window, then discarded
+    burstiness: float
+    seed: int
+    max_samples: int = 1000  # per-request rows kept in report.json, per step
+
+    @property
+    def single_rate(self) -> bool:
+        return self.rates is not None and len(self.rates) == 1
+
+
+def open_loop_settings(options: Namespace) -> OpenLoopSettings | None:
+    """From the locustfile's options; None for a closed-loop run. Raises ValueError."""
+    if not options.rate and not options.sweep:
+        return None
+    if options.rate and options.sweep:
+        raise ValueError("--rate is one open-loop step, --sweep several: give one of them")
+    rates = (options.rate,) if options.rate else parse_rates(options.sweep)
+    if options.step_duration <= 0 or options.warmup < 0:
+        raise ValueError("--step-duration must be above 0 and --warmup at least 0")
+    return OpenLoopSettings(
+        rates=None if rates is None else tuple(rates),
+        auto=AutoSweep(start_rate=options.sweep_start),
+        window_s=options.step_duration,
+        warmup_s=options.warmup,
+        burstiness=options.burstiness,
+        seed=options.seed,
+    )
+
+
+def run_sweep(
+    send: SendRequest,
+    settings: OpenLoopSettings,
+    objectives: Objectives,
+    on_window_start: Callable[[], None] | None = None,
+    progress: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Every step of the sweep, one after another; the report's `sweep` section."""
+    steps: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    total = f"{len(settings.rates)}" if settings.rates is not None else f"≤{_auto_bound(settings)}"
+    while True:
+        rate = _next_rate(settings, steps)
+        if rate is None:
+            break
+        plan = StepPlan(
+            rate, settings.warmup_s, settings.window_s, settings.burstiness, settings.seed
+        )
+        progress(f"step {len(steps) + 1}/{total} · {rate:g} req/s · sending")
+        step = run_step(plan, send, objectives, settings.max_samples, on_window_start)
+        steps.append(step)
+        verdict = "met" if step["met_objectives"] else "missed"
+        progress(
+            f"step {len(steps)}/{total} · {rate:g} req/s · {time.perf_counter() - started:.0f} s "
+            f"elapsed · {step['requests']} requests done · goodput {step['goodput_per_s']:.2f}/s · "
+            f"objectives {verdict}"
+        )
+    return sweep_section(steps, settings.rates, objectives)
+
+
+def run_step(
+    plan: StepPlan,
+    send: SendRequest,
+    objectives: Objectives,
+    max_samples: int,
+    on_window_start: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Send one step's schedule, wait for its answers, and return its figures."""
+    offsets = arrival_offsets(plan.rate, plan.warmup_s + plan.window_s, plan.burstiness, plan.seed)
+    records: list[RequestRecord] = []
+    in_flight = gevent.pool.Group()
+    process = psutil.Process()
+    cpu_before, wall_before = _cpu_s(process), time.perf_counter()
+    window_start = time.perf_counter() + plan.warmup_s
+    window_hook = on_window_start  # called once, as the window opens
+
+    def one_request(scheduled_s: float) -> None:
+        sent_s = time.perf_counter() - window_start
+        try:
+            answer = send()
+        except Exception as error:  # a bug in the request code: count it, keep the step going
+            answer = Answer(ok=False, error=f"client error: {error!r}")
+        records.append(
+            RequestRecord(scheduled_s, sent_s, time.perf_counter() - window_start, answer)
+        )
+
+    for offset in offsets:
+        scheduled_s = offset - plan.warmup_s
+        if window_hook is not None and scheduled_s >= 0:
+            _sleep_until(window_start)
+            window_hook()
+            window_hook = None
+        _sleep_until(window_start + scheduled_s)
+        in_flight.spawn(one_request, scheduled_s)
+    if window_hook is not None:
+        _sleep_until(window_start)
+        window_hook()
+    _sleep_until(window_start + plan.window_s)  # the window lasts its length, sends or not
+    in_flight.join()  # each request ends by its own timeout: nothing here cuts one short
+    cpu_percent = 100 * (_cpu_s(process) - cpu_before) / (time.perf_counter() - wall_before)
+    return step_figures(plan, records, objectives, cpu_percent, max_samples)
+
+
+def _next_rate(settings: OpenLoopSettings, steps: list[dict[str, Any]]) -> float | None:
+    if settings.rates is not None:
+        return settings.rates[len(steps)] if len(steps) < len(settings.rates) else None
+    return next_auto_rate([verdict_of(step) for step in steps], settings.auto)
+
+
+def _auto_bound(settings: OpenLoopSettings) -> int:
+    return settings.auto.max_doublings + 1 + settings.auto.bisect_steps
+
+
+def _sleep_until(deadline: float) -> None:
+    delay = deadline - time.perf_counter()
+    if delay > 0:
+        gevent.sleep(delay)
+
+
+def _cpu_s(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)

@@ -1,0 +1,96 @@
+"""The terminal table of an open-loop run: one row per rate, then what the rates say."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+BUSY_CLIENT_CPU = 90.0  # % of one core: past it, the client may limit the rate it sends
+LATE_CLIENT_MS = 50.0  # p99 send lateness: past it, requests left later than scheduled
+
+COLUMNS = (
+    f"{'rate':>7} {'offered':>7} {'achieved':>8} {'goodput':>7} {'tok/s':>7}  "
+    f"{'e2e p50/p90/p99':>17}  {'ttft p50/p90/p99':>17}  {'tpot p50/p99':>12}  "
+    f"{'itl p50/p99':>11} {'err%':>5} {'t/o':>4} {'attain':>6} {'late99':>6} {'cpu%':>5}  met"
+)
+
+
+def format_sweep(sweep: Mapping[str, Any]) -> list[str]:
+    steps = sweep["steps"]
+    lines = [_objectives(sweep["objectives"])]
+    if steps:
+        first = steps[0]
+        lines.append(
+            f"each rate: {first['warmup_s']:g} s warm-up (discarded), {first['window_s']:g} s "
+            f"measured · burstiness {first['burstiness']:g}"
+            f"{' (Poisson)' if first['burstiness'] == 1 else ''} · seed {first['seed']}"
+        )
+    lines += ["rates in requests/s, latencies in ms", COLUMNS]
+    lines += [_row(step) for step in sorted(steps, key=lambda step: step["rate"])]
+    best = sweep["max_goodput_rate"]
+    lines.append(
+        f"max goodput rate: {best:g} req/s (the highest rate meeting the objectives)"
+        if best is not None
+        else "max goodput rate: none (no rate met the objectives)"
+    )
+    saturation = sweep["saturation"]
+    lines.append(
+        f"saturation from: {saturation['rate']:g} req/s ({saturation['why']})"
+        if saturation is not None
+        else "saturation: not reached"
+    )
+    lines += _client_warnings(steps)
+    return lines
+
+
+def _objectives(objectives: Mapping[str, float]) -> str:
+    limits = [
+        f"{name.removesuffix('_ms')} <= {limit:g} ms"
+        for name, limit in objectives.items()
+        if name != "min_attainment"
+    ]
+    share = objectives["min_attainment"]
+    if not limits:
+        return f"objectives: none set (a rate meets them when {share:.0%} of requests succeed)"
+    return f"objectives: {', '.join(limits)}; a rate meets them when {share:.0%} of requests do"
+
+
+def _row(step: Mapping[str, Any]) -> str:
+    error_rate = step["error_rate"]
+    return (
+        f"{step['rate']:>7g} {step['offered_per_s']:>7.2f} {step['achieved_per_s']:>8.2f} "
+        f"{step['goodput_per_s']:>7.2f} {step['output_tokens_per_s']:>7.1f}  "
+        f"{_three(step['e2e_ms'], ('p50', 'p90', 'p99')):>17}  "
+        f"{_three(step['ttft_ms'], ('p50', 'p90', 'p99')):>17}  "
+        f"{_three(step['tpot_ms'], ('p50', 'p99')):>12}  "
+        f"{_three(step['itl_ms'], ('p50', 'p99')):>11} "
+        f"{'-' if error_rate is None else f'{error_rate * 100:.1f}':>5} {step['timeouts']:>4} "
+        f"{step['attainment']['all'] * 100:>5.0f}% {_num(step['send_lateness_ms']['p99']):>6} "
+        f"{_num(step['client_cpu_percent']):>5}  {'yes' if step['met_objectives'] else 'no'}"
+    )
+
+
+def _client_warnings(steps: list[Mapping[str, Any]]) -> list[str]:
+    busy = [
+        step["rate"]
+        for step in steps
+        if (step["client_cpu_percent"] or 0) > BUSY_CLIENT_CPU
+        or (step["send_lateness_ms"]["p99"] or 0) > LATE_CLIENT_MS
+    ]
+    if not busy:
+        return []
+    rates = ", ".join(f"{rate:g}" for rate in sorted(busy))
+    return [
+        f"client: busy or late at {rates} req/s (CPU > {BUSY_CLIENT_CPU:.0f} % or p99 send "
+        f"lateness > {LATE_CLIENT_MS:.0f} ms): those figures may be the client's limit"
+    ]
+
+
+def _three(percentiles: Mapping[str, float | None], keys: tuple[str, ...]) -> str:
+    return "/".join(_num(percentiles[key]) for key in keys)
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
