@@ -161,11 +161,14 @@ def _rule(rule: Rule, frame: _Frame) -> list[str]:
     style = f'stroke="{RULE_COLOUR}" stroke-dasharray="5 4"'
     if rule.axis == "x":
         x = frame.x(rule.at)
+        # Near the right edge the label goes left of its line, inside the plot.
+        right_half = x > frame.left + frame.width / 2
+        anchor, label_x = ("end", x - 4) if right_half else ("start", x + 4)
         return [
             f'<line x1="{x:.1f}" y1="{frame.top:.1f}" x2="{x:.1f}" '
             f'y2="{frame.top + frame.height:.1f}" {style}/>',
-            f'<text x="{x + 4:.1f}" y="{frame.top + 12:.1f}" fill="#555">'
-            f"{escape(rule.label)}</text>",
+            f'<text x="{label_x:.1f}" y="{frame.top + 12:.1f}" text-anchor="{anchor}" '
+            f'fill="#555">{escape(rule.label)}</text>',
         ]
     y = frame.y(rule.at)
     return [

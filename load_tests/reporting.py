@@ -12,7 +12,10 @@ from locust.stats import RequestStats
 
 from load_tests.report import StatsRow, build_report
 from load_tests.summary import format_summary
+from load_tests.sweep_html import render_sweep_html
 from load_tests.thresholds import evaluate, load_profile
+
+SWEEP_HTML = "sweep.html"  # an open-loop run's charts, beside report.json
 
 
 def write_report(
@@ -22,7 +25,8 @@ def write_report(
     workers: int,
     sweep: dict[str, Any] | None = None,
 ) -> bool:
-    """Write `report.json` and `summary.txt` (printed unless --no-summary); True when every
+    """Write `report.json` and `summary.txt` (printed unless --no-summary), and for an
+    open-loop run `sweep.html`; True when every
     threshold of the profile passes, or for a sweep of several rates (`sweep`, from
     `load_tests.open_loop`) when one of its rates met the objectives."""
     rows = [
@@ -80,6 +84,8 @@ def write_report(
     report["passed"] = passed
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    if sweep is not None:
+        (report_dir / SWEEP_HTML).write_text(render_sweep_html(report))
     summary = format_summary(report, checks, str(report_dir))
     (report_dir / "summary.txt").write_text(summary + "\n")
     if not options.no_summary:
