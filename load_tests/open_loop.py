@@ -27,6 +27,7 @@ from load_tests.objectives import Objectives
 from load_tests.request_record import Answer, RequestRecord
 from load_tests.step_figures import StepPlan, step_figures
 from load_tests.sweep import AutoSweep, next_auto_rate, parse_rates, sweep_section, verdict_of
+from load_tests.workload_source import recorded_window_s
 
 SendRequest = Callable[[], Answer]
 
@@ -40,14 +41,27 @@ class OpenLoopSettings:
     burstiness: float
     seed: int
     max_samples: int = 1000  # per-request rows kept in report.json, per step
+    # A replay at its recorded times: the one step's schedule (seconds from the first).
+    recorded: tuple[float, ...] | None = None
 
     @property
     def single_rate(self) -> bool:
         return self.rates is not None and len(self.rates) == 1
 
 
-def open_loop_settings(options: Namespace) -> OpenLoopSettings | None:
-    """From the locustfile's options; None for a closed-loop run. Raises ValueError."""
+def open_loop_settings(
+    options: Namespace, recorded: tuple[float, ...] | None = None
+) -> OpenLoopSettings | None:
+    """From the locustfile's options; None for a closed-loop run. `recorded`: a replay's
+    send times, sent as they were (one step, no warm-up). Raises ValueError."""
+    if recorded is not None:
+        if options.rate or options.sweep:
+            raise ValueError("--replay-timing recorded sends at the recording's times: no --rate")
+        window = recorded_window_s(recorded)
+        return OpenLoopSettings(
+            rates=(round(len(recorded) / window, 3),), auto=AutoSweep(), window_s=window,
+            warmup_s=0.0, burstiness=0.0, seed=options.seed, recorded=recorded,
+        )  # fmt: skip
     if not options.rate and not options.sweep:
         return None
     if options.rate and options.sweep:
@@ -66,13 +80,14 @@ def open_loop_settings(options: Namespace) -> OpenLoopSettings | None:
 
 
 def run_sweep(
-    send: SendRequest,
+    send_for_step: Callable[[int], SendRequest],
     settings: OpenLoopSettings,
     objectives: Objectives,
     on_window_start: Callable[[], None] | None = None,
     progress: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Every step of the sweep, one after another; the report's `sweep` section."""
+    """Every step of the sweep, one after another; the report's `sweep` section.
+    `send_for_step(i)` sends one request of step i (a workload starts afresh each step)."""
     steps: list[dict[str, Any]] = []
     started = time.perf_counter()
     total = f"{len(settings.rates)}" if settings.rates is not None else f"≤{_auto_bound(settings)}"
@@ -81,10 +96,13 @@ def run_sweep(
         if rate is None:
             break
         plan = StepPlan(
-            rate, settings.warmup_s, settings.window_s, settings.burstiness, settings.seed
-        )
+            rate, settings.warmup_s, settings.window_s, settings.burstiness, settings.seed,
+            settings.recorded,
+        )  # fmt: skip
         progress(f"step {len(steps) + 1}/{total} · {rate:g} req/s · sending")
-        step = run_step(plan, send, objectives, settings.max_samples, on_window_start)
+        step = run_step(
+            plan, send_for_step(len(steps)), objectives, settings.max_samples, on_window_start
+        )
         steps.append(step)
         verdict = "met" if step["met_objectives"] else "missed"
         progress(
@@ -103,7 +121,9 @@ def run_step(
     on_window_start: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Send one step's schedule, wait for its answers, and return its figures."""
-    offsets = arrival_offsets(plan.rate, plan.warmup_s + plan.window_s, plan.burstiness, plan.seed)
+    offsets = plan.recorded or arrival_offsets(
+        plan.rate, plan.warmup_s + plan.window_s, plan.burstiness, plan.seed
+    )
     records: list[RequestRecord] = []
     in_flight = gevent.pool.Group()
     process = psutil.Process()

@@ -37,6 +37,7 @@ def format_summary(report: dict[str, Any], checks: list[Check], report_dir: str)
     lines += ["latencies in ms", COLUMNS]
     rows = [*report["scenarios"].items(), ("overall", report["overall"])]
     lines += [_row(name, figures) for name, figures in rows]
+    lines += _output_len(report["overall"].get("output_len"))
     tool_call_rate = report["overall"].get("tool_call_rate")
     if tool_call_rate is not None:
         lines.append(
@@ -50,6 +51,18 @@ def format_summary(report: dict[str, Any], checks: list[Check], report_dir: str)
     lines += [f"  {_check(check)}" for check in checks]
     lines.append(f"report: {report_dir}/report.json")
     return "\n".join(lines)
+
+
+def _output_len(output_len: Mapping[str, float | None] | None) -> list[str]:
+    """What the answers' lengths were, asked (max_tokens of workloads) and received."""
+    if not output_len or output_len["received_mean"] is None:
+        return []
+    asked = output_len["requested_mean"]
+    return [
+        "output tokens per answer: "
+        + (f"asked {asked:g}, " if asked is not None else "")
+        + f"received {output_len['received_mean']:g} (means)"
+    ]
 
 
 def format_suite_summary(suite: dict[str, Any], report_dir: str) -> str:

@@ -4,7 +4,8 @@ arrival order. Its capacity is slots / service_s requests per second, which is w
 test hold the load tester's sweep against queueing theory.
 
 It serves `POST /v1/chat/completions` (streamed or not) on a real localhost socket, under
-uvicorn in a thread, like `tests/unit/scripted_engine.py`.
+uvicorn in a thread, like `tests/unit/scripted_engine.py`, and keeps each request's body
+(`bodies`, in arrival order) so that a test can assert what the load tester sent.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class SlottedGateway:
         self.port = 0
         self.served = 0
         self.most_in_service = 0
+        self.bodies: list[dict[str, Any]] = []
         self._in_service = 0
         self._gate: asyncio.Semaphore | None = None  # made on uvicorn's event loop
         self._server: uvicorn.Server | None = None
@@ -50,6 +52,7 @@ class SlottedGateway:
         if self._gate is None:
             self._gate = asyncio.Semaphore(self.slots)  # FIFO: waiters resume in order
         request = json.loads(body)
+        self.bodies.append(request)
         async with self._gate:
             self._in_service += 1
             self.most_in_service = max(self.most_in_service, self._in_service)
