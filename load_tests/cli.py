@@ -25,7 +25,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from api_server.errors import InferstackError
 from load_tests.dashboard import DashboardScreenshot
+from load_tests.direct_request import DIRECT_KINDS, MODELS_FILE, direct_target
 from load_tests.prompts import SCENARIOS
 from load_tests.report import REPORTS
 from load_tests.suite import RunResult, run_suite
@@ -157,9 +159,24 @@ def build_parser() -> argparse.ArgumentParser:
     arrivals.add_argument(
         "--sweep-start", type=_above_zero, default=1.0, help="--sweep auto: first rate"
     )
+    direct = run.add_argument_group(
+        "the engine directly",
+        "each open-loop step of a workload also sent straight to the engine, as the gateway "
+        "would send it, and the two compared",
+    )
+    direct.add_argument("--direct-url", help="the engine's base URL (http://127.0.0.1:8080)")
+    direct.add_argument(
+        "--direct-kind", choices=DIRECT_KINDS, help="its kind (default: the model's entry's)"
+    )
+    direct.add_argument(
+        "--models-file", type=Path, default=MODELS_FILE,
+        help="the gateway's model registry: the prompt format and engine fields come from it",
+    )  # fmt: skip
     ui.add_argument("--web-host", default="127.0.0.1")
     ui.add_argument("--web-port", type=int, default=8089)
-    ui.set_defaults(requests=None, concurrency=None, rate=None, sweep=None, seed=0)
+    ui.set_defaults(
+        requests=None, concurrency=None, rate=None, sweep=None, seed=0, direct_url=None
+    )  # fmt: skip
     return parser
 
 
@@ -212,6 +229,22 @@ def workload_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
+def direct_problem(args: argparse.Namespace) -> str | None:
+    if args.direct_url is None:
+        return None
+    if args.scenario not in WORKLOADS:
+        return f"--direct-url compares a workload ({', '.join(WORKLOADS)}), not {args.scenario}"
+    if args.rate is None and args.sweep is None and args.replay_timing != "recorded":
+        return "--direct-url compares open-loop steps: give --rate or --sweep"
+    try:
+        direct_target(args.models_file, args.model, args.direct_url, args.direct_kind or "")
+    except ValueError as error:  # pydantic's and the registry's included
+        return f"--direct-url: {error}"
+    except InferstackError as error:
+        return f"--direct-url: {error.message}"
+    return None
+
+
 def workload_argv(args: argparse.Namespace) -> list[str]:
     """The locustfile's workload options (all of them: the defaults live in the cli)."""
     argv = [
@@ -224,6 +257,9 @@ def workload_argv(args: argparse.Namespace) -> list[str]:
         argv += ["--replay", str(args.replay)]
     if not args.ignore_eos:
         argv.append("--no-ignore-eos")
+    if args.direct_url:
+        argv += ["--direct-url", args.direct_url, "--models-file", str(args.models_file)]
+        argv += ["--direct-kind", args.direct_kind] if args.direct_kind else []
     return argv
 
 
@@ -236,7 +272,7 @@ def with_default_mode(argv: list[str]) -> list[str]:
 
 def mode_problem(args: argparse.Namespace) -> str | None:
     """What is wrong with the combination of options, if anything."""
-    problem = workload_problem(args)
+    problem = workload_problem(args) or direct_problem(args)
     if problem is not None:
         return problem
     if args.concurrency is not None and args.requests is None:

@@ -39,12 +39,22 @@ from locust import HttpUser, events, task
 from locust.argument_parser import LocustArgumentParser
 from locust.clients import HttpSession, ResponseContextManager
 from locust.env import Environment
+from locust.event import EventHook
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 from urllib3 import PoolManager
 
 from load_tests import reporting
-from load_tests.open_loop import OpenLoopSettings, open_loop_settings, run_sweep
+from load_tests.direct_comparison import direct_section
+from load_tests.direct_request import (
+    COMPLETIONS,
+    DIRECT_KINDS,
+    MODELS_FILE,
+    DirectTarget,
+    direct_target,
+    engine_body,
+)
+from load_tests.open_loop import DIRECT, OpenLoopSettings, Target, open_loop_settings, run_sweep
 from load_tests.prompts import SCENARIOS, Message, PromptPicker, load_dataset
 from load_tests.report import ITL, REPORTS, REQUESTED, TOOLCALL, TTFT, USAGE
 from load_tests.request_budget import RequestBudget
@@ -137,6 +147,18 @@ def _add_options(parser: LocustArgumentParser) -> None:
         help="workloads: let the engine stop before max_tokens (default: ignore_eos)",
     )  # fmt: skip
     parser.add_argument(
+        "--direct-url", default="", include_in_web_ui=False,
+        help="open-loop workloads: the engine, sent each step's requests directly too",
+    )  # fmt: skip
+    parser.add_argument(
+        "--direct-kind", choices=("", *DIRECT_KINDS), default="", include_in_web_ui=False,
+        help="the engine's kind (default: the model's registry entry's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--models-file", default=str(MODELS_FILE), include_in_web_ui=False,
+        help="the gateway's model registry (--direct-url formats prompts from it)",
+    )  # fmt: skip
+    parser.add_argument(
         "--report-dir", default="", include_in_web_ui=False,
         help="where report.json goes (default load_tests/reports/<timestamp>)",
     )  # fmt: skip
@@ -202,15 +224,36 @@ class ChatUser(HttpUser):
         # One rate: Locust's own tables (and the thresholds) cover the measured window only.
         reset = environment.stats.reset_all if settings.single_rate else None
         spec = workload(environment)
+        target = (
+            direct_target(Path(options.models_file), options.model, options.direct_url,
+                          options.direct_kind)
+            if options.direct_url else None
+        )  # fmt: skip
+        # The engine's requests stay out of Locust's tables (an event hook of their own):
+        # those are the gateway's.
+        engine = HttpSession(
+            base_url=options.direct_url or self.host, request_event=EventHook(), user=self,  # type: ignore[no-untyped-call]
+            pool_manager=PoolManager(maxsize=OPEN_LOOP_CONNECTIONS, block=False),
+        )  # fmt: skip
 
-        def send_for_step(step: int) -> Callable[[], Answer]:
+        def send_for_step(to: Target, step: int) -> Callable[[], Answer]:
             if spec is None:
                 return self._chat
             source = step_source(spec, options.seed, step)  # the same requests every step
+            if to == DIRECT and target is not None:
+                return lambda: self._direct(source, source.next(), target, engine)
             return lambda: self._planned(source, source.next())
 
-        sweep = run_sweep(send_for_step, settings, profile.objectives, on_window_start=reset)
-        environment.sweep_report = sweep
+        result = run_sweep(
+            send_for_step, settings, profile.objectives, on_window_start=reset,
+            direct=target is not None,
+        )  # fmt: skip
+        environment.sweep_report = result.sweep
+        if target is not None:
+            environment.direct_report = direct_section(
+                result.direct_steps, result.sweep, settings.rates, profile.objectives,
+                target.describe(),
+            )  # fmt: skip
 
     def _chat(self) -> Answer:
         """One request of the scenario (one `POST`, plus the figures recorded from its answer)."""
@@ -229,6 +272,19 @@ class ChatUser(HttpUser):
         source = workload_source(self.environment)
         assert source is not None  # set up by _set_up_workload for every workload scenario
         return self._planned(source, source.next())
+
+    def _direct(
+        self,
+        source: WorkloadSource,
+        planned: PlannedRequest,
+        target: DirectTarget,
+        engine: HttpSession,
+    ) -> Answer:
+        """The same request straight to the engine, as the gateway would have sent it."""
+        body = engine_body(target, planned.body(self.model))
+        answer = self._stream(self.scenario, body, client=engine, path=COMPLETIONS, record=False)
+        source.answered(planned, answer.text if answer.ok else None)
+        return replace(answer, requested_tokens=planned.max_tokens, text=None)
 
     def _planned(self, source: WorkloadSource, planned: PlannedRequest) -> Answer:
         """One request of a workload scenario, its answer handed back to the source."""
@@ -272,13 +328,22 @@ class ChatUser(HttpUser):
         body["tool_choice"] = {"type": "function", "function": {"name": request.tool_name}}
         return self._complete("tools", body, tool_name=request.tool_name)
 
-    def _stream(self, name: str, messages_or_body: list[Message] | dict[str, Any]) -> Answer:
+    def _stream(
+        self,
+        name: str,
+        messages_or_body: list[Message] | dict[str, Any],
+        client: HttpSession | None = None,
+        path: str = PATH,
+        record: bool = True,
+    ) -> Answer:
+        """One streamed request: to the gateway's chat API, or (`client`, `path`) another
+        server's; `record`: its figures as Locust events (the gateway's requests only)."""
         body = messages_or_body
         if isinstance(messages_or_body, list):
             body = self._body(messages_or_body, stream=True, stream_options={"include_usage": True})
         sent_at = time.perf_counter()
-        with self.client.post(
-            PATH, json=body, name=name, stream=True, catch_response=True, timeout=TIMEOUT
+        with (client or self.client).post(
+            path, json=body, name=name, stream=True, catch_response=True, timeout=TIMEOUT
         ) as response:
             if response.status_code != 200:
                 return _failed(response, _http_error(response), _timed_out(response))
@@ -295,11 +360,12 @@ class ChatUser(HttpUser):
                 return _failed(response, result.error)
             if result.completion_tokens is None:
                 return _failed(response, "no usage chunk despite stream_options.include_usage")
-        if result.ttft_ms is not None:
-            self._record(TTFT, name, result.ttft_ms)
-        for gap in result.itl_ms:
-            self._record(ITL, name, gap)
-        self._record(USAGE, name, result.completion_tokens, result.completion_tokens)
+        if record:
+            if result.ttft_ms is not None:
+                self._record(TTFT, name, result.ttft_ms)
+            for gap in result.itl_ms:
+                self._record(ITL, name, gap)
+            self._record(USAGE, name, result.completion_tokens, result.completion_tokens)
         return Answer(
             ok=True, ttft_ms=result.ttft_ms, itl_ms=tuple(result.itl_ms),
             client_tokens=result.token_chunks, server_tokens=result.completion_tokens,
@@ -432,7 +498,8 @@ def _write_report(environment: Environment, **_kwargs: Any) -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     report_dir = Path(options.report_dir or REPORTS / stamp)
     sweep: dict[str, Any] | None = getattr(environment, "sweep_report", None)
-    passed = reporting.write_report(environment.stats, options, report_dir, workers, sweep)
+    direct: dict[str, Any] | None = getattr(environment, "direct_report", None)
+    passed = reporting.write_report(environment.stats, options, report_dir, workers, sweep, direct)
     environment.process_exit_code = 0 if passed else 1
 
 

@@ -16,7 +16,7 @@ import time
 from argparse import Namespace
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import gevent  # type: ignore[import-untyped]
 import gevent.pool  # type: ignore[import-untyped]
@@ -30,6 +30,9 @@ from load_tests.sweep import AutoSweep, next_auto_rate, parse_rates, sweep_secti
 from load_tests.workload_source import recorded_window_s
 
 SendRequest = Callable[[], Answer]
+Target = Literal["gateway", "direct"]
+GATEWAY: Target = "gateway"
+DIRECT: Target = "direct"
 
 
 @dataclass(frozen=True)
@@ -79,38 +82,67 @@ def open_loop_settings(
     )
 
 
+class WindowProbe(Protocol):
+    """Something read as a step's measured window opens and once its last answer is in
+    (the gateway's /metrics): `end` returns what goes in the step's figures, or None."""
+
+    def start(self) -> None: ...
+    def end(self) -> dict[str, Any] | None: ...
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    sweep: dict[str, Any]  # report.json's `sweep`: the gateway's steps
+    direct_steps: list[dict[str, Any]]  # the engine's, measured directly (empty without)
+
+
 def run_sweep(
-    send_for_step: Callable[[int], SendRequest],
+    send_for_step: Callable[[Target, int], SendRequest],
     settings: OpenLoopSettings,
     objectives: Objectives,
     on_window_start: Callable[[], None] | None = None,
     progress: Callable[[str], None] = print,
-) -> dict[str, Any]:
-    """Every step of the sweep, one after another; the report's `sweep` section.
-    `send_for_step(i)` sends one request of step i (a workload starts afresh each step)."""
+    direct: bool = False,
+    probe: WindowProbe | None = None,
+) -> SweepResult:
+    """Every step of the sweep, one after another. `send_for_step(target, i)` sends one
+    request of step i to the gateway or, with `direct`, to the engine directly too: each
+    step then runs both targets one after the other, the first alternating step by step
+    (neither always runs on a fresher engine). The gateway's steps decide an auto sweep;
+    `on_window_start` and `probe` are the gateway's alone."""
     steps: list[dict[str, Any]] = []
+    direct_steps: list[dict[str, Any]] = []
     started = time.perf_counter()
     total = f"{len(settings.rates)}" if settings.rates is not None else f"≤{_auto_bound(settings)}"
     while True:
         rate = _next_rate(settings, steps)
         if rate is None:
             break
+        index = len(steps)
         plan = StepPlan(
             rate, settings.warmup_s, settings.window_s, settings.burstiness, settings.seed,
             settings.recorded,
         )  # fmt: skip
-        progress(f"step {len(steps) + 1}/{total} · {rate:g} req/s · sending")
-        step = run_step(
-            plan, send_for_step(len(steps)), objectives, settings.max_samples, on_window_start
-        )
-        steps.append(step)
-        verdict = "met" if step["met_objectives"] else "missed"
-        progress(
-            f"step {len(steps)}/{total} · {rate:g} req/s · {time.perf_counter() - started:.0f} s "
-            f"elapsed · {step['requests']} requests done · goodput {step['goodput_per_s']:.2f}/s · "
-            f"objectives {verdict}"
-        )
-    return sweep_section(steps, settings.rates, objectives)
+        targets: tuple[Target, ...] = (GATEWAY, DIRECT) if index % 2 == 0 else (DIRECT, GATEWAY)
+        for position, target in enumerate((t for t in targets if direct or t == GATEWAY), 1):
+            label = f"step {index + 1}/{total} · {rate:g} req/s" + (
+                f" · {target}" if direct else ""
+            )
+            progress(f"{label} · sending")
+            gateway = target == GATEWAY
+            step = run_step(
+                plan, send_for_step(target, index), objectives, settings.max_samples,
+                on_window_start if gateway else None, probe if gateway else None,
+            )  # fmt: skip
+            step["ran"] = position
+            (steps if gateway else direct_steps).append(step)
+            verdict = "met" if step["met_objectives"] else "missed"
+            progress(
+                f"{label} · {time.perf_counter() - started:.0f} s elapsed · "
+                f"{step['requests']} requests done · goodput {step['goodput_per_s']:.2f}/s · "
+                f"objectives {verdict}"
+            )
+    return SweepResult(sweep_section(steps, settings.rates, objectives), direct_steps)
 
 
 def run_step(
@@ -119,6 +151,7 @@ def run_step(
     objectives: Objectives,
     max_samples: int,
     on_window_start: Callable[[], None] | None = None,
+    probe: WindowProbe | None = None,
 ) -> dict[str, Any]:
     """Send one step's schedule, wait for its answers, and return its figures."""
     offsets = plan.recorded or arrival_offsets(
@@ -129,7 +162,14 @@ def run_step(
     process = psutil.Process()
     cpu_before, wall_before = _cpu_s(process), time.perf_counter()
     window_start = time.perf_counter() + plan.warmup_s
-    window_hook = on_window_start  # called once, as the window opens
+
+    def window_opens() -> None:
+        if on_window_start is not None:
+            on_window_start()
+        if probe is not None:
+            probe.start()
+
+    window_hook: Callable[[], None] | None = window_opens  # called once, as the window opens
 
     def one_request(scheduled_s: float) -> None:
         sent_s = time.perf_counter() - window_start
@@ -155,7 +195,10 @@ def run_step(
     _sleep_until(window_start + plan.window_s)  # the window lasts its length, sends or not
     in_flight.join()  # each request ends by its own timeout: nothing here cuts one short
     cpu_percent = 100 * (_cpu_s(process) - cpu_before) / (time.perf_counter() - wall_before)
-    return step_figures(plan, records, objectives, cpu_percent, max_samples)
+    figures = step_figures(plan, records, objectives, cpu_percent, max_samples)
+    if probe is not None:
+        figures["server"] = probe.end()
+    return figures
 
 
 def _next_rate(settings: OpenLoopSettings, steps: list[dict[str, Any]]) -> float | None:

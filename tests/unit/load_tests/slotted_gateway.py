@@ -5,7 +5,9 @@ test hold the load tester's sweep against queueing theory.
 
 It serves `POST /v1/chat/completions` (streamed or not) on a real localhost socket, under
 uvicorn in a thread, like `tests/unit/scripted_engine.py`, and keeps each request's body
-(`bodies`, in arrival order) so that a test can assert what the load tester sent.
+(`bodies`, in arrival order) so that a test can assert what the load tester sent. On
+`POST /v1/completions` it streams text-completion chunks instead: an engine's, for the
+load tester's direct runs.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class SlottedGateway:
             self.most_in_service = max(self.most_in_service, self._in_service)
             try:
                 if request.get("stream"):
-                    await self._stream(send)
+                    await self._stream(send, text=scope["path"].endswith("/v1/completions"))
                 else:
                     await asyncio.sleep(self.service_s)
                     await self._complete(send)
@@ -66,12 +68,13 @@ class SlottedGateway:
                 self._in_service -= 1
                 self.served += 1
 
-    async def _stream(self, send: Any) -> None:
+    async def _stream(self, send: Any, text: bool) -> None:
         headers = [(b"content-type", b"text/event-stream")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         for _ in range(self.tokens):
             await asyncio.sleep(self.service_s / self.tokens)
-            chunk = {"choices": [{"index": 0, "delta": {"content": "tok "}}]}
+            choice = {"text": "tok "} if text else {"delta": {"content": "tok "}}
+            chunk = {"choices": [{"index": 0, **choice}]}
             await _event(send, json.dumps(chunk))
         usage = {"prompt_tokens": 5, "completion_tokens": self.tokens}
         await _event(send, json.dumps({"choices": [], "usage": usage}))
