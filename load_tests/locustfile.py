@@ -54,6 +54,7 @@ from load_tests.direct_request import (
     direct_target,
     engine_body,
 )
+from load_tests.metrics_probe import MetricsProbe
 from load_tests.open_loop import DIRECT, OpenLoopSettings, Target, open_loop_settings, run_sweep
 from load_tests.prompts import SCENARIOS, Message, PromptPicker, load_dataset
 from load_tests.report import ITL, REPORTS, REQUESTED, TOOLCALL, TTFT, USAGE
@@ -246,7 +247,7 @@ class ChatUser(HttpUser):
 
         result = run_sweep(
             send_for_step, settings, profile.objectives, on_window_start=reset,
-            direct=target is not None,
+            direct=target is not None, probe=MetricsProbe(self.host or "", options.model),
         )  # fmt: skip
         environment.sweep_report = result.sweep
         if target is not None:

@@ -163,11 +163,13 @@ def run_step(
     cpu_before, wall_before = _cpu_s(process), time.perf_counter()
     window_start = time.perf_counter() + plan.warmup_s
 
+    scrapes = gevent.pool.Group()
+
     def window_opens() -> None:
         if on_window_start is not None:
             on_window_start()
         if probe is not None:
-            probe.start()
+            scrapes.spawn(probe.start)  # in its own greenlet: the schedule does not wait
 
     window_hook: Callable[[], None] | None = window_opens  # called once, as the window opens
 
@@ -197,6 +199,7 @@ def run_step(
     cpu_percent = 100 * (_cpu_s(process) - cpu_before) / (time.perf_counter() - wall_before)
     figures = step_figures(plan, records, objectives, cpu_percent, max_samples)
     if probe is not None:
+        scrapes.join()
         figures["server"] = probe.end()
     return figures
 

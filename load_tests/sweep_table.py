@@ -47,6 +47,45 @@ def format_sweep(sweep: Mapping[str, Any]) -> list[str]:
         else "saturation: not reached"
     )
     lines += _client_warnings(steps)
+    lines += format_agreement(steps)
+    return lines
+
+
+AGREEMENT_COLUMNS = (
+    f"{'rate':>7} {'requests':>9}  {'e2e p50':>11}  {'e2e p99':>11}  {'ttft p50':>11}  "
+    f"{'ttft p99':>11}  {'out tokens':>11}  {'token mism.':>11}"
+)
+
+
+def format_agreement(steps: list[Mapping[str, Any]]) -> list[str]:
+    """Client vs the gateway's own /metrics per rate (`load_tests.server_metrics`)."""
+    served = [step for step in steps if step.get("server") is not None]
+    if not served:
+        return []
+    lines = [
+        "client / server (the gateway's /metrics over each step: histogram buckets, "
+        "interpolated; its TTFT starts at the engine call, its E2E at the request's arrival)",
+        AGREEMENT_COLUMNS,
+    ]
+    for step in sorted(served, key=lambda step: step["rate"]):
+        server = step["server"]
+        if "error" in server:
+            lines.append(f"{step['rate']:>7g} no server figures: {server['error']}")
+            continue
+        client_tokens = step["output_len"]["received_mean"]
+        answered = step["requests"] - step["failures"]
+        tokens = "-" if client_tokens is None else f"{client_tokens * answered:.0f}"
+        pairs = [
+            f"{_num(step[key][p])}/{_num(server[key][p])}"
+            for key, p in (("e2e_ms", "p50"), ("e2e_ms", "p99"), ("ttft_ms", "p50"),
+                           ("ttft_ms", "p99"))
+        ]  # fmt: skip
+        lines.append(
+            f"{step['rate']:>7g} {str(step['requests']) + '/' + str(server['requests']):>9}  "
+            + "  ".join(f"{pair:>11}" for pair in pairs)
+            + f"  {tokens + '/' + str(server['output_tokens']):>11}"
+            + f"  {step['token_count_mismatches']:>11}"
+        )
     return lines
 
 

@@ -86,6 +86,13 @@ def test_shared_prefix_open_loop_sends_one_of_the_groups_prefixes(
     (step,) = report["sweep"]["steps"]
     assert step["output_len"]["requested_mean"] == 128  # the default --output-len
     assert step["output_len"]["received_mean"] == TOKENS
+    # The gateway's own /metrics over the step (no warm-up: every request is the window's).
+    server = step["server"]
+    assert server["requests"] == step["requests"] == len(gateway.bodies)
+    assert server["output_tokens"] == TOKENS * step["requests"]
+    assert server["e2e_ms"]["p50"] is not None and server["ttft_ms"]["p99"] is not None
+    assert step["token_count_mismatches"] == 0
+    assert "client / server" in report["stdout"]
 
 
 def test_multi_turn_resends_the_history_with_each_answer(
