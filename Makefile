@@ -46,6 +46,9 @@ NATIVE_WORKERS_ENV = $(if $(WORKERS),STACKCTL_GATEWAY_WORKERS=$(WORKERS)) \
 # make load-test REQUESTS=200 CONCURRENCY=8 SCENARIO=all
 # make load-test RATE=4 SCENARIO=stream           open loop: 4 requests/s, Poisson arrivals
 # make load-test SWEEP=1,2,4 (or SWEEP=auto)       each rate for DURATION after WARMUP seconds
+# make load-test SCENARIO=synthetic INPUT_LEN=uniform:128:512 OUTPUT_LEN=128 RATE=2
+# make load-test SCENARIO=shared-prefix PREFIX_LEN=1000 PREFIX_GROUPS=4 | SCENARIO=multi-turn
+#   TURNS=5 | SCENARIO=replay REPLAY=rec.jsonl REPLAY_TIMING=recorded; IGNORE_EOS=0 to let it stop
 USERS ?= 4
 SPAWN_RATE ?= 2
 # Unset: 30 s, or with REQUESTS= a 1 h cap (the run ends with its last request).
@@ -58,6 +61,14 @@ BURSTINESS ?= 1
 SEED ?= 0
 WARMUP ?= 5
 SCENARIO ?= mixed
+INPUT_LEN ?=
+OUTPUT_LEN ?=
+PREFIX_LEN ?=
+PREFIX_GROUPS ?=
+TURNS ?=
+REPLAY ?=
+REPLAY_TIMING ?=
+IGNORE_EOS ?=
 MODEL ?= SmolLM2-135M-Instruct
 PROFILE ?= cpu
 # zsh users often have HOST set to the machine name: only the command line may set it.
@@ -65,7 +76,12 @@ ifneq ($(origin HOST),command line)
 HOST := http://localhost:8000
 endif
 LOAD_TEST_ARGS = --users $(USERS) --spawn-rate $(SPAWN_RATE) --scenario $(SCENARIO) \
-	--host $(HOST) --model $(MODEL) --profile $(PROFILE)
+	--host $(HOST) --model $(MODEL) --profile $(PROFILE) \
+	$(if $(INPUT_LEN),--input-len $(INPUT_LEN)) $(if $(OUTPUT_LEN),--output-len $(OUTPUT_LEN)) \
+	$(if $(PREFIX_LEN),--prefix-len $(PREFIX_LEN)) \
+	$(if $(PREFIX_GROUPS),--prefix-groups $(PREFIX_GROUPS)) $(if $(TURNS),--turns $(TURNS)) \
+	$(if $(REPLAY),--replay $(REPLAY)) $(if $(REPLAY_TIMING),--replay-timing $(REPLAY_TIMING)) \
+	$(if $(filter 0 no off false,$(IGNORE_EOS)),--no-ignore-eos)
 LOAD_TEST_RUN_ARGS = $(if $(DURATION),--duration $(DURATION)) \
 	$(if $(REQUESTS),--requests $(REQUESTS)) $(if $(CONCURRENCY),--concurrency $(CONCURRENCY)) \
 	$(if $(RATE),--rate $(RATE)) $(if $(SWEEP),--sweep $(SWEEP)) \

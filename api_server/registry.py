@@ -24,7 +24,8 @@ from pydantic import (
 )
 
 from api_server.errors import InvalidRequestError, ModelNotFoundError
-from api_server.prompts import PROMPT_FAMILIES
+from api_server.prompts import PROMPT_FAMILIES, PromptFormatter, build_formatter
+from api_server.prompts.template_source import load_chat_template
 from api_server.tools import TOOL_CALL_SYNTAXES
 
 EngineKind = Literal["llamacpp", "vllm", "max", "openai", "anthropic"]
@@ -366,3 +367,26 @@ def sdk_base_url(base_url: str, kind: str) -> str:
         path = path[: -len("v1")].rstrip("/")
         slash = slash if path else ""
     return f"{scheme}{sep}{host}{slash}{path}"
+
+
+def prompt_formatter(spec: ModelSpec) -> tuple[PromptFormatter, str]:
+    """The prompt formatter of a local model's entry, and the BOS text its prompts start
+    with: the registry's where it says, else its chat template file's. The gateway builds
+    its runtime with it; the load tester, to send an engine exactly what the gateway would."""
+    bos_token, eos_token, chat_template = spec.bos_token, spec.eos_token, None
+    if spec.chat_template_file is not None:
+        source = load_chat_template(spec.chat_template_file)
+        chat_template = source.template
+        # The registry wins where it says something; the model file fills in the rest.
+        bos_token = bos_token or source.bos_token
+        eos_token = eos_token or source.eos_token
+    if spec.prompt_family is None:
+        raise ValueError(f"{spec.name}: a hosted upstream's model has no prompt format")
+    formatter = build_formatter(
+        spec.prompt_family,
+        default_system=spec.default_system_prompt,
+        chat_template=chat_template,
+        bos_token=bos_token,
+        eos_token=eos_token,
+    )
+    return formatter, bos_token

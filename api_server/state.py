@@ -33,12 +33,16 @@ from api_server.generation.request import ModelRuntime
 from api_server.infra.connections import BackingServices
 from api_server.logs.record import DiscardingSink, RequestLogSink
 from api_server.metrics import GatewayMetrics, shared_metrics_dir
-from api_server.prompts import build_formatter
 from api_server.prompts.base import FormattedPrompt
-from api_server.prompts.template_source import load_chat_template
 from api_server.ratelimit.limiter import RateLimiter, RateLimitMetrics
 from api_server.ratelimit.window import SlidingWindow
-from api_server.registry import CATCH_ALL_MODEL, LOCAL_ENGINE_KINDS, ModelRegistry, ModelSpec
+from api_server.registry import (
+    CATCH_ALL_MODEL,
+    LOCAL_ENGINE_KINDS,
+    ModelRegistry,
+    ModelSpec,
+    prompt_formatter,
+)
 from api_server.response_store.pg_store import PostgresResponseStore
 from api_server.response_store.record import ResponseStore
 from api_server.upstreams.model_catalog import ModelCatalog
@@ -113,21 +117,7 @@ def build_runtime(
             pool=pool,
             upstream_key=our_key,
         )
-    bos_token, eos_token, chat_template = spec.bos_token, spec.eos_token, None
-    if spec.chat_template_file is not None:
-        source = load_chat_template(spec.chat_template_file)
-        chat_template = source.template
-        # The registry wins where it says something; the model file fills in the rest.
-        bos_token = bos_token or source.bos_token
-        eos_token = eos_token or source.eos_token
-    assert spec.prompt_family is not None  # the registry requires it for local engines
-    formatter = build_formatter(
-        spec.prompt_family,
-        default_system=spec.default_system_prompt,
-        chat_template=chat_template,
-        bos_token=bos_token,
-        eos_token=eos_token,
-    )
+    formatter, bos_token = prompt_formatter(spec)
     return ModelRuntime(spec=spec, format_prompt=formatter, pool=pool, bos_token=bos_token)
 
 

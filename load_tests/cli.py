@@ -25,12 +25,16 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from api_server.errors import InferstackError
 from load_tests.dashboard import DashboardScreenshot
+from load_tests.direct_request import DIRECT_KINDS, MODELS_FILE, direct_target
 from load_tests.prompts import SCENARIOS
 from load_tests.report import REPORTS
 from load_tests.suite import RunResult, run_suite
 from load_tests.sweep import AUTO, parse_rates
 from load_tests.thresholds import CONFIG, ConfigError, load_profile
+from load_tests.workload_source import DEFAULT_INPUT_LEN, DEFAULT_OUTPUT_LEN, REPLAY_TIMINGS
+from load_tests.workloads import WORKLOADS, Length
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 TIMED_RUN = "30s"  # --duration of a --users run
@@ -60,6 +64,14 @@ def _above_zero(text: str) -> float:
     if number <= 0:
         raise argparse.ArgumentTypeError(f"must be above 0, got {number:g}")
     return number
+
+
+def _length(text: str) -> str:
+    try:
+        Length.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text.strip()
 
 
 def duration_seconds(text: str) -> float:
@@ -109,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--processes", type=int, default=0, help="fork this many Locust workers (-1: per core)"
         )
         mode.add_argument("--report-dir", type=Path, help="default load_tests/reports/<time>")
+        _add_workload_options(mode)
     run.add_argument(
         "--duration",
         help=f"run time (30s, 2m, ...; default {TIMED_RUN}; --requests: a {REQUESTS_CAP} cap)",
@@ -146,10 +159,108 @@ def build_parser() -> argparse.ArgumentParser:
     arrivals.add_argument(
         "--sweep-start", type=_above_zero, default=1.0, help="--sweep auto: first rate"
     )
+    direct = run.add_argument_group(
+        "the engine directly",
+        "each open-loop step of a workload also sent straight to the engine, as the gateway "
+        "would send it, and the two compared",
+    )
+    direct.add_argument("--direct-url", help="the engine's base URL (http://127.0.0.1:8080)")
+    direct.add_argument(
+        "--direct-kind", choices=DIRECT_KINDS, help="its kind (default: the model's entry's)"
+    )
+    direct.add_argument(
+        "--models-file", type=Path, default=MODELS_FILE,
+        help="the gateway's model registry: the prompt format and engine fields come from it",
+    )  # fmt: skip
     ui.add_argument("--web-host", default="127.0.0.1")
     ui.add_argument("--web-port", type=int, default=8089)
-    ui.set_defaults(requests=None, concurrency=None, rate=None, sweep=None)
+    ui.set_defaults(
+        requests=None, concurrency=None, rate=None, sweep=None, seed=0, direct_url=None
+    )  # fmt: skip
     return parser
+
+
+def _add_workload_options(mode: argparse.ArgumentParser) -> None:
+    workloads = mode.add_argument_group(
+        "workloads", f"the scenarios {', '.join(WORKLOADS)}: streamed, lengths controlled"
+    )
+    workloads.add_argument(
+        "--input-len", type=_length, default=DEFAULT_INPUT_LEN,
+        help="prompt length in words, about as many tokens: 256, uniform:128:512, "
+        f"normal:256:32 (default {DEFAULT_INPUT_LEN})",
+    )  # fmt: skip
+    workloads.add_argument(
+        "--output-len", type=_length, default=DEFAULT_OUTPUT_LEN,
+        help=f"max_tokens, same syntax (default {DEFAULT_OUTPUT_LEN})",
+    )  # fmt: skip
+    workloads.add_argument(
+        "--prefix-len", type=int, default=0, help="shared-prefix: words of each shared prefix"
+    )
+    workloads.add_argument(
+        "--prefix-groups", type=_positive, default=1, help="shared-prefix: how many prefixes"
+    )
+    workloads.add_argument(
+        "--turns", type=_positive, default=3, help="multi-turn: turns per conversation"
+    )
+    workloads.add_argument("--replay", type=Path, help="replay: a recording (JSONL)")
+    workloads.add_argument(
+        "--replay-timing", choices=REPLAY_TIMINGS, default="rate",
+        help="replay: recorded = at the recording's own times (open loop, one step); "
+        "rate = on the --rate/--sweep schedule, or by users (default)",
+    )  # fmt: skip
+    workloads.add_argument(
+        "--ignore-eos", action=argparse.BooleanOptionalAction, default=True,
+        help="ask the engine to write all max_tokens (vLLM's ignore_eos; default on)",
+    )  # fmt: skip
+
+
+def workload_problem(args: argparse.Namespace) -> str | None:
+    if args.scenario == "shared-prefix" and args.prefix_len < 1:
+        return "--scenario shared-prefix needs --prefix-len N (words of the shared prefix)"
+    if args.scenario == "replay" and args.replay is None:
+        return "--scenario replay needs --replay PATH"
+    if args.replay_timing == "recorded":
+        if args.scenario != "replay":
+            return "--replay-timing recorded goes with --scenario replay"
+        if args.rate is not None or args.sweep is not None:
+            return "--replay-timing recorded sends at the recording's times: no --rate, --sweep"
+        if args.requests is not None or args.processes:
+            return "--replay-timing recorded is one open-loop schedule: no --requests, --processes"
+    return None
+
+
+def direct_problem(args: argparse.Namespace) -> str | None:
+    if args.direct_url is None:
+        return None
+    if args.scenario not in WORKLOADS:
+        return f"--direct-url compares a workload ({', '.join(WORKLOADS)}), not {args.scenario}"
+    if args.rate is None and args.sweep is None and args.replay_timing != "recorded":
+        return "--direct-url compares open-loop steps: give --rate or --sweep"
+    try:
+        direct_target(args.models_file, args.model, args.direct_url, args.direct_kind or "")
+    except ValueError as error:  # pydantic's and the registry's included
+        return f"--direct-url: {error}"
+    except InferstackError as error:
+        return f"--direct-url: {error.message}"
+    return None
+
+
+def workload_argv(args: argparse.Namespace) -> list[str]:
+    """The locustfile's workload options (all of them: the defaults live in the cli)."""
+    argv = [
+        "--input-len", args.input_len, "--output-len", args.output_len,
+        "--prefix-len", str(args.prefix_len), "--prefix-groups", str(args.prefix_groups),
+        "--turns", str(args.turns), "--replay-timing", args.replay_timing,
+        "--seed", str(args.seed),  # of the arrivals and of the workload's requests
+    ]  # fmt: skip
+    if args.replay is not None:
+        argv += ["--replay", str(args.replay)]
+    if not args.ignore_eos:
+        argv.append("--no-ignore-eos")
+    if args.direct_url:
+        argv += ["--direct-url", args.direct_url, "--models-file", str(args.models_file)]
+        argv += ["--direct-kind", args.direct_kind] if args.direct_kind else []
+    return argv
 
 
 def with_default_mode(argv: list[str]) -> list[str]:
@@ -161,6 +272,9 @@ def with_default_mode(argv: list[str]) -> list[str]:
 
 def mode_problem(args: argparse.Namespace) -> str | None:
     """What is wrong with the combination of options, if anything."""
+    problem = workload_problem(args) or direct_problem(args)
+    if problem is not None:
+        return problem
     if args.concurrency is not None and args.requests is None:
         return "--concurrency goes with --requests (a timed run takes --users)"
     if args.requests is not None and args.processes:
@@ -185,11 +299,13 @@ def mode_problem(args: argparse.Namespace) -> str | None:
 def open_loop_argv(args: argparse.Namespace) -> list[str]:
     """The locustfile's open-loop options: one dispatching user, no run-time (the sweep
     quits Locust when its last rate is done)."""
+    if args.replay_timing == "recorded":
+        return ["--warmup", "0"]  # the recording is the schedule: one step, as recorded
     if args.rate is None and args.sweep is None:
         return []
     argv = ["--rate", str(args.rate)] if args.rate is not None else ["--sweep", args.sweep]
     return [
-        *argv, "--burstiness", str(args.burstiness), "--seed", str(args.seed),
+        *argv, "--burstiness", str(args.burstiness),
         "--warmup", str(args.warmup), "--sweep-start", str(args.sweep_start),
         "--step-duration", str(duration_seconds(args.duration or TIMED_RUN)),
     ]  # fmt: skip
@@ -213,6 +329,7 @@ def locust_argv(args: argparse.Namespace, report_dir: Path) -> list[str]:
         "--load-test-config", str(args.config), "--report-dir", str(report_dir),
         "--html", str(report_dir / "locust.html"),
     ]  # fmt: skip
+    argv += workload_argv(args)
     if args.tools_model:
         argv += ["--tools-model", args.tools_model]
     if args.cache_friendly:

@@ -25,6 +25,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -38,18 +39,40 @@ from locust import HttpUser, events, task
 from locust.argument_parser import LocustArgumentParser
 from locust.clients import HttpSession, ResponseContextManager
 from locust.env import Environment
+from locust.event import EventHook
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 from urllib3 import PoolManager
 
 from load_tests import reporting
-from load_tests.open_loop import OpenLoopSettings, open_loop_settings, run_sweep
+from load_tests.direct_comparison import direct_section
+from load_tests.direct_request import (
+    COMPLETIONS,
+    DIRECT_KINDS,
+    MODELS_FILE,
+    DirectTarget,
+    direct_target,
+    engine_body,
+)
+from load_tests.metrics_probe import MetricsProbe
+from load_tests.open_loop import DIRECT, OpenLoopSettings, Target, open_loop_settings, run_sweep
 from load_tests.prompts import SCENARIOS, Message, PromptPicker, load_dataset
-from load_tests.report import ITL, REPORTS, TOOLCALL, TTFT, USAGE
+from load_tests.report import ITL, REPORTS, REQUESTED, TOOLCALL, TTFT, USAGE
 from load_tests.request_budget import RequestBudget
 from load_tests.request_record import Answer
 from load_tests.sse import read_chat_stream
 from load_tests.thresholds import CONFIG, load_profile
+from load_tests.workload_source import (
+    DEFAULT_INPUT_LEN,
+    DEFAULT_OUTPUT_LEN,
+    REPLAY_TIMINGS,
+    WorkloadSource,
+    WorkloadSpec,
+    recorded_offsets,
+    step_source,
+    workload_spec,
+)
+from load_tests.workloads import PlannedRequest
 
 # The `mixed` scenario: weight of each scenario in a user's sequence of requests.
 MIX = {"short": 3, "medium": 2, "long": 1, "stream": 3, "tools": 1}
@@ -104,6 +127,37 @@ def _add_options(parser: LocustArgumentParser) -> None:
     parser.add_argument(
         "--sweep-start", type=float, default=1.0, include_in_web_ui=False,
         help="--sweep auto: the first rate",
+    )  # fmt: skip
+    parser.add_argument(
+        "--input-len", default=DEFAULT_INPUT_LEN,
+        help="workloads: prompt words (256, uniform:128:512, normal:256:32)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--output-len", default=DEFAULT_OUTPUT_LEN, help="workloads: max_tokens (same syntax)"
+    )
+    parser.add_argument("--prefix-len", type=int, default=0, help="shared-prefix: prefix words")
+    parser.add_argument("--prefix-groups", type=int, default=1, help="shared-prefix: prefixes")
+    parser.add_argument("--turns", type=int, default=3, help="multi-turn: turns per conversation")
+    parser.add_argument("--replay", default="", help="replay: the recording (JSONL)")
+    parser.add_argument(
+        "--replay-timing", choices=REPLAY_TIMINGS, default="rate", include_in_web_ui=False,
+        help="replay: at the recording's own times, or on the --rate/--sweep schedule",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-ignore-eos", action="store_true",
+        help="workloads: let the engine stop before max_tokens (default: ignore_eos)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--direct-url", default="", include_in_web_ui=False,
+        help="open-loop workloads: the engine, sent each step's requests directly too",
+    )  # fmt: skip
+    parser.add_argument(
+        "--direct-kind", choices=("", *DIRECT_KINDS), default="", include_in_web_ui=False,
+        help="the engine's kind (default: the model's registry entry's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--models-file", default=str(MODELS_FILE), include_in_web_ui=False,
+        help="the gateway's model registry (--direct-url formats prompts from it)",
     )  # fmt: skip
     parser.add_argument(
         "--report-dir", default="", include_in_web_ui=False,
@@ -170,8 +224,37 @@ class ChatUser(HttpUser):
         profile = load_profile(options.load_profile, Path(options.load_test_config))
         # One rate: Locust's own tables (and the thresholds) cover the measured window only.
         reset = environment.stats.reset_all if settings.single_rate else None
-        sweep = run_sweep(self._chat, settings, profile.objectives, on_window_start=reset)
-        environment.sweep_report = sweep
+        spec = workload(environment)
+        target = (
+            direct_target(Path(options.models_file), options.model, options.direct_url,
+                          options.direct_kind)
+            if options.direct_url else None
+        )  # fmt: skip
+        # The engine's requests stay out of Locust's tables (an event hook of their own):
+        # those are the gateway's.
+        engine = HttpSession(
+            base_url=options.direct_url or self.host, request_event=EventHook(), user=self,  # type: ignore[no-untyped-call]
+            pool_manager=PoolManager(maxsize=OPEN_LOOP_CONNECTIONS, block=False),
+        )  # fmt: skip
+
+        def send_for_step(to: Target, step: int) -> Callable[[], Answer]:
+            if spec is None:
+                return self._chat
+            source = step_source(spec, options.seed, step)  # the same requests every step
+            if to == DIRECT and target is not None:
+                return lambda: self._direct(source, source.next(), target, engine)
+            return lambda: self._planned(source, source.next())
+
+        result = run_sweep(
+            send_for_step, settings, profile.objectives, on_window_start=reset,
+            direct=target is not None, probe=MetricsProbe(self.host or "", options.model),
+        )  # fmt: skip
+        environment.sweep_report = result.sweep
+        if target is not None:
+            environment.direct_report = direct_section(
+                result.direct_steps, result.sweep, settings.rates, profile.objectives,
+                target.describe(),
+            )  # fmt: skip
 
     def _chat(self) -> Answer:
         """One request of the scenario (one `POST`, plus the figures recorded from its answer)."""
@@ -185,7 +268,32 @@ class ChatUser(HttpUser):
             "stream": lambda: self._stream("stream", self.prompts.stream()),
             "tools": self._tools,
         }
-        return run[scenario]()
+        if scenario in run:
+            return run[scenario]()
+        source = workload_source(self.environment)
+        assert source is not None  # set up by _set_up_workload for every workload scenario
+        return self._planned(source, source.next())
+
+    def _direct(
+        self,
+        source: WorkloadSource,
+        planned: PlannedRequest,
+        target: DirectTarget,
+        engine: HttpSession,
+    ) -> Answer:
+        """The same request straight to the engine, as the gateway would have sent it."""
+        body = engine_body(target, planned.body(self.model))
+        answer = self._stream(self.scenario, body, client=engine, path=COMPLETIONS, record=False)
+        source.answered(planned, answer.text if answer.ok else None)
+        return replace(answer, requested_tokens=planned.max_tokens, text=None)
+
+    def _planned(self, source: WorkloadSource, planned: PlannedRequest) -> Answer:
+        """One request of a workload scenario, its answer handed back to the source."""
+        answer = self._stream(self.scenario, planned.body(self.model))
+        source.answered(planned, answer.text if answer.ok else None)
+        if planned.max_tokens is not None:
+            self._record(REQUESTED, self.scenario, planned.max_tokens, planned.max_tokens)
+        return replace(answer, requested_tokens=planned.max_tokens, text=None)
 
     def _body(self, messages: list[Message], **extra: Any) -> dict[str, Any]:
         return {"model": self.model, "messages": messages, "max_tokens": self.max_tokens, **extra}
@@ -221,11 +329,22 @@ class ChatUser(HttpUser):
         body["tool_choice"] = {"type": "function", "function": {"name": request.tool_name}}
         return self._complete("tools", body, tool_name=request.tool_name)
 
-    def _stream(self, name: str, messages: list[Message]) -> Answer:
-        body = self._body(messages, stream=True, stream_options={"include_usage": True})
+    def _stream(
+        self,
+        name: str,
+        messages_or_body: list[Message] | dict[str, Any],
+        client: HttpSession | None = None,
+        path: str = PATH,
+        record: bool = True,
+    ) -> Answer:
+        """One streamed request: to the gateway's chat API, or (`client`, `path`) another
+        server's; `record`: its figures as Locust events (the gateway's requests only)."""
+        body = messages_or_body
+        if isinstance(messages_or_body, list):
+            body = self._body(messages_or_body, stream=True, stream_options={"include_usage": True})
         sent_at = time.perf_counter()
-        with self.client.post(
-            PATH, json=body, name=name, stream=True, catch_response=True, timeout=TIMEOUT
+        with (client or self.client).post(
+            path, json=body, name=name, stream=True, catch_response=True, timeout=TIMEOUT
         ) as response:
             if response.status_code != 200:
                 return _failed(response, _http_error(response), _timed_out(response))
@@ -242,14 +361,16 @@ class ChatUser(HttpUser):
                 return _failed(response, result.error)
             if result.completion_tokens is None:
                 return _failed(response, "no usage chunk despite stream_options.include_usage")
-        if result.ttft_ms is not None:
-            self._record(TTFT, name, result.ttft_ms)
-        for gap in result.itl_ms:
-            self._record(ITL, name, gap)
-        self._record(USAGE, name, result.completion_tokens, result.completion_tokens)
+        if record:
+            if result.ttft_ms is not None:
+                self._record(TTFT, name, result.ttft_ms)
+            for gap in result.itl_ms:
+                self._record(ITL, name, gap)
+            self._record(USAGE, name, result.completion_tokens, result.completion_tokens)
         return Answer(
             ok=True, ttft_ms=result.ttft_ms, itl_ms=tuple(result.itl_ms),
             client_tokens=result.token_chunks, server_tokens=result.completion_tokens,
+            text=result.text,
         )  # fmt: skip
 
     def _record(
@@ -315,7 +436,9 @@ def _set_up_open_loop(environment: Environment, **_kwargs: Any) -> None:
     if options is None:
         return
     # An exception here makes Locust exit 1 before any request.
-    settings = open_loop_settings(options)
+    spec = workload(environment)
+    recorded = recorded_offsets(spec.replay) if spec is not None and spec.recorded_timing else None
+    settings = open_loop_settings(options, recorded)
     if settings is None:
         return
     if isinstance(environment.runner, MasterRunner | WorkerRunner):
@@ -323,6 +446,31 @@ def _set_up_open_loop(environment: Environment, **_kwargs: Any) -> None:
     if options.num_users != 1 or options.max_requests:
         raise RuntimeError("open-loop arrivals need exactly one user (-u 1) and no --max-requests")
     environment.open_loop = settings  # type: ignore[attr-defined]
+
+
+def workload_source(environment: Environment) -> WorkloadSource | None:
+    """The closed-loop run's shared source of workload requests (`_set_up_workload`)."""
+    source: WorkloadSource | None = getattr(environment, "workload_source", None)
+    return source
+
+
+def workload(environment: Environment) -> WorkloadSpec | None:
+    spec: WorkloadSpec | None = getattr(environment, "workload", None)
+    return spec
+
+
+def _set_up_workload(environment: Environment, **_kwargs: Any) -> None:
+    options = environment.parsed_options
+    if options is None:
+        return
+    spec = workload_spec(options)  # ValueError: Locust exits 1 before any request
+    if spec is None:
+        return
+    environment.workload = spec  # type: ignore[attr-defined]
+    # Workers draw from differently seeded sources: the same prompts twice would be cached.
+    index = environment.runner.worker_index if isinstance(environment.runner, WorkerRunner) else 0
+    rng = random.Random(options.seed * 1_000_003 + 500_000 + index)
+    environment.workload_source = WorkloadSource(spec, rng)  # type: ignore[attr-defined]
 
 
 def _set_up_budget(environment: Environment, **_kwargs: Any) -> None:
@@ -351,13 +499,15 @@ def _write_report(environment: Environment, **_kwargs: Any) -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     report_dir = Path(options.report_dir or REPORTS / stamp)
     sweep: dict[str, Any] | None = getattr(environment, "sweep_report", None)
-    passed = reporting.write_report(environment.stats, options, report_dir, workers, sweep)
+    direct: dict[str, Any] | None = getattr(environment, "direct_report", None)
+    passed = reporting.write_report(environment.stats, options, report_dir, workers, sweep, direct)
     environment.process_exit_code = 0 if passed else 1
 
 
 # Locust's EventHook.add_listener is unannotated.
 events.init_command_line_parser.add_listener(_add_options)  # type: ignore[no-untyped-call]
 events.init.add_listener(_set_up_budget)  # type: ignore[no-untyped-call]
+events.init.add_listener(_set_up_workload)  # type: ignore[no-untyped-call]
 events.init.add_listener(_set_up_open_loop)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(_write_report)  # type: ignore[no-untyped-call]
 events.worker_report.add_listener(_count_worker)  # type: ignore[no-untyped-call]

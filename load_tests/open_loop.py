@@ -16,7 +16,7 @@ import time
 from argparse import Namespace
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import gevent  # type: ignore[import-untyped]
 import gevent.pool  # type: ignore[import-untyped]
@@ -27,8 +27,12 @@ from load_tests.objectives import Objectives
 from load_tests.request_record import Answer, RequestRecord
 from load_tests.step_figures import StepPlan, step_figures
 from load_tests.sweep import AutoSweep, next_auto_rate, parse_rates, sweep_section, verdict_of
+from load_tests.workload_source import recorded_window_s
 
 SendRequest = Callable[[], Answer]
+Target = Literal["gateway", "direct"]
+GATEWAY: Target = "gateway"
+DIRECT: Target = "direct"
 
 
 @dataclass(frozen=True)
@@ -40,14 +44,27 @@ class OpenLoopSettings:
     burstiness: float
     seed: int
     max_samples: int = 1000  # per-request rows kept in report.json, per step
+    # A replay at its recorded times: the one step's schedule (seconds from the first).
+    recorded: tuple[float, ...] | None = None
 
     @property
     def single_rate(self) -> bool:
         return self.rates is not None and len(self.rates) == 1
 
 
-def open_loop_settings(options: Namespace) -> OpenLoopSettings | None:
-    """From the locustfile's options; None for a closed-loop run. Raises ValueError."""
+def open_loop_settings(
+    options: Namespace, recorded: tuple[float, ...] | None = None
+) -> OpenLoopSettings | None:
+    """From the locustfile's options; None for a closed-loop run. `recorded`: a replay's
+    send times, sent as they were (one step, no warm-up). Raises ValueError."""
+    if recorded is not None:
+        if options.rate or options.sweep:
+            raise ValueError("--replay-timing recorded sends at the recording's times: no --rate")
+        window = recorded_window_s(recorded)
+        return OpenLoopSettings(
+            rates=(round(len(recorded) / window, 3),), auto=AutoSweep(), window_s=window,
+            warmup_s=0.0, burstiness=0.0, seed=options.seed, recorded=recorded,
+        )  # fmt: skip
     if not options.rate and not options.sweep:
         return None
     if options.rate and options.sweep:
@@ -65,34 +82,67 @@ def open_loop_settings(options: Namespace) -> OpenLoopSettings | None:
     )
 
 
+class WindowProbe(Protocol):
+    """Something read as a step's measured window opens and once its last answer is in
+    (the gateway's /metrics): `end` returns what goes in the step's figures, or None."""
+
+    def start(self) -> None: ...
+    def end(self) -> dict[str, Any] | None: ...
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    sweep: dict[str, Any]  # report.json's `sweep`: the gateway's steps
+    direct_steps: list[dict[str, Any]]  # the engine's, measured directly (empty without)
+
+
 def run_sweep(
-    send: SendRequest,
+    send_for_step: Callable[[Target, int], SendRequest],
     settings: OpenLoopSettings,
     objectives: Objectives,
     on_window_start: Callable[[], None] | None = None,
     progress: Callable[[str], None] = print,
-) -> dict[str, Any]:
-    """Every step of the sweep, one after another; the report's `sweep` section."""
+    direct: bool = False,
+    probe: WindowProbe | None = None,
+) -> SweepResult:
+    """Every step of the sweep, one after another. `send_for_step(target, i)` sends one
+    request of step i to the gateway or, with `direct`, to the engine directly too: each
+    step then runs both targets one after the other, the first alternating step by step
+    (neither always runs on a fresher engine). The gateway's steps decide an auto sweep;
+    `on_window_start` and `probe` are the gateway's alone."""
     steps: list[dict[str, Any]] = []
+    direct_steps: list[dict[str, Any]] = []
     started = time.perf_counter()
     total = f"{len(settings.rates)}" if settings.rates is not None else f"≤{_auto_bound(settings)}"
     while True:
         rate = _next_rate(settings, steps)
         if rate is None:
             break
+        index = len(steps)
         plan = StepPlan(
-            rate, settings.warmup_s, settings.window_s, settings.burstiness, settings.seed
-        )
-        progress(f"step {len(steps) + 1}/{total} · {rate:g} req/s · sending")
-        step = run_step(plan, send, objectives, settings.max_samples, on_window_start)
-        steps.append(step)
-        verdict = "met" if step["met_objectives"] else "missed"
-        progress(
-            f"step {len(steps)}/{total} · {rate:g} req/s · {time.perf_counter() - started:.0f} s "
-            f"elapsed · {step['requests']} requests done · goodput {step['goodput_per_s']:.2f}/s · "
-            f"objectives {verdict}"
-        )
-    return sweep_section(steps, settings.rates, objectives)
+            rate, settings.warmup_s, settings.window_s, settings.burstiness, settings.seed,
+            settings.recorded,
+        )  # fmt: skip
+        targets: tuple[Target, ...] = (GATEWAY, DIRECT) if index % 2 == 0 else (DIRECT, GATEWAY)
+        for position, target in enumerate((t for t in targets if direct or t == GATEWAY), 1):
+            label = f"step {index + 1}/{total} · {rate:g} req/s" + (
+                f" · {target}" if direct else ""
+            )
+            progress(f"{label} · sending")
+            gateway = target == GATEWAY
+            step = run_step(
+                plan, send_for_step(target, index), objectives, settings.max_samples,
+                on_window_start if gateway else None, probe if gateway else None,
+            )  # fmt: skip
+            step["ran"] = position
+            (steps if gateway else direct_steps).append(step)
+            verdict = "met" if step["met_objectives"] else "missed"
+            progress(
+                f"{label} · {time.perf_counter() - started:.0f} s elapsed · "
+                f"{step['requests']} requests done · goodput {step['goodput_per_s']:.2f}/s · "
+                f"objectives {verdict}"
+            )
+    return SweepResult(sweep_section(steps, settings.rates, objectives), direct_steps)
 
 
 def run_step(
@@ -101,15 +151,27 @@ def run_step(
     objectives: Objectives,
     max_samples: int,
     on_window_start: Callable[[], None] | None = None,
+    probe: WindowProbe | None = None,
 ) -> dict[str, Any]:
     """Send one step's schedule, wait for its answers, and return its figures."""
-    offsets = arrival_offsets(plan.rate, plan.warmup_s + plan.window_s, plan.burstiness, plan.seed)
+    offsets = plan.recorded or arrival_offsets(
+        plan.rate, plan.warmup_s + plan.window_s, plan.burstiness, plan.seed
+    )
     records: list[RequestRecord] = []
     in_flight = gevent.pool.Group()
     process = psutil.Process()
     cpu_before, wall_before = _cpu_s(process), time.perf_counter()
     window_start = time.perf_counter() + plan.warmup_s
-    window_hook = on_window_start  # called once, as the window opens
+
+    scrapes = gevent.pool.Group()
+
+    def window_opens() -> None:
+        if on_window_start is not None:
+            on_window_start()
+        if probe is not None:
+            scrapes.spawn(probe.start)  # in its own greenlet: the schedule does not wait
+
+    window_hook: Callable[[], None] | None = window_opens  # called once, as the window opens
 
     def one_request(scheduled_s: float) -> None:
         sent_s = time.perf_counter() - window_start
@@ -135,7 +197,11 @@ def run_step(
     _sleep_until(window_start + plan.window_s)  # the window lasts its length, sends or not
     in_flight.join()  # each request ends by its own timeout: nothing here cuts one short
     cpu_percent = 100 * (_cpu_s(process) - cpu_before) / (time.perf_counter() - wall_before)
-    return step_figures(plan, records, objectives, cpu_percent, max_samples)
+    figures = step_figures(plan, records, objectives, cpu_percent, max_samples)
+    if probe is not None:
+        scrapes.join()
+        figures["server"] = probe.end()
+    return figures
 
 
 def _next_rate(settings: OpenLoopSettings, steps: list[dict[str, Any]]) -> float | None:

@@ -20,9 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from load_tests.workloads import WORKLOADS
+
 DATASET = Path(__file__).parent / "data" / "prompts.jsonl"
-# What a load test sends: one kind of request each, or `mixed` (weighted, in the locustfile).
-SCENARIOS = ("short", "medium", "long", "stream", "tools", "mixed")
+# What a load test sends: one kind of request each, or `mixed` (weighted, in the locustfile);
+# then the workloads of controlled shapes (`workloads.py`).
+SCENARIOS = ("short", "medium", "long", "stream", "tools", "mixed", *WORKLOADS)
 # SmolLM2's tokenizer averages ~4.5 characters per token on this English prose.
 LONG_CONTEXT_CHARS = 6800
 

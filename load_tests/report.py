@@ -7,6 +7,9 @@ The locustfile records three kinds of rows in Locust's stats, all named after th
   time to first token, or one gap between token chunks, of a streamed answer;
 - `USAGE <scenario>`: one event per answer whose "response time" and "content length" are its
   `usage.completion_tokens`;
+- `REQUESTED <scenario>`: one event per answer of a workload scenario, whose "response
+  time" and "content length" are the max_tokens it asked for (so the report sets the
+  output tokens asked for beside those received);
 - `TOOLCALL tools`: one event per tool-calling answer, failed when the answer holds no call
   to the function named in `tool_choice` (a small model can write a malformed one).
 
@@ -35,7 +38,8 @@ TTFT = "TTFT"
 ITL = "ITL"
 USAGE = "USAGE"
 TOOLCALL = "TOOLCALL"
-KINDS = (CHAT, TTFT, ITL, USAGE, TOOLCALL)
+REQUESTED = "REQUESTED"
+KINDS = (CHAT, TTFT, ITL, USAGE, TOOLCALL, REQUESTED)
 
 LATENCY_PERCENTILES = (50, 90, 95, 99)
 TOKEN_PERCENTILES = (50, 95, 99)
@@ -93,7 +97,7 @@ def _get(by_kind: dict[str, dict[str, StatsRow]], kind: str, name: str) -> list[
 
 
 def _figures(groups: list[list[StatsRow]], duration_s: float) -> dict[str, Any]:
-    chat, ttft, itl, usage, tool_calls = groups
+    chat, ttft, itl, usage, tool_calls, requested = groups
     requests = sum(row.num_requests for row in chat)
     failures = sum(row.num_failures for row in chat)
     latency_ms = _percentiles(chat, LATENCY_PERCENTILES)
@@ -114,8 +118,23 @@ def _figures(groups: list[list[StatsRow]], duration_s: float) -> dict[str, Any]:
         "itl_ms": _token_percentiles(itl),
         "output_tokens": tokens,
         "output_tokens_per_s": _round(tokens / duration_s if duration_s > 0 else None),
+        "output_len": _output_len(usage, requested),
         # Share of tool-calling answers that call the named function; None without any.
         "tool_call_rate": round(1 - missed / answers, 4) if answers else None,
+    }
+
+
+def _output_len(usage: list[StatsRow], requested: list[StatsRow]) -> dict[str, float | None]:
+    """Mean output tokens asked for (max_tokens of workload requests; None for the dataset
+    scenarios, which take the profile's) and received (usage.completion_tokens)."""
+    answers = sum(row.num_requests for row in usage)
+    asked = sum(row.num_requests for row in requested)
+    received = sum(row.total_content_length for row in usage)
+    return {
+        "requested_mean": _round(
+            sum(row.total_content_length for row in requested) / asked if asked else None
+        ),
+        "received_mean": _round(received / answers if answers else None),
     }
 
 

@@ -14,6 +14,7 @@ from load_tests.report import StatsRow, build_report
 from load_tests.summary import format_summary
 from load_tests.sweep_html import render_sweep_html
 from load_tests.thresholds import evaluate, load_profile
+from load_tests.workloads import WORKLOADS
 
 SWEEP_HTML = "sweep.html"  # an open-loop run's charts, beside report.json
 
@@ -24,11 +25,13 @@ def write_report(
     report_dir: Path,
     workers: int,
     sweep: dict[str, Any] | None = None,
+    direct: dict[str, Any] | None = None,
 ) -> bool:
     """Write `report.json` and `summary.txt` (printed unless --no-summary), and for an
     open-loop run `sweep.html`; True when every
     threshold of the profile passes, or for a sweep of several rates (`sweep`, from
-    `load_tests.open_loop`) when one of its rates met the objectives."""
+    `load_tests.open_loop`) when one of its rates met the objectives. `direct`: the same
+    steps against the engine directly (`load_tests.direct_comparison`), reported beside."""
     rows = [
         StatsRow(
             request_type=entry.method or "",
@@ -63,6 +66,8 @@ def write_report(
         "cache_friendly": options.cache_friendly,
         "think_time_s": options.think_time,
         "arrivals": _arrivals(options),
+        "workload": _workload(options),
+        "direct_url": options.direct_url or None,
         "profile": profile.name,
         "thresholds": profile.thresholds,
         "workers": workers,
@@ -81,6 +86,8 @@ def write_report(
         if len(sweep["steps"]) > 1:
             # Locust's figures merge every rate: only the sweep's own verdict means anything.
             passed = bool(sweep["passed"])
+    if direct is not None:
+        report["direct"] = direct
     report["passed"] = passed
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -104,4 +111,20 @@ def _arrivals(options: Namespace) -> dict[str, Any]:
         "warmup_s": options.warmup,
         "step_duration_s": options.step_duration,
         "sweep_start": options.sweep_start if options.sweep == "auto" else None,
+    }
+
+
+def _workload(options: Namespace) -> dict[str, Any] | None:
+    if options.scenario not in WORKLOADS:
+        return None
+    return {
+        "input_len": options.input_len,
+        "output_len": options.output_len,
+        "ignore_eos": not options.no_ignore_eos,
+        "prefix_len": options.prefix_len,
+        "prefix_groups": options.prefix_groups,
+        "turns": options.turns,
+        "replay": options.replay or None,
+        "replay_timing": options.replay_timing,
+        "seed": options.seed,
     }

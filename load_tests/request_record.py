@@ -31,6 +31,8 @@ class Answer:
     server_tokens: int | None = None  # usage.completion_tokens
     timed_out: bool = False
     error: str | None = None
+    requested_tokens: int | None = None  # the request's max_tokens, where it set one
+    text: str | None = None  # a stream's text, for a conversation's next turn (then dropped)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Reading an OpenAI chat-completion SSE stream as it arrives: time to first token, the gaps
-between token chunks, usage and error events. Pure: it is fed `(arrival time, bytes)` pairs,
-so it is tested without a network."""
+between token chunks, the answer's text, usage and error events. Text completions
+(`/v1/completions`, an engine's stream read directly) carry their tokens in `choices[].text`
+and are read the same way. Pure: it is fed `(arrival time, bytes)` pairs, so it is tested
+without a network."""
 
 from __future__ import annotations
 
@@ -18,6 +20,11 @@ class StreamResult:
     error: str | None = None  # an error event, or a stream that ended without [DONE]
     done: bool = False
     token_chunks: int = 0
+    pieces: list[str] = field(default_factory=list)  # the answer's text, chunk by chunk
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
 
 
 def read_chat_stream(chunks: Iterable[tuple[float, bytes]], sent_at: float) -> StreamResult:
@@ -36,8 +43,10 @@ def read_chat_stream(chunks: Iterable[tuple[float, bytes]], sent_at: float) -> S
             if payload == "[DONE]":
                 result.done = True
                 continue
-            if not _carries_token(_parse(payload, result)):
+            piece = _token_text(_parse(payload, result))
+            if piece is None:
                 continue
+            result.pieces.append(piece)
             result.token_chunks += 1
             if last_token_at is None:
                 result.ttft_ms = (arrived_at - sent_at) * 1000
@@ -72,9 +81,14 @@ def _parse(payload: str, result: StreamResult) -> dict[str, Any]:
     return chunk
 
 
-def _carries_token(chunk: dict[str, Any]) -> bool:
+def _token_text(chunk: dict[str, Any]) -> str | None:
+    """The text a chunk carries when it carries a token (a tool call's is ""); None for
+    a chunk without one (the role chunk, the finish chunk, usage)."""
     for choice in chunk.get("choices") or []:
         delta = choice.get("delta") or {}
-        if delta.get("content") or delta.get("tool_calls"):
-            return True
-    return False
+        content = delta.get("content") or choice.get("text")
+        if content and isinstance(content, str):
+            return content
+        if delta.get("tool_calls"):
+            return ""
+    return None

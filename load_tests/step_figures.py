@@ -37,8 +37,9 @@ class StepPlan:
     rate: float  # offered requests/s
     warmup_s: float
     window_s: float
-    burstiness: float
+    burstiness: float  # 0: a recorded schedule (`recorded`), not a drawn one
     seed: int
+    recorded: tuple[float, ...] | None = None  # the schedule itself, where it was recorded
 
 
 def step_figures(
@@ -74,6 +75,7 @@ def step_figures(
         "tpot_ms": _percentiles([r.tpot_ms for r in ok if r.tpot_ms is not None]),
         "itl_ms": _percentiles([gap for r in ok for gap in r.answer.itl_ms]),
         "token_count_mismatches": sum(r.token_count_mismatch for r in ok),
+        "output_len": output_lengths(ok),
         "attainment": attained,
         "met_objectives": bool(measured) and attained["all"] >= objectives.min_attainment,
         # The client's own health: late sends or a busy CPU mean the client, not the server,
@@ -84,6 +86,18 @@ def step_figures(
         },
         "client_cpu_percent": _round(client_cpu_percent),
         "samples": bounded_samples(measured, max_samples, plan.seed),
+    }
+
+
+def output_lengths(ok: Sequence[RequestRecord]) -> dict[str, float | None]:
+    """Output tokens asked for (max_tokens) and received, over the successful answers: an
+    engine that stops early (no ignore_eos) shows here, not in the latencies."""
+    requested = [r.answer.requested_tokens for r in ok if r.answer.requested_tokens is not None]
+    received = [r.output_tokens for r in ok if r.output_tokens is not None]
+    return {
+        "requested_mean": _round(sum(requested) / len(requested)) if requested else None,
+        "received_mean": _round(sum(received) / len(received)) if received else None,
+        **{f"received_{key}": value for key, value in _percentiles(received).items()},
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from load_tests.direct_comparison import format_comparison
 from load_tests.sweep_table import format_sweep
 from load_tests.thresholds import Check
 
@@ -21,9 +22,11 @@ def format_summary(report: dict[str, Any], checks: list[Check], report_dir: str)
         f"{_seconds(report['duration_s'])} s · {_target(config)}"
     ]
     sweep = report.get("sweep")
+    direct = report.get("direct")
     if sweep is not None and len(sweep["steps"]) > 1:
         # Locust's rows merge every rate of the sweep: its table alone is worth reading.
         lines += format_sweep(sweep)
+        lines += _direct(direct)
         verdict = "PASS" if sweep["passed"] else "FAIL (no rate met the objectives)"
         lines.append(f"sweep (profile {config['profile']}): {verdict}")
         lines.append(f"report: {report_dir}/report.json")
@@ -37,6 +40,7 @@ def format_summary(report: dict[str, Any], checks: list[Check], report_dir: str)
     lines += ["latencies in ms", COLUMNS]
     rows = [*report["scenarios"].items(), ("overall", report["overall"])]
     lines += [_row(name, figures) for name, figures in rows]
+    lines += _output_len(report["overall"].get("output_len"))
     tool_call_rate = report["overall"].get("tool_call_rate")
     if tool_call_rate is not None:
         lines.append(
@@ -45,11 +49,31 @@ def format_summary(report: dict[str, Any], checks: list[Check], report_dir: str)
     if sweep is not None:
         lines.append("open loop, measured window only:")
         lines += format_sweep(sweep)
+        lines += _direct(direct)
     verdict = "PASS" if all(check.passed for check in checks) else "FAIL"
     lines.append(f"thresholds (profile {config['profile']}): {verdict}")
     lines += [f"  {_check(check)}" for check in checks]
     lines.append(f"report: {report_dir}/report.json")
     return "\n".join(lines)
+
+
+def _direct(direct: Mapping[str, Any] | None) -> list[str]:
+    if direct is None:
+        return []
+    lines = ["the engine directly, the same requests:", *format_sweep(direct)]
+    return lines + format_comparison(direct["comparison"], direct["target"])
+
+
+def _output_len(output_len: Mapping[str, float | None] | None) -> list[str]:
+    """What the answers' lengths were, asked (max_tokens of workloads) and received."""
+    if not output_len or output_len["received_mean"] is None:
+        return []
+    asked = output_len["requested_mean"]
+    return [
+        "output tokens per answer: "
+        + (f"asked {asked:g}, " if asked is not None else "")
+        + f"received {output_len['received_mean']:g} (means)"
+    ]
 
 
 def format_suite_summary(suite: dict[str, Any], report_dir: str) -> str:
@@ -102,6 +126,13 @@ def _seconds(value: float) -> str:
 
 
 def _target(config: Mapping[str, Any]) -> str:
+    workload = config.get("workload")
+    if workload:
+        eos = "ignore_eos" if workload["ignore_eos"] else "stops at EOS"
+        return (
+            f"{config['model']} @ {config['host']} · input {workload['input_len']} · "
+            f"output {workload['output_len']} ({eos})"
+        )
     prompts = "cache-friendly" if config["cache_friendly"] else "cache-busting"
     return (
         f"{config['model']} @ {config['host']} · max_tokens {config['max_tokens']} · "

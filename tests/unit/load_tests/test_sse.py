@@ -69,3 +69,20 @@ def test_malformed_data_is_an_error() -> None:
     result = read_chat_stream([(0.1, event("{not json") + DONE)], sent_at=0.0)
     assert result.error is not None
     assert result.error.startswith("malformed SSE data")
+
+
+def test_the_answer_text_is_kept() -> None:
+    reads = [(1.0, delta(role="assistant", content="") + delta(content="Hel")),
+             (1.1, delta(content="lo") + USAGE + DONE)]  # fmt: skip
+    assert read_chat_stream(reads, sent_at=0.9).text == "Hello"
+
+
+def test_a_text_completion_stream_is_read_like_a_chat_stream() -> None:
+    def piece(text: str) -> bytes:
+        return event({"choices": [{"index": 0, "text": text, "finish_reason": None}]})
+
+    reads = [(2.0, piece("a")), (2.5, piece(" b")), (2.6, piece("") + USAGE + DONE)]
+    result = read_chat_stream(reads, sent_at=1.0)
+    assert result.ttft_ms == pytest.approx(1000)
+    assert result.itl_ms == pytest.approx([500])
+    assert (result.text, result.token_chunks, result.completion_tokens) == ("a b", 2, 3)
