@@ -33,6 +33,7 @@ class StepVerdict:
     offered_per_s: float  # what the seeded schedule actually sent in the window
     achieved_per_s: float
     e2e_p50_ms: float | None
+    window_s: float = 0.0  # the measured window (0: unknown, no allowance for answers in flight)
 
 
 def parse_rates(text: str) -> list[float] | None:
@@ -81,15 +82,21 @@ def saturation(verdicts: Sequence[StepVerdict]) -> tuple[float, str] | None:
     """The lowest rate at which the server stops keeping up, and why; None if it never does.
 
     Either the achieved rate falls below SATURATION_SHARE of the offered one (the schedule's
-    own count, which a Poisson draw puts above or below `rate`), or the median
-    E2E latency grows past LATENCY_GROWTH times the lightest step's.
+    own count, which a Poisson draw puts above or below `rate`) by more than the answers a
+    server keeping up still has in flight when the window closes (offered rate x the
+    lightest step's median E2E, Little's law: a short window would otherwise call a few
+    requests in flight a shortfall), or the median E2E latency grows past LATENCY_GROWTH
+    times the lightest step's.
     """
     ordered = sorted(verdicts, key=lambda v: v.rate)
     if not ordered:
         return None
     baseline = ordered[0].e2e_p50_ms
     for v in ordered:
-        if v.achieved_per_s < SATURATION_SHARE * v.offered_per_s:
+        in_flight = (
+            v.offered_per_s * baseline / 1000 / v.window_s if baseline and v.window_s else 0.0
+        )
+        if v.achieved_per_s < SATURATION_SHARE * v.offered_per_s - in_flight:
             share = v.achieved_per_s / v.offered_per_s
             return v.rate, f"achieved {share:.0%} of the offered rate"
         if baseline and v.e2e_p50_ms is not None and v.e2e_p50_ms > LATENCY_GROWTH * baseline:
@@ -106,6 +113,7 @@ def verdict_of(step: Mapping[str, Any]) -> StepVerdict:
         offered_per_s=step["offered_per_s"],
         achieved_per_s=step["achieved_per_s"],
         e2e_p50_ms=step["e2e_ms"]["p50"],
+        window_s=step["window_s"],
     )
 
 

@@ -72,6 +72,18 @@ def test_saturation_is_where_achieved_stops_following_offered_or_latency_doubles
     assert saturation(queueing) == (3, "median E2E 2.5x the lightest step's")
 
 
+def test_answers_still_in_flight_at_the_windows_end_are_no_shortfall() -> None:
+    """A short window at a low rate: 8 sent in 3 s, 7 ended inside it, one still being
+    served (0.5 s each). A server keeping up, not a saturated one."""
+    light = StepVerdict(2, True, offered_per_s=8 / 3, achieved_per_s=7 / 3, e2e_p50_ms=500,
+                        window_s=3)  # fmt: skip
+    assert saturation([light]) is None
+    # 39 sent, 24 served: far beyond the one or two a keeping-up server has in flight.
+    behind = StepVerdict(16, False, offered_per_s=13, achieved_per_s=8, e2e_p50_ms=900,
+                         window_s=3)  # fmt: skip
+    assert saturation([light, behind]) == (16, "achieved 62% of the offered rate")
+
+
 def test_parse_rates() -> None:
     assert parse_rates("1, 2,4.5") == [1.0, 2.0, 4.5]
     assert parse_rates("auto") is None
@@ -83,7 +95,7 @@ def test_parse_rates() -> None:
 def test_the_sweep_section_names_the_knee_and_defines_its_figures() -> None:
     steps = [
         {"rate": r, "met_objectives": r < 10, "offered_per_s": r, "achieved_per_s": min(r, 10),
-         "e2e_ms": {"p50": 100 if r < 10 else 900}}
+         "e2e_ms": {"p50": 100 if r < 10 else 900}, "window_s": 30}
         for r in (4, 8, 16)
     ]  # fmt: skip
     section = sweep_section(steps, None, Objectives(e2e_ms=500))
