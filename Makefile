@@ -46,6 +46,7 @@ NATIVE_WORKERS_ENV = $(if $(WORKERS),STACKCTL_GATEWAY_WORKERS=$(WORKERS)) \
 # make load-test REQUESTS=200 CONCURRENCY=8 SCENARIO=all
 # make load-test RATE=4 SCENARIO=stream           open loop: 4 requests/s, Poisson arrivals
 # make load-test SWEEP=1,2,4 (or SWEEP=auto)       each rate for DURATION after WARMUP seconds
+#   (REPEAT=3: each rate run 3 times with other seeds, pooled, the spread reported)
 # make load-test SCENARIO=synthetic INPUT_LEN=uniform:128:512 OUTPUT_LEN=128 RATE=2
 # make load-test SCENARIO=shared-prefix PREFIX_LEN=1000 PREFIX_GROUPS=4 | SCENARIO=multi-turn
 #   TURNS=5 | SCENARIO=replay REPLAY=rec.jsonl REPLAY_TIMING=recorded; IGNORE_EOS=0 to let it stop
@@ -58,6 +59,7 @@ CONCURRENCY ?=
 RATE ?=
 SWEEP ?=
 BURSTINESS ?= 1
+REPEAT ?= 1
 SEED ?= 0
 WARMUP ?= 5
 SCENARIO ?= mixed
@@ -85,7 +87,8 @@ LOAD_TEST_ARGS = --users $(USERS) --spawn-rate $(SPAWN_RATE) --scenario $(SCENAR
 LOAD_TEST_RUN_ARGS = $(if $(DURATION),--duration $(DURATION)) \
 	$(if $(REQUESTS),--requests $(REQUESTS)) $(if $(CONCURRENCY),--concurrency $(CONCURRENCY)) \
 	$(if $(RATE),--rate $(RATE)) $(if $(SWEEP),--sweep $(SWEEP)) \
-	$(if $(RATE)$(SWEEP),--burstiness $(BURSTINESS) --seed $(SEED) --warmup $(WARMUP))
+	$(if $(RATE)$(SWEEP),--burstiness $(BURSTINESS) --seed $(SEED) --warmup $(WARMUP) \
+		--repeat $(REPEAT))
 
 .DEFAULT_GOAL := help
 .PHONY: help install setup start start-native stop status logs build test test-unit \

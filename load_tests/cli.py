@@ -66,6 +66,13 @@ def _above_zero(text: str) -> float:
     return number
 
 
+def _at_least_one(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
 def _length(text: str) -> str:
     try:
         Length.parse(text)
@@ -159,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     arrivals.add_argument(
         "--sweep-start", type=_above_zero, default=1.0, help="--sweep auto: first rate"
     )
+    arrivals.add_argument(
+        "--repeat", type=_at_least_one, default=1,
+        help="runs of each rate (seeds seed, seed+1, ...): figures pooled, each run's spread "
+        "(min-max) reported",
+    )  # fmt: skip
     direct = run.add_argument_group(
         "the engine directly",
         "each open-loop step of a workload also sent straight to the engine, as the gateway "
@@ -307,6 +319,7 @@ def open_loop_argv(args: argparse.Namespace) -> list[str]:
     return [
         *argv, "--burstiness", str(args.burstiness),
         "--warmup", str(args.warmup), "--sweep-start", str(args.sweep_start),
+        "--repeat", str(args.repeat),
         "--step-duration", str(duration_seconds(args.duration or TIMED_RUN)),
     ]  # fmt: skip
 

@@ -121,6 +121,10 @@ def _add_options(parser: LocustArgumentParser) -> None:
         help="open loop: seconds each rate is measured",
     )  # fmt: skip
     parser.add_argument(
+        "--repeat", type=int, default=1, include_in_web_ui=False,
+        help="open loop: runs of each rate (seed, seed + 1, ...), pooled, with their spread",
+    )  # fmt: skip
+    parser.add_argument(
         "--warmup", type=float, default=5.0, include_in_web_ui=False,
         help="open loop: seconds sent at each rate before it is measured (discarded)",
     )  # fmt: skip

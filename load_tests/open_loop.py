@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from argparse import Namespace
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 import gevent  # type: ignore[import-untyped]
@@ -44,6 +44,7 @@ class OpenLoopSettings:
     burstiness: float
     seed: int
     max_samples: int = 1000  # per-request rows kept in report.json, per step
+    repeats: int = 1  # runs of each rate (other seeds), pooled, with their spread
     # A replay at its recorded times: the one step's schedule (seconds from the first).
     recorded: tuple[float, ...] | None = None
 
@@ -70,8 +71,10 @@ def open_loop_settings(
     if options.rate and options.sweep:
         raise ValueError("--rate is one open-loop step, --sweep several: give one of them")
     rates = (options.rate,) if options.rate else parse_rates(options.sweep)
-    if options.step_duration <= 0 or options.warmup < 0:
-        raise ValueError("--step-duration must be above 0 and --warmup at least 0")
+    if options.step_duration <= 0 or options.warmup < 0 or options.repeat < 1:
+        raise ValueError(
+            "--step-duration must be above 0, --warmup at least 0 and --repeat at least 1"
+        )
     return OpenLoopSettings(
         rates=None if rates is None else tuple(rates),
         auto=AutoSweep(start_rate=options.sweep_start),
@@ -79,6 +82,7 @@ def open_loop_settings(
         warmup_s=options.warmup,
         burstiness=options.burstiness,
         seed=options.seed,
+        repeats=options.repeat,
     )
 
 
@@ -133,6 +137,7 @@ def run_sweep(
             step = run_step(
                 plan, send_for_step(target, index), objectives, settings.max_samples,
                 on_window_start if gateway else None, probe if gateway else None,
+                settings.repeats,
             )  # fmt: skip
             step["ran"] = position
             (steps if gateway else direct_steps).append(step)
@@ -152,17 +157,14 @@ def run_step(
     max_samples: int,
     on_window_start: Callable[[], None] | None = None,
     probe: WindowProbe | None = None,
+    repeats: int = 1,
 ) -> dict[str, Any]:
-    """Send one step's schedule, wait for its answers, and return its figures."""
-    offsets = plan.recorded or arrival_offsets(
-        plan.rate, plan.warmup_s + plan.window_s, plan.burstiness, plan.seed
-    )
-    records: list[RequestRecord] = []
-    in_flight = gevent.pool.Group()
+    """Send one step's schedule `repeats` times (run k with seed + k: other arrivals at the
+    same rate), wait for the answers, and return the figures of them all, with each run's
+    spread. `on_window_start` and `probe` go with the first run's window; the probe's end
+    comes after the last run."""
     process = psutil.Process()
     cpu_before, wall_before = _cpu_s(process), time.perf_counter()
-    window_start = time.perf_counter() + plan.warmup_s
-
     scrapes = gevent.pool.Group()
 
     def window_opens() -> None:
@@ -171,7 +173,29 @@ def run_step(
         if probe is not None:
             scrapes.spawn(probe.start)  # in its own greenlet: the schedule does not wait
 
-    window_hook: Callable[[], None] | None = window_opens  # called once, as the window opens
+    records: list[RequestRecord] = []
+    for repeat in range(repeats):
+        run = replace(plan, seed=plan.seed + repeat)
+        records += _send_schedule(run, send, repeat, window_opens if repeat == 0 else None)
+    cpu_percent = 100 * (_cpu_s(process) - cpu_before) / (time.perf_counter() - wall_before)
+    figures = step_figures(plan, records, objectives, cpu_percent, max_samples, repeats)
+    if probe is not None:
+        scrapes.join()
+        figures["server"] = probe.end()
+    return figures
+
+
+def _send_schedule(
+    plan: StepPlan, send: SendRequest, repeat: int, window_opens: Callable[[], None] | None
+) -> list[RequestRecord]:
+    """One run of a step: its warm-up and window sent on schedule, every answer waited for."""
+    offsets = plan.recorded or arrival_offsets(
+        plan.rate, plan.warmup_s + plan.window_s, plan.burstiness, plan.seed
+    )
+    records: list[RequestRecord] = []
+    in_flight = gevent.pool.Group()
+    window_start = time.perf_counter() + plan.warmup_s
+    window_hook = window_opens  # called once, as the window opens
 
     def one_request(scheduled_s: float) -> None:
         sent_s = time.perf_counter() - window_start
@@ -179,9 +203,8 @@ def run_step(
             answer = send()
         except Exception as error:  # a bug in the request code: count it, keep the step going
             answer = Answer(ok=False, error=f"client error: {error!r}")
-        records.append(
-            RequestRecord(scheduled_s, sent_s, time.perf_counter() - window_start, answer)
-        )
+        done_s = time.perf_counter() - window_start
+        records.append(RequestRecord(scheduled_s, sent_s, done_s, answer, repeat))
 
     for offset in offsets:
         scheduled_s = offset - plan.warmup_s
@@ -196,12 +219,7 @@ def run_step(
         window_hook()
     _sleep_until(window_start + plan.window_s)  # the window lasts its length, sends or not
     in_flight.join()  # each request ends by its own timeout: nothing here cuts one short
-    cpu_percent = 100 * (_cpu_s(process) - cpu_before) / (time.perf_counter() - wall_before)
-    figures = step_figures(plan, records, objectives, cpu_percent, max_samples)
-    if probe is not None:
-        scrapes.join()
-        figures["server"] = probe.end()
-    return figures
+    return records
 
 
 def _next_rate(settings: OpenLoopSettings, steps: list[dict[str, Any]]) -> float | None:

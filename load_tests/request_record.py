@@ -41,6 +41,7 @@ class RequestRecord:
     sent_s: float  # when it was sent (late when the client could not keep up)
     done_s: float  # when its answer ended (or it failed)
     answer: Answer
+    repeat: int = 0  # which run of its step (--repeat): each has its own window and clock
 
     @property
     def e2e_ms(self) -> float:

@@ -27,7 +27,13 @@ from load_tests.report import percentile
 from load_tests.request_record import RequestRecord
 
 PERCENTILES = (50, 90, 99)
-SAMPLE_FIELDS = ("scheduled_s", "sent_s", "ttft_ms", "e2e_ms", "output_tokens", "ok")
+SAMPLE_FIELDS = ("scheduled_s", "sent_s", "ttft_ms", "e2e_ms", "output_tokens", "ok", "repeat")
+# The figures whose spread over a step's repeats is reported (min, max): path in the figures.
+SPREAD_FIGURES: tuple[tuple[str, ...], ...] = (
+    ("achieved_per_s",), ("goodput_per_s",), ("output_tokens_per_s",),
+    ("e2e_ms", "p50"), ("e2e_ms", "p99"), ("ttft_ms", "p50"), ("ttft_ms", "p99"),
+    ("tpot_ms", "p50"), ("attainment", "all"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -48,18 +54,21 @@ def step_figures(
     objectives: Objectives,
     client_cpu_percent: float | None = None,
     max_samples: int = 1000,
+    repeats: int = 1,
 ) -> dict[str, Any]:
+    """`repeats`: how many times the step ran (each record's `repeat`, each run with its own
+    window): the figures pool them, and `spread` gives each run's range."""
     measured = [r for r in records if 0 <= r.scheduled_s < plan.window_s]
     ok = [r for r in measured if r.answer.ok]
     delivered = [r for r in records if r.answer.ok and 0 <= r.done_s < plan.window_s]
     good = [r for r in delivered if meets_all(r, objectives)]
-    window = plan.window_s
+    window = plan.window_s * repeats
     attained = _attainment(measured, objectives)
     failures = len(measured) - len(ok)
     return {
         "rate": plan.rate,
         "warmup_s": plan.warmup_s,
-        "window_s": window,
+        "window_s": plan.window_s,  # each run's; rates are over all of them
         "burstiness": plan.burstiness,
         "seed": plan.seed,
         "requests": len(measured),
@@ -85,8 +94,34 @@ def step_figures(
             "max": _round(max((r.lateness_ms for r in measured), default=None)),
         },
         "client_cpu_percent": _round(client_cpu_percent),
+        "repeats": repeats,
+        "spread": _spread(plan, records, objectives, repeats),
         "samples": bounded_samples(measured, max_samples, plan.seed),
     }
+
+
+def _spread(
+    plan: StepPlan, records: Sequence[RequestRecord], objectives: Objectives, repeats: int
+) -> dict[str, list[float | None]] | None:
+    """[min, max] of SPREAD_FIGURES over the step's runs; None for a step run once."""
+    if repeats < 2:
+        return None
+    runs = [
+        step_figures(plan, [r for r in records if r.repeat == k], objectives, max_samples=0)
+        for k in range(repeats)
+    ]
+    spread: dict[str, list[float | None]] = {}
+    for path in SPREAD_FIGURES:
+        values = [v for run in runs if (v := _at(run, path)) is not None]
+        spread[".".join(path)] = [min(values), max(values)] if values else [None, None]
+    return spread
+
+
+def _at(figures: dict[str, Any], path: tuple[str, ...]) -> float | None:
+    value: Any = figures
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, int | float) else None
 
 
 def output_lengths(ok: Sequence[RequestRecord]) -> dict[str, float | None]:
@@ -132,6 +167,7 @@ def bounded_samples(records: Sequence[RequestRecord], limit: int, seed: int) -> 
             round(r.e2e_ms, 2),
             r.output_tokens,
             r.answer.ok,
+            r.repeat,
         ]
         for r in chosen
     ]

@@ -125,13 +125,17 @@ def timeline_chart(steps_in_run_order: Sequence[Step]) -> Chart:
     series = []
     start = 0.0
     for step in steps_in_run_order:
+        window = step["window_s"]
         sent = _sample_column(step, "sent_s")
         e2e = _sample_column(step, "e2e_ms")
+        runs = _sample_column(step, "repeat") or [0] * len(sent)  # each repeat its window
         points: list[Point] = [
-            (start + s, e / 1000) for s, e in zip(sent, e2e, strict=True) if e is not None
+            (start + run * window + s, e / 1000)
+            for s, e, run in zip(sent, e2e, runs, strict=True)
+            if e is not None
         ]
         series.append(Series(f"{step['rate']:g}/s", points, "dots"))
-        start += step["window_s"]
+        start += window * step.get("repeats", 1)
     return Chart("Timeline: latency of each request", "run seconds", "end-to-end s", series)
 
 
@@ -191,6 +195,9 @@ def _table(steps: Sequence[Step]) -> str:
     rows = []
     for step in steps:
         cells = [f"<td>{_cell(step, key, sub)}</td>" for _, key, sub in COLUMNS]
+        spread = step.get("spread") or {}
+        cells.append(f"<td>{_range(spread.get('goodput_per_s'))}</td>")
+        cells.append(f"<td>{_range(spread.get('e2e_ms.p50'))}</td>")
         attained = step.get("attainment", {}).get("all")
         verdict = "met" if step.get("met_objectives") else "missed"
         shown = "" if attained is None else f"{attained * 100:.1f} %"
@@ -198,6 +205,13 @@ def _table(steps: Sequence[Step]) -> str:
             f'<tr><td>{step["rate"]:g}</td>{"".join(cells)}<td class="{verdict}">{shown}</td></tr>'
         )
     return f"<table><tr><th>rate/s</th>{head}<th>met all</th></tr>{''.join(rows)}</table>"
+
+
+def _range(bounds: Sequence[float | None] | None) -> str:
+    """A repeated step's min-max; '-' for a step run once."""
+    if not bounds or bounds[0] is None or bounds[1] is None:
+        return "-"
+    return escape(f"{bounds[0]:g} to {bounds[1]:g}")
 
 
 def _cell(step: Step, key: str, sub: str | None) -> str:

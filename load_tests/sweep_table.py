@@ -47,7 +47,29 @@ def format_sweep(sweep: Mapping[str, Any]) -> list[str]:
         else "saturation: not reached"
     )
     lines += _client_warnings(steps)
+    lines += format_spread(steps)
     lines += format_agreement(steps)
+    return lines
+
+
+SPREAD_SHOWN = (
+    ("achieved", "achieved_per_s"), ("goodput", "goodput_per_s"), ("e2e p50", "e2e_ms.p50"),
+    ("e2e p99", "e2e_ms.p99"), ("ttft p50", "ttft_ms.p50"), ("tpot p50", "tpot_ms.p50"),
+)  # fmt: skip
+
+
+def format_spread(steps: list[Mapping[str, Any]]) -> list[str]:
+    """Repeated rates (--repeat): each figure's lowest and highest over the runs."""
+    repeated = [step for step in steps if step.get("spread")]
+    if not repeated:
+        return []
+    lines = [f"spread over {repeated[0]['repeats']} runs of each rate (lowest-highest run):"]
+    for step in sorted(repeated, key=lambda step: step["rate"]):
+        spread = step["spread"]
+        shown = "  ".join(
+            f"{name} {_num(spread[key][0])}-{_num(spread[key][1])}" for name, key in SPREAD_SHOWN
+        )
+        lines.append(f"{step['rate']:>7g}  {shown}")
     return lines
 
 

@@ -119,8 +119,10 @@ def test_an_open_loop_rate_runs_one_dispatching_user_until_the_sweep_quits() -> 
 
 
 def test_a_sweep_passes_its_rates_and_a_timed_run_has_no_open_loop_options() -> None:
-    joined = argv_of("run", "--sweep", "auto", "--sweep-start", "2")
-    for part in ("--sweep auto", "--sweep-start 2.0", "--step-duration 30.0", "--warmup 5.0"):
+    joined = argv_of("run", "--sweep", "auto", "--sweep-start", "2", "--repeat", "3")
+    for part in (
+        "--sweep auto", "--sweep-start 2.0", "--step-duration 30.0", "--warmup 5.0", "--repeat 3",
+    ):  # fmt: skip
         assert part in joined
     assert "--step-duration" not in argv_of("run")
     assert "--step-duration" not in argv_of("ui")
@@ -150,7 +152,10 @@ def test_open_loop_combinations_that_cannot_work_stop_before_locust(
     assert error in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("options", [["run", "--sweep", "1,0"], ["run", "--rate", "0"]])
+@pytest.mark.parametrize(
+    "options",
+    [["run", "--sweep", "1,0"], ["run", "--rate", "0"], ["run", "--rate", "1", "--repeat", "0"]],
+)
 def test_argparse_refuses_rates_of_zero(options: list[str]) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(options)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from load_tests.objectives import Objectives
@@ -74,3 +76,20 @@ def test_samples_are_bounded_seeded_and_in_send_order() -> None:
     assert sent == sorted(sent)
     assert samples == bounded_samples(records, limit=50, seed=3)
     assert len(bounded_samples(records[:20], limit=50, seed=3)["rows"]) == 20
+
+
+def test_repeats_pool_their_windows_and_report_each_runs_spread() -> None:
+    """Two runs of a 10 s window: one answering in 0.2 s, one in 0.6 s. The figures pool
+    them over 20 s; the spread shows each run's own."""
+    fast = [record(float(t), 0.2) for t in range(10)]
+    slow = [replace(record(float(t), 0.6), repeat=1) for t in range(10)]
+    figures = step_figures(PLAN, fast + slow, Objectives(e2e_ms=500), repeats=2)
+    assert figures["repeats"] == 2 and figures["requests"] == 20
+    assert figures["offered_per_s"] == 1.0 and figures["achieved_per_s"] == 1.0
+    assert figures["goodput_per_s"] == 0.5
+    assert figures["attainment"]["all"] == 0.5
+    assert figures["spread"]["goodput_per_s"] == [0.0, 1.0]
+    assert figures["spread"]["e2e_ms.p50"] == [pytest.approx(200), pytest.approx(600)]
+    assert figures["spread"]["attainment.all"] == [0.0, 1.0]
+    assert {row[-1] for row in figures["samples"]["rows"]} == {0, 1}  # each run's window
+    assert step_figures(PLAN, fast, Objectives(e2e_ms=500))["spread"] is None

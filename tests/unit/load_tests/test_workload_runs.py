@@ -169,3 +169,24 @@ def test_workload_options_are_checked_before_locust_starts(tmp_path: Path) -> No
         argv = [sys.executable, "-m", "load_tests", "run", "--report-dir", str(tmp_path), *options]
         run = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=60)
         assert run.returncode == 2 and problem in run.stderr, (options, run.stderr)
+
+
+def test_a_repeated_rate_runs_each_seed_and_pools_them(
+    gateway: SlottedGateway, tmp_path: Path
+) -> None:
+    report = load_test(
+        gateway, tmp_path, "--scenario", "synthetic", "--rate", "10", "--duration", "1s",
+        "--warmup", "0", "--repeat", "2", "--input-len", "5", "--output-len", "4",
+    )  # fmt: skip
+    (step,) = report["sweep"]["steps"]
+    assert step["repeats"] == 2 and step["window_s"] == 1
+    runs = [row[-1] for row in step["samples"]["rows"]]
+    assert set(runs) == {0, 1} and step["requests"] == len(gateway.bodies) == len(runs)
+    # Each run's own schedule (seed, seed + 1): not the same arrivals twice.
+    first = [row[0] for row in step["samples"]["rows"] if row[-1] == 0]
+    second = [row[0] for row in step["samples"]["rows"] if row[-1] == 1]
+    assert first != second
+    low, high = step["spread"]["achieved_per_s"]
+    assert low is not None and high is not None and low <= step["achieved_per_s"] * 1.0001
+    assert step["offered_per_s"] == round(step["requests"] / 2, 3)
+    assert "spread over 2 runs of each rate" in report["stdout"]
