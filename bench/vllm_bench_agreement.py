@@ -8,10 +8,14 @@ port, then, one after the other on the idle engine:
 
 - `vllm bench serve`, run from the engine's own environment: `--backend vllm` (its
   `/v1/completions`), the `random` dataset of `--random-input-len` tokens, `--ignore-eos`,
-  Poisson arrivals at `--rate`, `--num-prompts` requests;
+  arrivals at `--rate`, `--num-prompts` requests;
 - `python -m load_tests run` open loop at the same rate against the same engine's chat
   endpoint: the `synthetic` workload (one token per word), `ignore_eos`, streamed, for as
   long as vLLM's run sends requests.
+
+Both send at the same rate with the same gamma gaps (`--burstiness`; by default nearly even:
+a seeded Poisson schedule of 40 requests sends a quarter more or less than the rate by
+chance, which would decide the throughput row).
 
 vLLM's prompts are sized to what ours come to after the chat template (asked once, from the
 engine's usage), so both prefill the same number of tokens. Not part of `make test` (vLLM on
@@ -115,7 +119,8 @@ def run_vllm_bench(url: str, args: argparse.Namespace, input_tokens: int, folder
         "--tokenizer", str(TOKENIZER), "--dataset-name", "random",
         "--random-input-len", str(input_tokens), "--random-output-len", str(args.output_len),
         "--random-range-ratio", "0", "--ignore-eos", "--num-prompts", str(args.requests),
-        "--request-rate", str(args.rate), "--seed", str(args.seed),
+        "--request-rate", str(args.rate), "--burstiness", str(args.burstiness),
+        "--seed", str(args.seed),
         "--percentile-metrics", "ttft,tpot,itl,e2el",
         "--save-result", "--result-dir", str(folder), "--result-filename", "vllm.json",
     ]  # fmt: skip
@@ -133,6 +138,7 @@ def run_ours(url: str, args: argparse.Namespace, folder: Path) -> Figures:
         sys.executable, "-m", "load_tests", "run", "--host", url, "--model", SERVED_NAME,
         "--scenario", "synthetic", "--input-len", str(args.input_len),
         "--output-len", str(args.output_len), "--rate", str(args.rate),
+        "--burstiness", str(args.burstiness),
         "--duration", f"{window_s:g}s", "--warmup", "0", "--seed", str(args.seed),
         "--no-screenshot", "--report-dir", str(folder / "ours"),
     ]  # fmt: skip
@@ -144,7 +150,12 @@ def run_ours(url: str, args: argparse.Namespace, folder: Path) -> Figures:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=float, default=0.5, help="requests/s (Poisson)")
+    parser.add_argument("--rate", type=float, default=0.5, help="requests/s")
+    parser.add_argument(
+        "--burstiness", type=float, default=100.0,
+        help="gamma shape of the gaps, both tools (1: Poisson; 100, the default: nearly even, so "
+        "that neither run's few dozen arrivals stray from the rate by chance)",
+    )  # fmt: skip
     parser.add_argument("--requests", type=int, default=40, help="vLLM's --num-prompts")
     parser.add_argument("--input-len", type=int, default=64, help="our prompt, in words")
     parser.add_argument("--output-len", type=int, default=32)

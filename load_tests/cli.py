@@ -66,13 +66,6 @@ def _above_zero(text: str) -> float:
     return number
 
 
-def _at_least_one(text: str) -> int:
-    number = int(text)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
-
-
 def _length(text: str) -> str:
     try:
         Length.parse(text)
@@ -167,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--sweep-start", type=_above_zero, default=1.0, help="--sweep auto: first rate"
     )
     arrivals.add_argument(
-        "--repeat", type=_at_least_one, default=1,
+        "--repeat", type=_positive, default=1,
         help="runs of each rate (seeds seed, seed+1, ...): figures pooled, each run's spread "
         "(min-max) reported",
     )  # fmt: skip

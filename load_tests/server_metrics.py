@@ -38,9 +38,12 @@ METHOD = (
 
 
 def server_window(old_text: str, new_text: str, model: str) -> dict[str, Any]:
-    """The gateway's own figures between two `/metrics` bodies. Raises
+    """The gateway's own figures between two `/metrics` bodies; an `error` where the host
+    has no gateway metrics (an engine run at directly). Raises
     `monitor.exposition.ExpositionError` on text that is not Prometheus's."""
     old, new = parse_exposition(old_text, 0.0), parse_exposition(new_text, 1.0)
+    if next(new.samples(f"{LATENCY}_count"), None) is None:
+        return {"error": f"no {LATENCY} at this host: not an inferstack gateway"}
     latency = _buckets(old, new, LATENCY, ("endpoint", "model"), model, endpoint=CHAT_ENDPOINT)
     ttft = _buckets(old, new, TTFT, ("model",), model)
     tokens = increase(old, new, COMPLETION_TOKENS, ("model",))

@@ -126,12 +126,7 @@ class ScriptedEngine:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         path = scope["path"]
         if path == "/health":
             await _respond(send, Scripted(200 if self.healthy else 503, [b'{"status":"ok"}']))
@@ -191,6 +186,16 @@ class ScriptedEngine:
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
+
+
+async def read_body(receive: Any) -> bytes:
+    """An ASGI request's whole body."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
 
 
 def serve_in_thread(app: Any, **config: Any) -> tuple[uvicorn.Server, int]:

@@ -25,7 +25,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 from api_server.metrics import _LATENCY_BUCKETS
-from tests.unit.scripted_engine import serve_in_thread
+from tests.unit.scripted_engine import read_body, serve_in_thread
 
 
 class SlottedGateway:
@@ -64,12 +64,7 @@ class SlottedGateway:
         if scope["method"] == "GET" and scope["path"] == "/metrics":
             await _send_body(send, generate_latest(self.metrics), b"text/plain")
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         if self._gate is None:
             self._gate = asyncio.Semaphore(self.slots)  # FIFO: waiters resume in order
         request = json.loads(body)

@@ -91,3 +91,9 @@ def test_a_gateway_restart_counts_from_zero() -> None:
 def test_text_that_is_not_prometheus_is_refused() -> None:
     with pytest.raises(ExpositionError):
         server_window("<html>", AFTER, "M")
+
+
+def test_a_host_without_gateway_metrics_says_so() -> None:
+    engine = "# TYPE vllm:num_requests_running gauge\nvllm:num_requests_running 0\n"
+    window = server_window(engine, engine, "m")
+    assert "not an inferstack gateway" in window["error"]
