@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from argparse import Namespace
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import gevent  # type: ignore[import-untyped]
@@ -24,6 +24,7 @@ import psutil  # type: ignore[import-untyped]  # comes with locust
 
 from load_tests.arrivals import arrival_offsets
 from load_tests.objectives import Objectives
+from load_tests.progress import StepProgress
 from load_tests.request_record import Answer, RequestRecord
 from load_tests.step_figures import StepPlan, step_figures
 from load_tests.sweep import AutoSweep, next_auto_rate, parse_rates, sweep_section, verdict_of
@@ -106,6 +107,7 @@ def run_sweep(
     objectives: Objectives,
     on_window_start: Callable[[], None] | None = None,
     progress: Callable[[str], None] = print,
+    step_progress: Callable[[str, float], StepProgress] | None = StepProgress,
     direct: bool = False,
     probe: WindowProbe | None = None,
 ) -> SweepResult:
@@ -132,12 +134,15 @@ def run_sweep(
             label = f"step {index + 1}/{total} · {rate:g} req/s" + (
                 f" · {target}" if direct else ""
             )
-            progress(f"{label} · sending")
             gateway = target == GATEWAY
+            schedule_s = (settings.warmup_s + settings.window_s) * settings.repeats
+            bar = step_progress(label, schedule_s) if step_progress is not None else None
+            if bar is None or not bar.live:
+                progress(f"{label} · sending")
             step = run_step(
                 plan, send_for_step(target, index), objectives, settings.max_samples,
                 on_window_start if gateway else None, probe if gateway else None,
-                settings.repeats,
+                settings.repeats, bar,
             )  # fmt: skip
             step["ran"] = position
             (steps if gateway else direct_steps).append(step)
@@ -158,6 +163,7 @@ def run_step(
     on_window_start: Callable[[], None] | None = None,
     probe: WindowProbe | None = None,
     repeats: int = 1,
+    progress: StepProgress | None = None,
 ) -> dict[str, Any]:
     """Send one step's schedule `repeats` times (run k with seed + k: other arrivals at the
     same rate), wait for the answers, and return the figures of them all, with each run's
@@ -174,9 +180,14 @@ def run_step(
             scrapes.spawn(probe.start)  # in its own greenlet: the schedule does not wait
 
     records: list[RequestRecord] = []
+    counts = _Counts()
+    ticker = gevent.spawn(_tick_every_second, progress, counts) if progress else None
     for repeat in range(repeats):
         run = replace(plan, seed=plan.seed + repeat)
-        records += _send_schedule(run, send, repeat, window_opens if repeat == 0 else None)
+        records += _send_schedule(run, send, repeat, window_opens if repeat == 0 else None, counts)
+    if ticker is not None and progress is not None:
+        ticker.kill()
+        progress.done()
     cpu_percent = 100 * (_cpu_s(process) - cpu_before) / (time.perf_counter() - wall_before)
     figures = step_figures(plan, records, objectives, cpu_percent, max_samples, repeats)
     if probe is not None:
@@ -185,8 +196,27 @@ def run_step(
     return figures
 
 
+@dataclass
+class _Counts:
+    """A step's requests so far, for its progress bar."""
+
+    started: float = field(default_factory=time.perf_counter)
+    sent: int = 0
+    answered: int = 0
+
+
+def _tick_every_second(progress: StepProgress, counts: _Counts) -> None:
+    while True:
+        progress.tick(time.perf_counter() - counts.started, counts.sent, counts.answered)
+        gevent.sleep(1.0)
+
+
 def _send_schedule(
-    plan: StepPlan, send: SendRequest, repeat: int, window_opens: Callable[[], None] | None
+    plan: StepPlan,
+    send: SendRequest,
+    repeat: int,
+    window_opens: Callable[[], None] | None,
+    counts: _Counts,
 ) -> list[RequestRecord]:
     """One run of a step: its warm-up and window sent on schedule, every answer waited for."""
     offsets = plan.recorded or arrival_offsets(
@@ -199,11 +229,13 @@ def _send_schedule(
 
     def one_request(scheduled_s: float) -> None:
         sent_s = time.perf_counter() - window_start
+        counts.sent += 1
         try:
             answer = send()
         except Exception as error:  # a bug in the request code: count it, keep the step going
             answer = Answer(ok=False, error=f"client error: {error!r}")
         done_s = time.perf_counter() - window_start
+        counts.answered += 1
         records.append(RequestRecord(scheduled_s, sent_s, done_s, answer, repeat))
 
     for offset in offsets:
