@@ -106,8 +106,10 @@ def render_svg(chart: Chart, width: int = 640, height: int = 360) -> str:
             f'<text x="{frame.left + frame.width / 2:.1f}" y="{frame.top + frame.height / 2:.1f}" '
             'text-anchor="middle" fill="#888">no data</text>'
         )
+    vertical = 0
     for rule in chart.rules:
-        parts.extend(_rule(rule, frame))
+        parts.extend(_rule(rule, frame, vertical))
+        vertical += rule.axis == "x"
     for index, series in enumerate(chart.series):
         parts.extend(_series(series, PALETTE[index % len(PALETTE)], frame))
     parts.extend(_legend(chart.series, frame))
@@ -157,7 +159,9 @@ def _axes(chart: Chart, frame: _Frame) -> list[str]:
     return parts
 
 
-def _rule(rule: Rule, frame: _Frame) -> list[str]:
+def _rule(rule: Rule, frame: _Frame, index: int) -> list[str]:
+    """`index`: how many vertical rules came before: each one's label goes a line lower,
+    so that two rules at one place stay legible."""
     style = f'stroke="{RULE_COLOUR}" stroke-dasharray="5 4"'
     if rule.axis == "x":
         x = frame.x(rule.at)
@@ -167,7 +171,8 @@ def _rule(rule: Rule, frame: _Frame) -> list[str]:
         return [
             f'<line x1="{x:.1f}" y1="{frame.top:.1f}" x2="{x:.1f}" '
             f'y2="{frame.top + frame.height:.1f}" {style}/>',
-            f'<text x="{label_x:.1f}" y="{frame.top + 12:.1f}" text-anchor="{anchor}" '
+            f'<text x="{label_x:.1f}" y="{frame.top + 12 + 12 * index:.1f}" '
+            f'text-anchor="{anchor}" '
             f'fill="#555">{escape(rule.label)}</text>',
         ]
     y = frame.y(rule.at)

@@ -122,7 +122,7 @@ def cdf_chart(steps: Sequence[Step], field: str, title: str) -> Chart:
 def timeline_chart(steps_in_run_order: Sequence[Step]) -> Chart:
     """Every sampled request's end-to-end latency at its send time, the steps laid end to
     end in the order they ran (a sweep's auto steps bisect, so not by rate)."""
-    series = []
+    placed: list[tuple[float, Series]] = []
     start = 0.0
     for step in steps_in_run_order:
         window = step["window_s"]
@@ -134,8 +134,10 @@ def timeline_chart(steps_in_run_order: Sequence[Step]) -> Chart:
             for s, e, run in zip(sent, e2e, runs, strict=True)
             if e is not None
         ]
-        series.append(Series(f"{step['rate']:g}/s", points, "dots"))
+        placed.append((step["rate"], Series(f"{step['rate']:g}/s", points, "dots")))
         start += window * step.get("repeats", 1)
+    # Listed by rate, as in the other charts, so that each rate keeps its colour.
+    series = [one for _, one in sorted(placed, key=lambda pair: pair[0])]
     return Chart("Timeline: latency of each request", "run seconds", "end-to-end s", series)
 
 
