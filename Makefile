@@ -92,7 +92,7 @@ LOAD_TEST_RUN_ARGS = $(if $(DURATION),--duration $(DURATION)) \
 
 .DEFAULT_GOAL := help
 .PHONY: help install setup start start-native stop status logs build test test-unit \
-	test-integration compose-tools chromium test-dashboard lint bench monitor load-test smoke \
+	test-integration compose-tools chromium test-dashboard lint bench bench-peers monitor load-test smoke \
 	load-test-ui engine engine-env-vllm engine-env-max engines model model-hf clean
 
 help: ## list targets
@@ -187,6 +187,9 @@ bench: install engines model model-hf ## gateway overhead (fake engine, hosted-s
 	$(PY) -m bench.engines
 	$(PY) -m bench.routing_decision
 	$(PY) -m bench.routing
+
+bench-peers: install ## inferstack beside LiteLLM's proxy (pinned, own venv in ~/.cache/inferstack/peers) on the same fakes: CPU/request, added latency, RSS, ratios
+	$(PY) -m bench.peers $(BENCH_PEERS_ARGS)
 
 load-test: install ## Locust vs the running stack: USERS= closed loop, RATE= or SWEEP=1,2,4|auto open loop (goodput, knee)
 	$(PY) -m load_tests run $(LOAD_TEST_RUN_ARGS) $(LOAD_TEST_ARGS)

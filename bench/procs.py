@@ -105,12 +105,15 @@ async def start_server(
     log_dir: Path,
     env: dict[str, str] | None = None,
     timeout_s: float = 60.0,
+    python: str = sys.executable,
 ) -> AsyncIterator[Server]:
-    """Run ``python -m <module_args>`` until the block ends; its output goes to a log file."""
+    """Run ``python -m <module_args>`` until the block ends; its output goes to a log file.
+
+    ``python``: another interpreter, e.g. a peer gateway's own venv."""
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
+            python,
             "-m",
             *module_args,
             stdout=log,
