@@ -225,6 +225,17 @@ def print_rows(rows: list[dict[str, Any]], header: bool) -> None:
             print(f"    first error: {row['first_error']}", flush=True)
 
 
+def machine_info(load: dict[str, tuple[float, float, float]]) -> dict[str, Any]:
+    """Where a report was measured; other processes' load skews latency (not CPU per
+    request), so the load average before and after goes with it."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "loadavg_1_5_15": load,
+    }
+
+
 def write_json(
     rows: list[dict[str, Any]],
     args: argparse.Namespace,
@@ -235,13 +246,7 @@ def write_json(
     path.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "started": started,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            # Other processes' load skews latency (not CPU per request): check it here.
-            "loadavg_1_5_15": load,
-        },
+        "machine": machine_info(load),
         "settings": {
             "duration_s": args.duration,
             "warmup_s": args.warmup,

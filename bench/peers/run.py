@@ -11,9 +11,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
-import platform
-import sys
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import orjson
 import uvloop
 
 from bench.loadgen import run_load
-from bench.overhead import RESULTS_DIR, check_target, make_row
+from bench.overhead import RESULTS_DIR, check_target, machine_info, make_row
 from bench.peers.litellm_venv import CACHE_DIR, LITELLM_VERSION, ensure_litellm
 from bench.peers.paths import (
     INFERSTACK,
@@ -96,51 +95,31 @@ async def measure(
 
 
 @contextlib.asynccontextmanager
-async def started_servers(litellm_python: Path, log_dir: Path) -> Any:
+async def started_servers(litellm_python: Path, log_dir: Path) -> AsyncIterator[dict[str, Server]]:
+    """The two fakes, inferstack and LiteLLM, keyed by the target names that measure them."""
     async with contextlib.AsyncExitStack() as stack:
 
-        async def start(name: str, args: list[str], port: int, **kwargs: Any) -> Server:
-            return await stack.enter_async_context(
-                start_server(name, args, port, log_dir, **kwargs)
-            )
+        async def start(name: str, module_args: list[str], **options: Any) -> Server:
+            port = free_port()
+            module_args = [*module_args, "--port", str(port)]
+            server = start_server(name, module_args, port, log_dir, **options)
+            return await stack.enter_async_context(server)
 
-        ports = {name: free_port() for name in ("engine", "upstream", INFERSTACK, LITELLM)}
-        engine = await start(
-            "fake-engine",
-            ["api_server.fakes.engine", "--port", str(ports["engine"])],
-            ports["engine"],
-        )
-        upstream = await start(
-            "fake-upstream",
-            ["api_server.fakes.upstream", "--port", str(ports["upstream"])],
-            ports["upstream"],
-        )
+        engine = await start("fake-engine", ["api_server.fakes.engine"])
+        upstream = await start("fake-upstream", ["api_server.fakes.upstream"])
         models_file = log_dir / "models.yaml"
         models_file.write_text(inferstack_models_yaml(engine.url, upstream.url))
         env = {"INFERSTACK_MODELS_FILE": str(models_file), "INFERSTACK_CONFIG_FILE": os.devnull}
-        ours = await start(
-            INFERSTACK, ["api_server", "--port", str(ports[INFERSTACK])], ports[INFERSTACK], env=env
-        )
+        ours = await start(INFERSTACK, ["api_server"], env=env)
         config = log_dir / "litellm.yaml"
         config.write_text(litellm_config_yaml(upstream.url))
-        # No network here: LiteLLM would fetch its model cost map at import.
-        litellm_env = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-        litellm_args = [
-            "litellm.proxy.proxy_cli",
-            "--config",
-            str(config),
-            "--port",
-            str(ports[LITELLM]),
-            "--num_workers",
-            "1",
-        ]
         theirs = await start(
             LITELLM,
-            litellm_args,
-            ports[LITELLM],
-            env=litellm_env,
+            ["litellm.proxy.proxy_cli", "--config", str(config), "--num_workers", "1"],
+            # No network here: LiteLLM would fetch its model cost map at start.
+            env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"},
             python=str(litellm_python),
-            timeout_s=180.0,
+            timeout_s=180.0,  # its imports alone take several seconds
         )
         yield {
             "direct-engine": engine,
@@ -177,12 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "started": started,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "loadavg_1_5_15": {"before": load_before, "after": os.getloadavg()},
-        },
+        "machine": machine_info({"before": load_before, "after": os.getloadavg()}),
         "settings": {
             "duration_s": args.duration,
             "warmup_s": args.warmup,
