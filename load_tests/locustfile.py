@@ -20,11 +20,10 @@ on its schedule and quits Locust when the last step is done; it too runs in one 
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,14 +33,13 @@ if __package__ in (None, ""):  # loaded by path (`locust -f load_tests/locustfil
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import gevent  # type: ignore[import-untyped]
-import requests
 from locust import HttpUser, events, task
 from locust.argument_parser import LocustArgumentParser
-from locust.clients import HttpSession, ResponseContextManager
+from locust.clients import HttpSession
 from locust.env import Environment
 from locust.event import EventHook
 from locust.exception import StopUser
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import WorkerRunner
 from urllib3 import PoolManager
 
 from load_tests import reporting
@@ -54,12 +52,14 @@ from load_tests.direct_request import (
     direct_target,
     engine_body,
 )
+from load_tests.locust_answers import arrivals, failed, http_error, is_timeout, timed_out
 from load_tests.metrics_probe import MetricsProbe
-from load_tests.open_loop import DIRECT, OpenLoopSettings, Target, open_loop_settings, run_sweep
+from load_tests.open_loop import DIRECT, OpenLoopSettings, Target, run_sweep
 from load_tests.prompts import SCENARIOS, Message, PromptPicker, load_dataset
 from load_tests.report import ITL, REPORTS, REQUESTED, TOOLCALL, TTFT, USAGE
 from load_tests.request_budget import RequestBudget
 from load_tests.request_record import Answer
+from load_tests.run_setup import attached, set_up_budget, set_up_open_loop, set_up_workload
 from load_tests.sse import read_chat_stream
 from load_tests.thresholds import CONFIG, load_profile
 from load_tests.workload_source import (
@@ -68,9 +68,7 @@ from load_tests.workload_source import (
     REPLAY_TIMINGS,
     WorkloadSource,
     WorkloadSpec,
-    recorded_offsets,
     step_source,
-    workload_spec,
 )
 from load_tests.workloads import PlannedRequest
 
@@ -193,12 +191,12 @@ class ChatUser(HttpUser):
 
     @task
     def chat(self) -> None:
-        settings = open_loop(self.environment)
+        settings = attached(self.environment, "open_loop", OpenLoopSettings)
         if settings is not None:
             self._dispatch_open_loop(settings)
             gevent.spawn(self._quit)
             raise StopUser()
-        budget = request_budget(self.environment)
+        budget = attached(self.environment, "request_budget", RequestBudget)
         if budget is None:
             self._chat()
             return
@@ -228,7 +226,7 @@ class ChatUser(HttpUser):
         profile = load_profile(options.load_profile, Path(options.load_test_config))
         # One rate: Locust's own tables (and the thresholds) cover the measured window only.
         reset = environment.stats.reset_all if settings.single_rate else None
-        spec = workload(environment)
+        spec = attached(environment, "workload", WorkloadSpec)
         target = (
             direct_target(Path(options.models_file), options.model, options.direct_url,
                           options.direct_kind)
@@ -274,8 +272,8 @@ class ChatUser(HttpUser):
         }
         if scenario in run:
             return run[scenario]()
-        source = workload_source(self.environment)
-        assert source is not None  # set up by _set_up_workload for every workload scenario
+        source = attached(self.environment, "workload_source", WorkloadSource)
+        assert source is not None  # set up by set_up_workload for every workload scenario
         return self._planned(source, source.next())
 
     def _direct(
@@ -310,13 +308,13 @@ class ChatUser(HttpUser):
             PATH, json=body, name=name, catch_response=True, timeout=TIMEOUT
         ) as response:
             if response.status_code != 200:
-                return _failed(response, _http_error(response), _timed_out(response))
+                return failed(response, http_error(response), timed_out(response))
             try:
                 answer = response.json()
                 message = answer["choices"][0]["message"]
                 tokens = int(answer["usage"]["completion_tokens"])
             except (ValueError, KeyError, IndexError, TypeError) as error:
-                return _failed(response, f"malformed answer: {error!r}")
+                return failed(response, f"malformed answer: {error!r}")
             called = [call["function"]["name"] for call in message.get("tool_calls") or []]
         self._record(USAGE, name, tokens, tokens)
         if tool_name:
@@ -351,20 +349,20 @@ class ChatUser(HttpUser):
             path, json=body, name=name, stream=True, catch_response=True, timeout=TIMEOUT
         ) as response:
             if response.status_code != 200:
-                return _failed(response, _http_error(response), _timed_out(response))
+                return failed(response, http_error(response), timed_out(response))
             received = [0]
             try:
-                result = read_chat_stream(_arrivals(response, received), sent_at)
+                result = read_chat_stream(arrivals(response, received), sent_at)
             except Exception as error:  # the connection broke mid-stream
-                return _failed(response, f"stream broken: {error!r}", _is_timeout(error))
+                return failed(response, f"stream broken: {error!r}", is_timeout(error))
             # Locust timed the headers only (stream=True); the request lasts to the last byte.
             meta = cast(dict[str, Any], response.request_meta)
             meta["response_time"] = (time.perf_counter() - sent_at) * 1000
             meta["response_length"] = received[0]
             if result.error:
-                return _failed(response, result.error)
+                return failed(response, result.error)
             if result.completion_tokens is None:
-                return _failed(response, "no usage chunk despite stream_options.include_usage")
+                return failed(response, "no usage chunk despite stream_options.include_usage")
         if record:
             if result.ttft_ms is not None:
                 self._record(TTFT, name, result.ttft_ms)
@@ -384,107 +382,6 @@ class ChatUser(HttpUser):
             request_type=kind, name=name, response_time=value, response_length=length,
             exception=None if error is None else RuntimeError(error), context={},
         )  # fmt: skip
-
-
-def _arrivals(
-    response: ResponseContextManager, received: list[int]
-) -> Iterator[tuple[float, bytes]]:
-    # chunk_size=None: each HTTP chunk (one SSE event from the gateway) as soon as it arrives.
-    for chunk in response.iter_content(chunk_size=None):
-        received[0] += len(chunk)
-        yield time.perf_counter(), chunk
-
-
-def _failed(response: ResponseContextManager, error: str, timed_out: bool = False) -> Answer:
-    response.failure(error)  # type: ignore[no-untyped-call]  # Locust's is unannotated
-    return Answer(ok=False, timed_out=timed_out, error=error)
-
-
-def _timed_out(response: ResponseContextManager) -> bool:
-    """No HTTP answer because the connect or read timeout passed."""
-    return not response.status_code and _is_timeout(getattr(response, "error", None))
-
-
-def _is_timeout(error: object) -> bool:
-    # A read timeout in the middle of a stream reaches us as a ConnectionError around
-    # urllib3's ReadTimeoutError.
-    if isinstance(error, requests.Timeout):
-        return True
-    return isinstance(error, requests.ConnectionError) and "timed out" in str(error)
-
-
-def _http_error(response: ResponseContextManager) -> str:
-    if not response.status_code:  # Locust's stand-in response: no HTTP answer at all
-        return f"no answer: {getattr(response, 'error', None)!r}"
-    try:
-        detail = json.loads(response.text or "")["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        detail = (response.text or "")[:200]
-    return f"HTTP {response.status_code}: {detail}"
-
-
-def request_budget(environment: Environment) -> RequestBudget | None:
-    """The run's budget, set on the environment by `_set_up_budget`; None without a cap."""
-    budget: RequestBudget | None = getattr(environment, "request_budget", None)
-    return budget
-
-
-def open_loop(environment: Environment) -> OpenLoopSettings | None:
-    """The run's open-loop settings, set by `_set_up_open_loop`; None for closed-loop users."""
-    settings: OpenLoopSettings | None = getattr(environment, "open_loop", None)
-    return settings
-
-
-def _set_up_open_loop(environment: Environment, **_kwargs: Any) -> None:
-    options = environment.parsed_options
-    if options is None:
-        return
-    # An exception here makes Locust exit 1 before any request.
-    spec = workload(environment)
-    recorded = recorded_offsets(spec.replay) if spec is not None and spec.recorded_timing else None
-    settings = open_loop_settings(options, recorded)
-    if settings is None:
-        return
-    if isinstance(environment.runner, MasterRunner | WorkerRunner):
-        raise RuntimeError("open-loop arrivals are scheduled in one process: run without workers")
-    if options.num_users != 1 or options.max_requests:
-        raise RuntimeError("open-loop arrivals need exactly one user (-u 1) and no --max-requests")
-    environment.open_loop = settings  # type: ignore[attr-defined]
-
-
-def workload_source(environment: Environment) -> WorkloadSource | None:
-    """The closed-loop run's shared source of workload requests (`_set_up_workload`)."""
-    source: WorkloadSource | None = getattr(environment, "workload_source", None)
-    return source
-
-
-def workload(environment: Environment) -> WorkloadSpec | None:
-    spec: WorkloadSpec | None = getattr(environment, "workload", None)
-    return spec
-
-
-def _set_up_workload(environment: Environment, **_kwargs: Any) -> None:
-    options = environment.parsed_options
-    if options is None:
-        return
-    spec = workload_spec(options)  # ValueError: Locust exits 1 before any request
-    if spec is None:
-        return
-    environment.workload = spec  # type: ignore[attr-defined]
-    # Workers draw from differently seeded sources: the same prompts twice would be cached.
-    index = environment.runner.worker_index if isinstance(environment.runner, WorkerRunner) else 0
-    rng = random.Random(options.seed * 1_000_003 + 500_000 + index)
-    environment.workload_source = WorkloadSource(spec, rng)  # type: ignore[attr-defined]
-
-
-def _set_up_budget(environment: Environment, **_kwargs: Any) -> None:
-    options = environment.parsed_options
-    if options is None or not options.max_requests:
-        return
-    if isinstance(environment.runner, MasterRunner | WorkerRunner):
-        # Each worker would count its own N; an exception here makes Locust exit 1.
-        raise RuntimeError("--max-requests counts in one process: run without workers")
-    environment.request_budget = RequestBudget(options.max_requests)  # type: ignore[attr-defined]
 
 
 # Workers that reported stats to this master (they may have disconnected by the time it quits).
@@ -510,8 +407,8 @@ def _write_report(environment: Environment, **_kwargs: Any) -> None:
 
 # Locust's EventHook.add_listener is unannotated.
 events.init_command_line_parser.add_listener(_add_options)  # type: ignore[no-untyped-call]
-events.init.add_listener(_set_up_budget)  # type: ignore[no-untyped-call]
-events.init.add_listener(_set_up_workload)  # type: ignore[no-untyped-call]
-events.init.add_listener(_set_up_open_loop)  # type: ignore[no-untyped-call]
+events.init.add_listener(set_up_budget)  # type: ignore[no-untyped-call]
+events.init.add_listener(set_up_workload)  # type: ignore[no-untyped-call]
+events.init.add_listener(set_up_open_loop)  # type: ignore[no-untyped-call]
 events.quitting.add_listener(_write_report)  # type: ignore[no-untyped-call]
 events.worker_report.add_listener(_count_worker)  # type: ignore[no-untyped-call]
